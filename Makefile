@@ -1,0 +1,55 @@
+# streamwatch — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+# One OpenMP thread per Tesseract client: the OCR pool already runs one client per core.
+export OMP_THREAD_LIMIT ?= 1
+
+GO      ?= go
+BIN     := bin/streamwatch
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+# Debian 12 packages: FFmpeg 5.1 libraries for go-astiav, Tesseract 5.3 with
+# English and Simplified Chinese, the ffmpeg CLI and fonts for the clip generator.
+DEB_PKGS := gcc pkg-config ffmpeg \
+	libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev libavfilter-dev \
+	libswscale-dev libswresample-dev libpostproc-dev \
+	libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim \
+	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk
+
+.PHONY: all deps build run test bench demo-clip vet clean
+
+all: build
+
+# deps installs the Debian packages that are missing (as root, with apt-get).
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if ! command -v apt-get >/dev/null; then echo "missing packages: $$missing (install them; no apt-get here)"; exit 1; fi; \
+		if [ "$$(id -u)" != 0 ]; then echo "missing packages: $$missing — run as root, or: sudo apt-get install $$missing"; exit 1; fi; \
+		echo "installing: $$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "Go 1.26 is needed on PATH (expected at /usr/local/go/bin)"; exit 1; }
+
+build: deps
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/streamwatch
+
+# run plays the bundled demo clip as a live stream, with an embedded NATS server,
+# and prints alerts as they are published.
+run: build
+	$(BIN) watch testdata/demo.mp4 --realtime --stream-id demo
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -timeout 20m -count=1 ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
+
+# demo-clip regenerates testdata/demo.mp4 and its ground truth.
+demo-clip: deps
+	$(GO) run ./testdata/clipgen -demo -out testdata/demo.mp4
+
+clean:
+	rm -rf bin

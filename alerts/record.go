@@ -1,0 +1,109 @@
+package alerts
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/streamwatch/streamwatch/match"
+)
+
+// SchemaVersion is the version of the alert record layout.
+const SchemaVersion = 1
+
+// States of a segment as carried in Record.State.
+const (
+	StateOpen   = "open"
+	StateUpdate = "update"
+	StateClosed = "closed"
+)
+
+// TimeFormat is RFC 3339 with milliseconds, in UTC.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// Record is one alert record: the opening, an update or the closing of a
+// suspect segment. See README, "Alert records".
+type Record struct {
+	SchemaVersion int    `json:"schema_version"`
+	AlertID       string `json:"alert_id"`
+	// Revision counts the records of one alert: 0 for open, then 1, 2, …
+	Revision  int              `json:"revision"`
+	State     string           `json:"state"`
+	Rule      string           `json:"rule"`
+	Severity  string           `json:"severity"`
+	StreamID  string           `json:"stream_id"`
+	Channel   string           `json:"channel"`
+	Brands    []string         `json:"brands"`
+	Phrases   []string         `json:"phrases"`
+	StartMS   int64            `json:"start_ms"`
+	EndMS     int64            `json:"end_ms"`
+	StartedAt string           `json:"started_at"`
+	UpdatedAt string           `json:"updated_at"`
+	Evidence  []match.Evidence `json:"evidence"`
+}
+
+// MsgID is the NATS message id of the record, for JetStream's dedupe: the
+// same record published twice (a retry, a re-processed input) is stored once.
+func (r Record) MsgID() string { return r.AlertID + "." + strconv.Itoa(r.Revision) }
+
+// Subject is the NATS subject the record is published on.
+func (r Record) Subject() string { return SubjectPrefix + r.StreamID }
+
+// SubjectPrefix begins every alert subject; the stream id follows.
+const SubjectPrefix = "streamwatch.alerts."
+
+// AlertID derives the id of the segment of rule on stream that starts at
+// startMS of media time, so processing the same input again gives the same id.
+func AlertID(streamID, rule string, startMS int64) string {
+	sum := sha256.Sum256([]byte(streamID + "\x00" + rule + "\x00" + strconv.FormatInt(startMS, 10)))
+	return hex.EncodeToString(sum[:12])
+}
+
+// ErrStreamID is returned for a stream id outside [A-Za-z0-9_-]{1,128}.
+var ErrStreamID = errors.New("alerts: invalid stream id")
+
+var streamIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+// ValidateStreamID refuses ids that cannot be part of a NATS subject token.
+func ValidateStreamID(id string) error {
+	if !streamIDRe.MatchString(id) {
+		return fmt.Errorf("%w %q: use 1 to 128 of A-Z a-z 0-9 _ -", ErrStreamID, id)
+	}
+	return nil
+}
+
+// SanitizeStreamID makes a stream id out of a file name or URL: characters
+// outside [A-Za-z0-9_-] become '-', runs of them collapse, and the result is
+// cut to 128 characters. It never returns an empty string.
+func SanitizeStreamID(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range name {
+		ok := r < 128 && (r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+		if ok {
+			b.WriteRune(r)
+			dash = r == '-'
+			continue
+		}
+		if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if len(s) > 128 {
+		s = strings.TrimRight(s[:128], "-")
+	}
+	if s == "" {
+		s = "stream"
+	}
+	return s
+}
+
+// FormatTime formats a wall-clock time for a record.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }

@@ -1,0 +1,16 @@
+package frames
+
+import (
+	"image"
+	"time"
+)
+
+// Sampled is a frame chosen for reading, held in Go memory only.
+type Sampled struct {
+	Seq     int64       // 0, 1, 2, … in the order the sampler chose frames
+	MediaMS int64       // media time of the frame
+	Wall    time.Time   // wall-clock time of the frame
+	Image   *image.Gray // the picture as 8-bit luma
+	// Regions are candidate text-line boxes; nil means "read the whole frame".
+	Regions []image.Rectangle
+}

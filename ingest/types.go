@@ -1,0 +1,18 @@
+package ingest
+
+import (
+	"time"
+
+	"github.com/asticode/go-astiav"
+)
+
+// Frame is one decoded video frame. AV is owned by the source and is valid only
+// for the duration of the handler call that receives it: a handler that wants
+// to keep the picture must copy it out (frames.ToGray does).
+type Frame struct {
+	AV      *astiav.Frame
+	MediaMS int64     // milliseconds since the start of the stream, from PTS and time base
+	Wall    time.Time // wall-clock time the frame stands for
+	Width   int
+	Height  int
+}

@@ -1,0 +1,150 @@
+package ocr
+
+import (
+	"context"
+	"image"
+	"image/draw"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// render draws text with ffmpeg's drawtext onto a dark frame and returns it as gray.
+func render(t *testing.T, w, h int, text, font string, size, y int) *image.Gray {
+	t.Helper()
+	dir := t.TempDir()
+	txt := filepath.Join(dir, "t.txt")
+	require.NoError(t, os.WriteFile(txt, []byte(text), 0o644))
+	out := filepath.Join(dir, "f.png")
+	vf := "drawtext=fontfile=" + font + ":textfile=" + txt + ":fontsize=" + itoa(size) +
+		":fontcolor=white:box=1:boxcolor=black@0.7:boxborderw=10:x=(w-tw)/2:y=" + itoa(y)
+	cmd := exec.Command("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", "color=c=0x556677:size="+itoa(w)+"x"+itoa(h),
+		"-vf", vf, "-frames:v", "1", out)
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(b))
+	f, err := os.Open(out)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err)
+	g := image.NewGray(img.Bounds())
+	draw.Draw(g, g.Rect, img, img.Bounds().Min, draw.Src)
+	return g
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+const (
+	sans = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+	cjk  = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+)
+
+func TestReadWholeFrame(t *testing.T) {
+	p, err := NewPool(Options{Size: 1})
+	require.NoError(t, err)
+	defer p.Close()
+
+	tests := []struct {
+		name string
+		text string
+		font string
+		want string
+	}{
+		{"latin caption", "GUCCI bag 1:1 replica", sans, "GUCCI bag 1:1 replica"},
+		{"chinese caption", "古驰 高仿 包包", cjk, "古驰高仿包包"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			img := render(t, 720, 400, tc.text, tc.font, 48, 200)
+			lines, err := p.Read(context.Background(), img, nil)
+			require.NoError(t, err)
+			var got []string
+			for _, l := range lines {
+				got = append(got, l.Text)
+				require.True(t, l.Box.In(img.Rect), "box %v outside image", l.Box)
+			}
+			all := strings.ReplaceAll(strings.Join(got, "|"), " ", "")
+			require.Contains(t, all, strings.ReplaceAll(tc.want, " ", ""), "lines: %q", got)
+		})
+	}
+}
+
+func TestReadRegionsKeepsFrameCoordinates(t *testing.T) {
+	p, err := NewPool(Options{Size: 1, Languages: []string{"eng"}})
+	require.NoError(t, err)
+	defer p.Close()
+	img := render(t, 720, 400, "LV AAA quality", sans, 40, 300)
+	region := image.Rect(0, 280, 720, 370)
+	lines, err := p.Read(context.Background(), img, []image.Rectangle{region})
+	require.NoError(t, err)
+	require.Len(t, lines, 1)
+	require.Equal(t, "LV AAA quality", lines[0].Text)
+	require.Equal(t, region, lines[0].Box)
+	require.Greater(t, lines[0].Confidence, 50.0)
+}
+
+func TestConcurrentReadsAndClose(t *testing.T) {
+	p, err := NewPool(Options{Size: 2, Languages: []string{"eng"}})
+	require.NoError(t, err)
+	img := render(t, 400, 120, "super copy", sans, 40, 40)
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lines, err := p.Read(context.Background(), img, nil)
+			require.NoError(t, err)
+			require.NotEmpty(t, lines)
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, p.Close())
+	_, err = p.Read(context.Background(), img, nil)
+	require.ErrorIs(t, err, ErrClosed)
+}
+
+func TestCancelledContext(t *testing.T) {
+	p, err := NewPool(Options{Size: 1, Languages: []string{"eng"}})
+	require.NoError(t, err)
+	defer p.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = p.Read(ctx, image.NewGray(image.Rect(0, 0, 10, 10)), nil)
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestMissingLanguage(t *testing.T) {
+	_, err := NewPool(Options{Size: 1, Languages: []string{"klingon"}})
+	require.ErrorContains(t, err, `"klingon" is not installed`)
+}
+
+func TestCleanText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"  GUCCI   bag\n1:1 ", "GUCCI bag 1:1"},
+		{"古 驰 高 仿", "古驰高仿"},
+		{"LV 古 驰 AAA", "LV 古驰 AAA"},
+		{"", ""},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, cleanText(tc.in), tc.in)
+	}
+}
+
+func BenchmarkEncodePGM(b *testing.B) {
+	img := image.NewGray(image.Rect(0, 0, 720, 1280))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = encodePGM(img)
+	}
+}
