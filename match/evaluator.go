@@ -1,0 +1,291 @@
+package match
+
+import (
+	"cmp"
+	"slices"
+)
+
+// maxEvidence is the most evidence lines a Hit carries.
+const maxEvidence = 5
+
+// maxHistoryFrames bounds the history even if media time stands still
+// (a broken timestamp source keeps sending the same mediaMS).
+const maxHistoryFrames = 4096
+
+// Evaluator decides, frame by frame, which rules hold on one stream. It keeps
+// the matched lines of the last MaxWindow of media time at most (only as much
+// as the longest rule window needs). It is not safe for concurrent use: give
+// each stream its own.
+type Evaluator struct {
+	m          Matcher
+	rules      []evalRule // sorted by id
+	ignored    map[string]bool
+	maxWindow  int64 // ms
+	history    []frameHits
+	lastMS     int64
+	observed   bool
+	ignoredIDs []string
+}
+
+type evalRule struct {
+	id, severity  string
+	window        int64 // ms
+	brand, phrase bool  // required kinds
+}
+
+// frameHits is what one sampled frame matched.
+type frameHits struct {
+	atMS  int64
+	lines []lineHits
+}
+
+// lineHits is one line of a frame that matched a brand or a phrase.
+type lineHits struct {
+	ev      Evidence
+	brands  []string
+	phrases []string
+}
+
+// NewEvaluator returns an Evaluator for the rules r on a stream of channel.
+// Brands whose authorized_channels contain channel are ignored entirely, as if
+// they were not in r. If m is nil, NewMatcher(r) is used; a Matcher shared by
+// many streams saves compiling the lexicon per stream.
+func NewEvaluator(r *Rules, m Matcher, channel string) *Evaluator {
+	if r == nil {
+		r = &Rules{}
+	}
+	if m == nil {
+		m = NewMatcher(r)
+	}
+	e := &Evaluator{m: m, ignored: make(map[string]bool)}
+	for _, b := range r.Brands {
+		if channel != "" && slices.Contains(b.AuthorizedChannels, channel) {
+			e.ignored[b.ID] = true
+			e.ignoredIDs = append(e.ignoredIDs, b.ID)
+		}
+	}
+	for _, ru := range r.Rules {
+		er := evalRule{
+			id:       ru.ID,
+			severity: ru.Severity,
+			window:   min(ru.Window, MaxWindow).Milliseconds(),
+			brand:    slices.Contains(ru.Require, KindBrand),
+			phrase:   slices.Contains(ru.Require, KindPhrase),
+		}
+		if !er.brand && !er.phrase {
+			continue // requires nothing Validate knows; never holds
+		}
+		er.window = max(er.window, 0)
+		e.maxWindow = max(e.maxWindow, er.window)
+		e.rules = append(e.rules, er)
+	}
+	slices.SortStableFunc(e.rules, func(a, b evalRule) int { return cmp.Compare(a.id, b.id) })
+	return e
+}
+
+// IgnoredBrands returns the ids of the brands ignored on this channel, in the
+// order of the rules file.
+func (e *Evaluator) IgnoredBrands() []string {
+	return slices.Clone(e.ignoredIDs)
+}
+
+// Reset forgets the history, as after a seek or a restarted stream.
+func (e *Evaluator) Reset() {
+	clear(e.history)
+	e.history = e.history[:0]
+	e.observed = false
+}
+
+// Observe matches the lines of the sampled frame at mediaMS and returns the
+// rules that hold at this frame, sorted by rule id; nil if none does. Call it
+// once per sampled frame, in increasing media time; if media time goes back,
+// the history is forgotten first, as by Reset.
+//
+// A rule holds if this frame has a hit of a kind the rule requires and every
+// kind it requires has a hit within [mediaMS-window, mediaMS] (window 0: this
+// frame alone). The Hit lists all brand and phrase ids matched in the window
+// and, as evidence, up to 5 lines holding a required kind: this frame's lines
+// first, then by confidence, and at least one line for each required kind.
+func (e *Evaluator) Observe(mediaMS int64, lines []Line) []Hit {
+	if e.observed && mediaMS < e.lastMS {
+		e.Reset()
+	}
+	e.observed, e.lastMS = true, mediaMS
+	e.prune(mediaMS)
+
+	cur := frameHits{atMS: mediaMS}
+	for _, l := range lines {
+		res := e.m.Match(l.Text)
+		lh := lineHits{
+			ev:      Evidence{AtMS: mediaMS, Text: l.Text, Confidence: l.Confidence, Box: l.Box},
+			phrases: res.Phrases,
+		}
+		for _, id := range res.Brands {
+			if !e.ignored[id] {
+				lh.brands = append(lh.brands, id)
+			}
+		}
+		if len(lh.brands) > 0 || len(lh.phrases) > 0 {
+			cur.lines = append(cur.lines, lh)
+		}
+	}
+	if len(cur.lines) == 0 {
+		return nil
+	}
+
+	var hits []Hit
+	for _, ru := range e.rules {
+		if h, ok := e.evaluate(ru, &cur); ok {
+			hits = append(hits, h)
+		}
+	}
+	if e.maxWindow > 0 {
+		if len(e.history) >= maxHistoryFrames {
+			e.history[0] = frameHits{}
+			e.history = e.history[1:]
+		}
+		e.history = append(e.history, cur)
+	}
+	return hits
+}
+
+// prune drops the frames older than the longest window.
+func (e *Evaluator) prune(nowMS int64) {
+	i := 0
+	for i < len(e.history) && e.history[i].atMS < nowMS-e.maxWindow {
+		i++
+	}
+	if i == 0 {
+		return
+	}
+	n := copy(e.history, e.history[i:])
+	clear(e.history[n:])
+	e.history = e.history[:n]
+}
+
+// candidate is a line that may serve as evidence.
+type candidate struct {
+	lh      *lineHits
+	current bool // of the frame being observed
+	order   int  // frames are visited newest first, so lower is newer
+}
+
+// stronger orders evidence: this frame's lines first, then by confidence,
+// then newer first.
+func stronger(a, b candidate) bool {
+	if a.current != b.current {
+		return a.current
+	}
+	if a.lh.ev.Confidence != b.lh.ev.Confidence {
+		return a.lh.ev.Confidence > b.lh.ev.Confidence
+	}
+	return a.order < b.order
+}
+
+// evidencePicker keeps, in one pass over the window and without sorting it,
+// the strongest lines overall and the strongest of each required kind.
+type evidencePicker struct {
+	top        []candidate // strongest first, at most maxEvidence
+	bestBrand  candidate   // lh nil if none
+	bestPhrase candidate
+}
+
+func (p *evidencePicker) add(c candidate) {
+	if len(c.lh.brands) > 0 && (p.bestBrand.lh == nil || stronger(c, p.bestBrand)) {
+		p.bestBrand = c
+	}
+	if len(c.lh.phrases) > 0 && (p.bestPhrase.lh == nil || stronger(c, p.bestPhrase)) {
+		p.bestPhrase = c
+	}
+	i := len(p.top)
+	for i > 0 && stronger(c, p.top[i-1]) {
+		i--
+	}
+	if i < maxEvidence {
+		if len(p.top) == maxEvidence {
+			p.top = p.top[:maxEvidence-1]
+		}
+		p.top = slices.Insert(p.top, i, c)
+	}
+}
+
+// pick returns the evidence: the strongest line of each required kind, then
+// the strongest others, at most maxEvidence, strongest first.
+func (p *evidencePicker) pick(ru evalRule) []Evidence {
+	chosen := make([]candidate, 0, maxEvidence)
+	has := func(c candidate) bool {
+		return slices.ContainsFunc(chosen, func(x candidate) bool { return x.lh == c.lh })
+	}
+	if ru.brand && p.bestBrand.lh != nil {
+		chosen = append(chosen, p.bestBrand)
+	}
+	if ru.phrase && p.bestPhrase.lh != nil && !has(p.bestPhrase) {
+		chosen = append(chosen, p.bestPhrase)
+	}
+	for _, c := range p.top {
+		if len(chosen) == maxEvidence {
+			break
+		}
+		if !has(c) {
+			chosen = append(chosen, c)
+		}
+	}
+	slices.SortFunc(chosen, func(a, b candidate) int {
+		if stronger(a, b) {
+			return -1
+		}
+		return 1
+	})
+	ev := make([]Evidence, len(chosen))
+	for i, c := range chosen {
+		ev[i] = c.lh.ev
+	}
+	return ev
+}
+
+func (e *Evaluator) evaluate(ru evalRule, cur *frameHits) (Hit, bool) {
+	has := func(lh *lineHits) bool {
+		return ru.brand && len(lh.brands) > 0 || ru.phrase && len(lh.phrases) > 0
+	}
+	if !slices.ContainsFunc(cur.lines, func(lh lineHits) bool { return has(&lh) }) {
+		return Hit{}, false
+	}
+	h := Hit{Rule: ru.id, Severity: ru.severity, Brands: []string{}, Phrases: []string{}}
+	var p evidencePicker
+	order := 0
+	visit := func(f *frameHits, current bool) {
+		for li := range f.lines {
+			lh := &f.lines[li]
+			h.Brands = addUnique(h.Brands, lh.brands)
+			h.Phrases = addUnique(h.Phrases, lh.phrases)
+			if has(lh) {
+				p.add(candidate{lh: lh, current: current, order: order})
+				order++
+			}
+		}
+	}
+	visit(cur, true)
+	if ru.window > 0 {
+		from := cur.atMS - ru.window
+		for i := len(e.history) - 1; i >= 0 && e.history[i].atMS >= from; i-- {
+			visit(&e.history[i], false)
+		}
+	}
+	if ru.brand && len(h.Brands) == 0 || ru.phrase && len(h.Phrases) == 0 {
+		return Hit{}, false
+	}
+	slices.Sort(h.Brands)
+	slices.Sort(h.Phrases)
+	h.Evidence = p.pick(ru)
+	return h, true
+}
+
+// addUnique appends the ids not yet in set; sets hold a few ids.
+func addUnique(set, ids []string) []string {
+	for _, id := range ids {
+		if !slices.Contains(set, id) {
+			set = append(set, id)
+		}
+	}
+	return set
+}
