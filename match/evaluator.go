@@ -253,11 +253,16 @@ func (e *Evaluator) evaluate(ru evalRule, cur *frameHits) (Hit, bool) {
 	h := Hit{Rule: ru.id, Severity: ru.severity, Brands: []string{}, Phrases: []string{}}
 	var p evidencePicker
 	order := 0
+	var curBrands, curPhrases bool
 	visit := func(f *frameHits, current bool) {
 		for li := range f.lines {
 			lh := &f.lines[li]
-			h.Brands = addUnique(h.Brands, lh.brands)
-			h.Phrases = addUnique(h.Phrases, lh.phrases)
+			if current || !curBrands {
+				h.Brands = addUnique(h.Brands, lh.brands)
+			}
+			if current || !curPhrases {
+				h.Phrases = addUnique(h.Phrases, lh.phrases)
+			}
 			if has(lh) {
 				p.add(candidate{lh: lh, current: current, order: order})
 				order++
@@ -265,6 +270,10 @@ func (e *Evaluator) evaluate(ru evalRule, cur *frameHits) (Hit, bool) {
 		}
 	}
 	visit(cur, true)
+	// What the current frame shows names the segment; the window only fills in
+	// a kind the frame lacks. Otherwise an innocent brand caption shown just
+	// before a counterfeit one would be named in its alert.
+	curBrands, curPhrases = len(h.Brands) > 0, len(h.Phrases) > 0
 	if ru.window > 0 {
 		from := cur.atMS - ru.window
 		for i := len(e.history) - 1; i >= 0 && e.history[i].atMS >= from; i-- {

@@ -280,3 +280,21 @@ func BenchmarkObserve(b *testing.B) {
 		}
 	}
 }
+
+// TestEvaluatorNamesWhatTheFrameShows: an innocent brand caption shortly
+// before a counterfeit one must not be named in the counterfeit one's hit, and
+// the window fills in only a kind the frame lacks.
+func TestEvaluatorNamesWhatTheFrameShows(t *testing.T) {
+	e := NewEvaluator(evalRules(t), nil, "")
+	e.Observe(0, []Line{{Text: "LV wallets new season", Confidence: 90}})
+	hits := e.Observe(3000, []Line{{Text: "GUCCI bag 1:1 replica", Confidence: 90}})
+	require.NotEmpty(t, hits)
+	require.Equal(t, "offer", hits[0].Rule)
+	require.Equal(t, []string{"gucci"}, hits[0].Brands)
+	require.Equal(t, []string{"replica"}, hits[0].Phrases)
+
+	hits = e.Observe(6000, []Line{{Text: "LV", Confidence: 90}})
+	require.Len(t, hits, 1)
+	require.Equal(t, []string{"louis-vuitton"}, hits[0].Brands)
+	require.Equal(t, []string{"replica"}, hits[0].Phrases, "the phrase comes from the window")
+}
