@@ -1,2 +1,16 @@
 // Package ingest opens live and recorded video sources and decodes them into frames.
+//
+// Inputs are limited to a few URL schemes (ErrUnsupportedScheme for the rest), and libav
+// is told which protocols and demuxers it may use for each input: local files may only
+// read files, network inputs may only use network protocols (so a remote HLS playlist
+// cannot name a local file), and demuxers that would turn non-video input into pictures
+// (a .txt file as ANSI art, a still image) are refused.
+//
+// A blocking libav call (connect, probe, read) is interrupted through the format
+// context's interrupt callback when its context ends, when opening exceeds
+// Options.OpenTimeout, when a read stalls beyond Options.ReadTimeout, or on Close.
+//
+// Media time (Frame.MediaMS) counts milliseconds from the first decoded frame and never
+// goes backwards; wall-clock time is for people (Options.MediaClock makes it
+// reproducible for replays).
 package ingest

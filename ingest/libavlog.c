@@ -1,0 +1,19 @@
+#include <stdarg.h>
+#include <libavutil/log.h>
+#include "_cgo_export.h"
+
+// sw_log_callback formats with av_log_format_line2, which truncates to the buffer.
+// (go-astiav v0.16.0's own callback uses vsprintf into a 1024-byte stack buffer, which
+// a long URL in a remote playlist can overflow.)
+static void sw_log_callback(void *avcl, int level, const char *fmt, va_list vl) {
+	if (level > av_log_get_level()) return;
+	char line[1024];
+	int print_prefix = 1;
+	av_log_format_line2(avcl, level, fmt, vl, line, sizeof line, &print_prefix);
+	swLibavLog(level, line);
+}
+
+void sw_set_log_callback(int level) {
+	av_log_set_level(level);
+	av_log_set_callback(sw_log_callback);
+}
