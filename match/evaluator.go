@@ -263,7 +263,9 @@ func (e *Evaluator) evaluate(ru evalRule, cur *frameHits) (Hit, bool) {
 			if current || !curPhrases {
 				h.Phrases = addUnique(h.Phrases, lh.phrases)
 			}
-			if has(lh) {
+			// A line of an earlier frame is evidence only for the kind it fills in.
+			fills := current || ru.brand && !curBrands && len(lh.brands) > 0 || ru.phrase && !curPhrases && len(lh.phrases) > 0
+			if has(lh) && fills {
 				p.add(candidate{lh: lh, current: current, order: order})
 				order++
 			}

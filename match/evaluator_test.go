@@ -298,3 +298,22 @@ func TestEvaluatorNamesWhatTheFrameShows(t *testing.T) {
 	require.Equal(t, []string{"louis-vuitton"}, hits[0].Brands)
 	require.Equal(t, []string{"replica"}, hits[0].Phrases, "the phrase comes from the window")
 }
+
+// TestEvaluatorEvidenceIsWhatNamedTheHit: lines of earlier frames are evidence
+// only for a kind the current frame lacks.
+func TestEvaluatorEvidenceIsWhatNamedTheHit(t *testing.T) {
+	e := NewEvaluator(evalRules(t), nil, "")
+	e.Observe(0, []Line{{Text: "LV wallets new season", Confidence: 99}})
+	hits := e.Observe(3000, []Line{{Text: "GUCCI bag 1:1 replica", Confidence: 80}})
+	require.Equal(t, "offer", hits[0].Rule)
+	require.Len(t, hits[0].Evidence, 1)
+	require.Equal(t, "GUCCI bag 1:1 replica", hits[0].Evidence[0].Text)
+
+	hits = e.Observe(6000, []Line{{Text: "LV", Confidence: 90}})
+	require.Len(t, hits, 1)
+	var texts []string
+	for _, ev := range hits[0].Evidence {
+		texts = append(texts, ev.Text)
+	}
+	require.ElementsMatch(t, []string{"LV", "GUCCI bag 1:1 replica"}, texts)
+}

@@ -113,9 +113,10 @@ func checkLanguages(langs []string) error {
 // Size returns the number of clients.
 func (p *Pool) Size() int { return p.opts.Size }
 
-// Read returns the text lines of img. With no regions it reads the whole
+// Read returns the text lines of img. With nil regions it reads the whole
 // image with automatic layout analysis; otherwise it reads each region as one
-// line, and the boxes are in img's coordinates.
+// line, and the boxes are in img's coordinates. An empty, non-nil regions (a
+// detector that found no text) reads nothing.
 func (p *Pool) Read(ctx context.Context, img *image.Gray, regions []image.Rectangle) ([]Line, error) {
 	p.mu.RLock()
 	closed := p.close
@@ -175,31 +176,50 @@ func (p *Pool) work(w *worker) {
 }
 
 // worker holds the Tesseract clients of one goroutine: one for the
-// configured languages and, when Chinese is among them, one for Chinese alone.
+// configured languages, which reads whole pages, and, when more than one
+// language is configured, one for English alone and one for Chinese alone,
+// which read lines. A line is read first with the cheapest model that may
+// fit it (English: several times faster than Chinese) and again with Chinese
+// only when that first read is doubtful.
 type worker struct {
 	all     *gosseract.Client
-	chinese *gosseract.Client // nil when chi_sim is not configured
+	eng     *gosseract.Client         // nil unless eng is configured with other languages
+	chinese *gosseract.Client         // nil unless chi_sim is configured with other languages
+	reads   map[*gosseract.Client]int // line reads per client, for tests
 }
 
 func newWorker(langs []string) (*worker, error) {
-	w := &worker{all: gosseract.NewClient()}
+	w := &worker{all: gosseract.NewClient(), reads: map[*gosseract.Client]int{}}
 	if err := w.all.SetLanguage(langs...); err != nil {
 		w.close()
 		return nil, fmt.Errorf("ocr: %w", err)
 	}
-	for _, l := range langs {
-		if l == "chi_sim" && len(langs) > 1 {
-			w.chinese = gosseract.NewClient()
-			if err := w.chinese.SetLanguage("chi_sim"); err != nil {
+	if len(langs) > 1 {
+		for _, l := range langs {
+			var c *gosseract.Client
+			switch l {
+			case "eng":
+				w.eng = gosseract.NewClient()
+				c = w.eng
+			case "chi_sim":
+				w.chinese = gosseract.NewClient()
+				c = w.chinese
+			default:
+				continue
+			}
+			if err := c.SetLanguage(l); err != nil {
+				w.close()
+				return nil, fmt.Errorf("ocr: %w", err)
+			}
+			// Lines come dark on light from PrepareLine: Tesseract's retry of
+			// doubtful lines inverted would only cost time.
+			if err := c.SetVariable("tessedit_do_invert", "0"); err != nil {
 				w.close()
 				return nil, fmt.Errorf("ocr: %w", err)
 			}
 		}
 	}
-	for _, c := range []*gosseract.Client{w.all, w.chinese} {
-		if c == nil {
-			continue
-		}
+	for _, c := range w.clients() {
 		// Frames carry no resolution; saying so keeps Tesseract from guessing
 		// (and from printing its guess on stderr).
 		if err := c.SetVariable("user_defined_dpi", "150"); err != nil {
@@ -207,22 +227,70 @@ func newWorker(langs []string) (*worker, error) {
 			return nil, fmt.Errorf("ocr: %w", err)
 		}
 	}
+	for _, c := range w.clients() {
+		if err := initClient(c); err != nil {
+			w.close()
+			return nil, err
+		}
+	}
 	return w, nil
 }
 
+// initMu serialises Tesseract initialisation in the whole process: gosseract
+// points the process's stderr at /dev/null while a client initialises and
+// restores it afterwards, so two overlapping initialisations can leave stderr
+// pointing at /dev/null for good (seen here: alert lines vanished).
+var initMu sync.Mutex
+
+// initClient initialises c now, under initMu, instead of lazily on its first
+// read, which may overlap another client's.
+func initClient(c *gosseract.Client) error {
+	initMu.Lock()
+	defer initMu.Unlock()
+	blank := image.NewGray(image.Rect(0, 0, 8, 8))
+	for i := range blank.Pix {
+		blank.Pix[i] = 255
+	}
+	if err := c.SetImageFromBytes(encodePGM(blank)); err != nil {
+		return fmt.Errorf("ocr: init tesseract: %w", err)
+	}
+	if _, err := c.Text(); err != nil {
+		return fmt.Errorf("ocr: init tesseract: %w", err)
+	}
+	return nil
+}
+
+func (w *worker) clients() []*gosseract.Client {
+	var cs []*gosseract.Client
+	for _, c := range []*gosseract.Client{w.all, w.eng, w.chinese} {
+		if c != nil {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
 func (w *worker) close() {
-	w.all.Close()
-	if w.chinese != nil {
-		w.chinese.Close()
+	for _, c := range w.clients() {
+		c.Close()
 	}
 }
 
-// read reads the whole page, or each region as a line. A line in which the
-// mixed model saw Chinese is read again with the Chinese model alone: mixed
-// models misread Chinese-only lines (measured: "古驰 高仿 包包" came back as
-// "古驰 ath aS" with eng+chi_sim and exactly with chi_sim).
+// read reads the whole page (regions == nil), or each region as a line. An
+// empty, non-nil regions means that a detector found no text: nothing is read.
 func (w *worker) read(img *image.Gray, regions []image.Rectangle) ([]Line, error) {
-	lines, err := readImage(w.all, img, regions)
+	if regions == nil {
+		return w.readPage(img)
+	}
+	return w.readImage(img, regions)
+}
+
+// readPage reads img with layout analysis. A line in which the mixed model
+// saw Chinese is read again with the Chinese model alone: mixed models misread
+// Chinese-only lines (measured: "古驰 高仿 包包" came back as "古驰 ath aS"
+// with eng+chi_sim and exactly with chi_sim).
+func (w *worker) readPage(img *image.Gray) ([]Line, error) {
+	lines, err := readPage(w.all, img)
 	if err != nil || w.chinese == nil {
 		return lines, err
 	}
@@ -235,7 +303,7 @@ func (w *worker) read(img *image.Gray, regions []image.Rectangle) ([]Line, error
 		if !ok {
 			continue
 		}
-		again, err := readLine(w.chinese, sub)
+		again, err := w.readLine(w.chinese, PrepareLine(sub))
 		if err != nil {
 			return nil, err
 		}
@@ -244,6 +312,73 @@ func (w *worker) read(img *image.Gray, regions []image.Rectangle) ([]Line, error
 		}
 	}
 	return lines, nil
+}
+
+// readImage reads each region of img as one line. Lines without a letter,
+// digit or Han character are dropped, and so is a line whose box mostly
+// overlaps another's and whose text that other line already holds.
+func (w *worker) readImage(img *image.Gray, regions []image.Rectangle) ([]Line, error) {
+	var out []Line
+	for _, r := range regions {
+		r = r.Intersect(img.Rect)
+		if r.Empty() {
+			continue
+		}
+		sub, ok := img.SubImage(r).(*image.Gray)
+		if !ok {
+			continue
+		}
+		l, err := w.readRegion(sub)
+		if err != nil {
+			return nil, err
+		}
+		if meaningful(l.Text) {
+			l.Box = r
+			out = append(out, l)
+		}
+	}
+	return dedupe(out), nil
+}
+
+// Thresholds of a doubtful first read, measured on captions like the demo
+// clip's: the English model reads English captions with confidence 90-96 and
+// Chinese ones, as Latin look-alikes ("at mts eS HT"), with 20-50. Reads of
+// stripes and textures come out as symbols and one-letter words.
+const (
+	sureConfidence = 75
+	minWordRatio   = 0.6
+)
+
+// readRegion prepares one line crop and reads it: with English first when
+// that model is at hand, then with Chinese when the first read saw Han
+// characters (the mixed model misreads Chinese-only lines), or was unsure
+// or looked like garbage; the more confident reading wins.
+func (w *worker) readRegion(sub *image.Gray) (Line, error) {
+	prep := PrepareLine(sub)
+	first := w.all
+	if w.eng != nil {
+		first = w.eng
+	}
+	l, err := w.readLine(first, prep)
+	if err != nil || w.chinese == nil {
+		return l, err
+	}
+	if !hasHan(l.Text) && l.Confidence >= sureConfidence && !garbage(l.Text) {
+		return l, nil
+	}
+	again, err := w.readLine(w.chinese, prep)
+	if err != nil {
+		return Line{}, err
+	}
+	if again.Text != "" && (again.Confidence > l.Confidence || !meaningful(l.Text)) {
+		return again, nil
+	}
+	return l, nil
+}
+
+func (w *worker) readLine(c *gosseract.Client, img *image.Gray) (Line, error) {
+	w.reads[c]++
+	return readLine(c, img)
 }
 
 func hasHan(s string) bool {
@@ -255,30 +390,75 @@ func hasHan(s string) bool {
 	return false
 }
 
-func readImage(c *gosseract.Client, img *image.Gray, regions []image.Rectangle) ([]Line, error) {
-	if len(regions) == 0 {
-		return readPage(c, img)
+// meaningful reports whether s holds a letter, a digit or a Han character,
+// rather than only punctuation and symbols (Tesseract's reading of a stripe
+// or a smudge).
+func meaningful(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return true
+		}
 	}
-	var out []Line
-	for _, r := range regions {
-		r = r.Intersect(img.Rect)
-		if r.Empty() {
-			continue
+	return false
+}
+
+// garbage reports whether a reading looks like what Latin models make of
+// pictures or of Chinese: mostly symbols, or mostly one-letter words.
+func garbage(s string) bool {
+	var alnum, other, words, short int
+	for _, f := range strings.Fields(s) {
+		n := 0
+		for _, r := range f {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				n++
+			} else {
+				other++
+			}
 		}
-		sub, ok := img.SubImage(r).(*image.Gray)
-		if !ok {
-			continue
+		alnum += n
+		words++
+		if n == 1 && len(f) == 1 && !unicode.IsDigit(rune(f[0])) && f != "a" && f != "A" && f != "I" {
+			short++
 		}
-		l, err := readLine(c, sub)
-		if err != nil {
-			return nil, err
+	}
+	if alnum == 0 {
+		return true
+	}
+	return float64(alnum) < minWordRatio*float64(alnum+other) || 2*short > words
+}
+
+// dedupe drops lines whose box lies mostly within another line's box and
+// whose text (spaces aside) that line's text contains: the same caption found
+// twice by a detector.
+func dedupe(lines []Line) []Line {
+	key := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "")) }
+	drop := make([]bool, len(lines))
+	for i := range lines {
+		for j := range lines {
+			if i == j || drop[i] || drop[j] {
+				continue
+			}
+			a, b := lines[i], lines[j]
+			in := a.Box.Intersect(b.Box)
+			area := func(r image.Rectangle) int { return r.Dx() * r.Dy() }
+			if in.Empty() || 2*area(in) < area(a.Box) {
+				continue
+			}
+			ka, kb := key(a.Text), key(b.Text)
+			// Drop a, the smaller reading, when b holds it; of two equal
+			// readings keep the more confident (the first on a tie).
+			if strings.Contains(kb, ka) && (len(kb) > len(ka) || b.Confidence > a.Confidence || (b.Confidence == a.Confidence && j < i)) {
+				drop[i] = true
+			}
 		}
-		if l.Text != "" {
-			l.Box = r
+	}
+	out := lines[:0]
+	for i, l := range lines {
+		if !drop[i] {
 			out = append(out, l)
 		}
 	}
-	return out, nil
+	return out
 }
 
 func readPage(c *gosseract.Client, img *image.Gray) ([]Line, error) {

@@ -148,3 +148,28 @@ func BenchmarkEncodePGM(b *testing.B) {
 		_ = encodePGM(img)
 	}
 }
+
+// TestConcurrentPoolsKeepStderr: gosseract points stderr at /dev/null while a
+// client initialises; overlapping initialisations once left it there for good.
+func TestConcurrentPoolsKeepStderr(t *testing.T) {
+	before, err := os.Readlink("/proc/self/fd/2")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	pools := make([]*Pool, 4)
+	for i := range pools {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := NewPool(Options{Size: 2})
+			require.NoError(t, err)
+			pools[i] = p
+		}()
+	}
+	wg.Wait()
+	for _, p := range pools {
+		require.NoError(t, p.Close())
+	}
+	after, err := os.Readlink("/proc/self/fd/2")
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+}

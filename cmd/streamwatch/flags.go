@@ -1,0 +1,186 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"runtime"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/streamwatch/streamwatch/alerts"
+	"github.com/streamwatch/streamwatch/match"
+)
+
+var errHelp = errors.New("help shown")
+
+// common holds the flags that watch and replay share.
+type common struct {
+	config         string
+	rules          string
+	streamID       string
+	channel        string
+	sampleInterval time.Duration
+	out            string
+	metricsAddr    string
+	logFormat      string
+	logLevel       string
+	nats           string
+	ocrWorkers     int
+	languages      string
+	gap            time.Duration
+}
+
+func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
+	fs.StringVar(&c.config, "config", "", "YAML file of flag values (keys are flag names); environment STREAMWATCH_* and flags override it")
+	fs.StringVar(&c.rules, "rules", "", "rules file (YAML); default: the rules built into the binary")
+	fs.StringVar(&c.streamID, "stream-id", "", "stream id, [A-Za-z0-9_-]{1,128}; default: derived from the URL or file name")
+	fs.StringVar(&c.channel, "channel", "", "seller channel of the stream, for brands' authorized_channels")
+	fs.DurationVar(&c.sampleInterval, "sample-interval", time.Second, "media time between sampled frames")
+	fs.StringVar(&c.out, "out", "", "append every alert record to this file as one JSON line")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", metricsDefault, "serve Prometheus /metrics and /healthz on this address; empty: off")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.nats, "nats", "", "NATS server URL (default $NATS_URL)")
+	fs.IntVar(&c.ocrWorkers, "ocr-workers", runtime.NumCPU(), "Tesseract clients in the OCR pool")
+	fs.StringVar(&c.languages, "languages", "eng+chi_sim", "Tesseract languages, joined with +")
+	fs.DurationVar(&c.gap, "gap", 3*time.Second, "longest media-time gap without a hit that a segment bridges")
+}
+
+// parse parses args with flags and positional arguments in any order, after
+// applying the config file and STREAMWATCH_* environment variables.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(os.Stdout)
+				fs.Usage()
+				return nil, errHelp
+			}
+			return nil, usageError{err}
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		rest = rest[1:]
+	}
+	// Precedence: flags over environment over config file. Apply the lower
+	// layers only to flags not given on the command line.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if f := fs.Lookup("config"); f != nil && f.Value.String() != "" {
+		if err := applyConfig(fs, f.Value.String(), given); err != nil {
+			return nil, err
+		}
+	}
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || envErr != nil {
+			return
+		}
+		key := "STREAMWATCH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(key); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = usageError{fmt.Errorf("%s=%q: %w", key, v, err)}
+			}
+		}
+	})
+	return pos, envErr
+}
+
+func applyConfig(fs *flag.FlagSet, file string, given map[string]bool) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return usageError{fmt.Errorf("config: %w", err)}
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return usageError{fmt.Errorf("config %s: %w", file, err)}
+	}
+	for k, v := range m {
+		f := fs.Lookup(k)
+		if f == nil || k == "config" {
+			return usageError{fmt.Errorf("config %s: unknown key %q", file, k)}
+		}
+		if given[k] {
+			continue
+		}
+		if err := fs.Set(k, fmt.Sprint(v)); err != nil {
+			return usageError{fmt.Errorf("config %s: %s: %w", file, k, err)}
+		}
+	}
+	return nil
+}
+
+func (c *common) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, usageError{fmt.Errorf("--log-format %q: want text or json", c.logFormat)}
+}
+
+func (c *common) loadRules() (*match.Rules, error) {
+	if c.rules == "" {
+		return match.DefaultRules(), nil
+	}
+	return match.LoadRules(c.rules)
+}
+
+// streamIDFor returns the --stream-id if given, else one derived from src.
+func (c *common) streamIDFor(src string) (string, error) {
+	id := c.streamID
+	if id == "" {
+		base := src
+		if i := strings.Index(base, "://"); i >= 0 {
+			base = base[i+3:]
+			if at := strings.LastIndex(base, "@"); at >= 0 { // never put credentials in an id
+				base = base[at+1:]
+			}
+		} else {
+			base = path.Base(base)
+			base = strings.TrimSuffix(base, path.Ext(base))
+		}
+		return alerts.SanitizeStreamID(base), nil
+	}
+	if err := alerts.ValidateStreamID(id); err != nil {
+		return "", usageError{err}
+	}
+	return id, nil
+}
+
+func (c *common) validate() error {
+	if c.sampleInterval <= 0 {
+		return usageError{fmt.Errorf("--sample-interval must be positive, got %s", c.sampleInterval)}
+	}
+	if c.ocrWorkers <= 0 {
+		return usageError{fmt.Errorf("--ocr-workers must be positive, got %d", c.ocrWorkers)}
+	}
+	if c.gap <= 0 {
+		return usageError{fmt.Errorf("--gap must be positive, got %s", c.gap)}
+	}
+	return nil
+}
+
+// oneLine folds an error message onto one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,97 @@
+// Command streamwatch watches live-commerce video streams for counterfeit
+// selling and publishes alerts on NATS. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `streamwatch watches live-commerce video streams for counterfeit selling.
+
+Usage:
+  streamwatch watch URL [flags]      monitor one live stream (or a file with --realtime)
+  streamwatch replay FILE... [flags] audit recordings: deterministic, as fast as the machine allows
+  streamwatch match [flags]          match text lines from stdin, one JSON object per line
+  streamwatch rules check FILE       validate a rules file and print a summary
+  streamwatch version                print versions
+
+Run 'streamwatch COMMAND -h' for the flags of a command.
+`
+
+// exit codes
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// usageError marks an error in the command line itself.
+type usageError struct{ error }
+
+func main() {
+	limitOpenMP()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "watch":
+		err = cmdWatch(ctx, args[1:])
+	case "replay":
+		err = cmdReplay(ctx, args[1:])
+	case "match":
+		err = cmdMatch(ctx, args[1:], os.Stdin, os.Stdout)
+	case "rules":
+		err = cmdRules(args[1:], os.Stdout)
+	case "version", "--version":
+		err = cmdVersion(os.Stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(os.Stdout, usage)
+		return exitOK
+	default:
+		err = usageError{fmt.Errorf("unknown command %q (see 'streamwatch help')", args[0])}
+	}
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(os.Stderr, "streamwatch: %s\n", oneLine(err.Error()))
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitError
+}
+
+// limitOpenMP re-executes the process with OMP_THREAD_LIMIT=1 unless it is
+// set: Tesseract's OpenMP threads only fight each other when a pool already
+// runs one client per core, and libgomp reads the variable at load time.
+func limitOpenMP() {
+	if os.Getenv("OMP_THREAD_LIMIT") != "" {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	env := append(os.Environ(), "OMP_THREAD_LIMIT=1")
+	_ = syscall.Exec(exe, os.Args, env) // on failure, go on with OpenMP's default
+}

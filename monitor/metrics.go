@@ -1,0 +1,58 @@
+package monitor
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/streamwatch/streamwatch/alerts"
+)
+
+// Metrics are the process-wide pipeline metrics. Labels never carry URLs or
+// free text: rule ids come from the rules file and stream ids are validated.
+type Metrics struct {
+	FramesDecoded prometheus.Counter
+	FramesSampled prometheus.Counter
+	FramesDropped prometheus.Counter
+	OCRSeconds    prometheus.Histogram
+	Matches       *prometheus.CounterVec // by rule
+	PublishErrors prometheus.Counter
+	StreamUp      *prometheus.GaugeVec // by stream
+	Alerts        *alerts.Metrics
+}
+
+// NewMetrics registers the pipeline metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		FramesDecoded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamwatch_frames_decoded_total",
+			Help: "Video frames decoded from sources.",
+		}),
+		FramesSampled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamwatch_frames_sampled_total",
+			Help: "Decoded frames chosen by the sampler for reading.",
+		}),
+		FramesDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamwatch_frames_dropped_total",
+			Help: "Sampled frames dropped because OCR was busy (latest frame wins).",
+		}),
+		OCRSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "streamwatch_ocr_duration_seconds",
+			Help:    "Time Tesseract spent reading one sampled frame.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
+		}),
+		Matches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamwatch_rule_matches_total",
+			Help: "Sampled frames at which a rule held, by rule.",
+		}, []string{"rule"}),
+		PublishErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamwatch_publish_errors_total",
+			Help: "Alert records a sink failed to take after its retries.",
+		}),
+		StreamUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "streamwatch_stream_up",
+			Help: "1 while the stream is attached and decoding, 0 otherwise.",
+		}, []string{"stream"}),
+	}
+	reg.MustRegister(m.FramesDecoded, m.FramesSampled, m.FramesDropped, m.OCRSeconds, m.Matches, m.PublishErrors, m.StreamUp)
+	m.Alerts = alerts.NewMetrics(reg)
+	return m
+}

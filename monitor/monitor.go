@@ -1,0 +1,208 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/streamwatch/streamwatch/alerts"
+	"github.com/streamwatch/streamwatch/frames"
+	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/match"
+	"github.com/streamwatch/streamwatch/ocr"
+)
+
+// Reader reads the text lines of a sampled frame; *ocr.Pool is one, shared by
+// all streams of a process.
+type Reader interface {
+	Read(ctx context.Context, img *image.Gray, regions []image.Rectangle) ([]ocr.Line, error)
+	Size() int
+}
+
+// Detector proposes text-line regions in a frame. nil regions mean "read the
+// whole frame".
+type Detector interface {
+	Detect(img *image.Gray) []image.Rectangle
+}
+
+// Options describe one stream to watch.
+type Options struct {
+	URL      string
+	StreamID string // validated with alerts.ValidateStreamID
+	Channel  string
+	Ingest   ingest.Options
+	// SampleInterval is the media time between sampled frames. Default 1s.
+	SampleInterval time.Duration
+	// Replay makes the run deterministic: no frame is dropped (decoding waits
+	// for OCR) and wall-clock times derive from media time.
+	Replay   bool
+	Rules    *match.Rules
+	Matcher  match.Matcher // default match.NewMatcher(Rules)
+	Reader   Reader
+	Detector Detector // optional
+	Sink     alerts.Sink
+	Tracker  alerts.TrackerOptions // StreamID and Channel are filled in
+	Metrics  *Metrics              // required
+	Logger   *slog.Logger
+}
+
+// ocrResult is a sampled frame and what OCR read in it.
+type ocrResult struct {
+	frame frames.Sampled
+	lines []ocr.Line
+	err   error
+}
+
+// Run watches one stream until its source ends (nil), ctx is cancelled
+// (ctx.Err()), or a stage fails. Every segment still open at the end is closed
+// and its record published.
+func Run(ctx context.Context, o Options) error {
+	if err := alerts.ValidateStreamID(o.StreamID); err != nil {
+		return err
+	}
+	if o.Rules == nil || o.Reader == nil || o.Sink == nil || o.Metrics == nil {
+		return errors.New("monitor: Rules, Reader, Sink and Metrics are required")
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "monitor", "stream", o.StreamID)
+	if o.Matcher == nil {
+		o.Matcher = match.NewMatcher(o.Rules)
+	}
+	o.Ingest.FramesDecoded = o.Metrics.FramesDecoded
+	o.Ingest.MediaClock = o.Replay
+	if o.Ingest.Logger == nil {
+		o.Ingest.Logger = o.Logger
+	}
+	src, err := ingest.Open(ctx, o.URL, o.Ingest)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	info := src.Info()
+	log.Info("attached", "url", ingest.Redact(o.URL), "width", info.Width, "height", info.Height, "fps", info.FrameRate, "codec", info.Codec)
+	up := o.Metrics.StreamUp.WithLabelValues(o.StreamID)
+	up.Set(1)
+	defer up.Set(0)
+
+	mode, capacity := frames.DropOldest, 1
+	if o.Replay {
+		mode, capacity = frames.Block, 2*o.Reader.Size()
+	}
+	queue := frames.NewQueue(capacity, mode, o.Metrics.FramesDropped)
+	inflight := max(o.Reader.Size(), 1)
+	results := make(chan chan ocrResult, 2*inflight)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { // decode and sample
+		defer queue.Close()
+		sampler := frames.NewSampler(o.SampleInterval)
+		var conv frames.GrayConverter
+		defer conv.Close()
+		var seq int64
+		err := src.Run(gctx, func(f ingest.Frame) error {
+			if !sampler.Due(f.MediaMS) {
+				return nil
+			}
+			img, err := conv.ToGray(f.AV)
+			if err != nil {
+				return err
+			}
+			o.Metrics.FramesSampled.Inc()
+			s := frames.Sampled{Seq: seq, MediaMS: f.MediaMS, Wall: f.Wall, Image: img}
+			seq++
+			return queue.Put(gctx, s)
+		})
+		return err // ingest's errors already name the redacted URL
+	})
+	g.Go(func() error { // hand frames to OCR, at most inflight at once, results kept in order
+		var reads sync.WaitGroup
+		defer func() { reads.Wait(); close(results) }()
+		slots := make(chan struct{}, inflight)
+		for {
+			select {
+			case slots <- struct{}{}:
+			case <-gctx.Done():
+				return nil
+			}
+			s, ok := queue.Get(gctx)
+			if !ok {
+				return nil
+			}
+			if o.Detector != nil {
+				s.Regions = o.Detector.Detect(s.Image)
+			}
+			res := make(chan ocrResult, 1)
+			select {
+			case results <- res:
+			case <-gctx.Done():
+				return nil
+			}
+			reads.Add(1)
+			go func() {
+				defer reads.Done()
+				start := time.Now()
+				lines, err := o.Reader.Read(gctx, s.Image, s.Regions)
+				o.Metrics.OCRSeconds.Observe(time.Since(start).Seconds())
+				res <- ocrResult{frame: s, lines: lines, err: err}
+				<-slots
+			}()
+		}
+	})
+	g.Go(func() error { // match, track, publish: one frame at a time, in media order
+		ev := match.NewEvaluator(o.Rules, o.Matcher, o.Channel)
+		topts := o.Tracker
+		topts.StreamID, topts.Channel = o.StreamID, o.Channel
+		tracker := alerts.NewTracker(topts)
+		last := time.Now()
+		publish := func(rs []alerts.Record) {
+			for _, r := range rs {
+				o.Metrics.Alerts.Records.WithLabelValues(r.State).Inc()
+				// Publishing outlives cancellation so that closing records of a
+				// stopped stream still go out.
+				if err := o.Sink.Publish(context.WithoutCancel(gctx), r); err != nil {
+					o.Metrics.PublishErrors.Inc()
+					log.Error("publish failed", "alert_id", r.AlertID, "state", r.State, "err", err)
+				}
+			}
+		}
+		defer func() {
+			open := tracker.Open()
+			publish(tracker.Close(last))
+			o.Metrics.Alerts.OpenSegments.Sub(float64(open))
+		}()
+		for res := range results {
+			r := <-res
+			if r.err != nil {
+				if gctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("ocr at %dms: %w", r.frame.MediaMS, r.err)
+			}
+			last = r.frame.Wall
+			lines := make([]match.Line, len(r.lines))
+			for i, l := range r.lines {
+				lines[i] = match.Line{Text: l.Text, Confidence: l.Confidence,
+					Box: match.Box{X: l.Box.Min.X, Y: l.Box.Min.Y, W: l.Box.Dx(), H: l.Box.Dy()}}
+			}
+			hits := ev.Observe(r.frame.MediaMS, lines)
+			for _, h := range hits {
+				o.Metrics.Matches.WithLabelValues(h.Rule).Inc()
+			}
+			before := tracker.Open()
+			publish(tracker.Observe(r.frame.MediaMS, r.frame.Wall, hits))
+			o.Metrics.Alerts.OpenSegments.Add(float64(tracker.Open() - before))
+			log.Debug("frame", "media_ms", r.frame.MediaMS, "lines", len(lines), "hits", len(hits))
+		}
+		return nil
+	})
+	return g.Wait()
+}

@@ -1,0 +1,216 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/streamwatch/streamwatch/alerts"
+	"github.com/streamwatch/streamwatch/frames"
+	"github.com/streamwatch/streamwatch/internal/clipgen"
+	"github.com/streamwatch/streamwatch/match"
+	"github.com/streamwatch/streamwatch/ocr"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pool != nil {
+		pool.Close()
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// collect is a Sink that keeps every record.
+type collect struct {
+	mu sync.Mutex
+	rs []alerts.Record
+}
+
+func (c *collect) Publish(_ context.Context, r alerts.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rs = append(c.rs, r)
+	return nil
+}
+
+// segments returns the closed records of rule: one per segment.
+func (c *collect) segments(rule string) []alerts.Record {
+	var out []alerts.Record
+	for _, r := range c.rs {
+		if r.Rule == rule && r.State == alerts.StateClosed {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+var (
+	poolOnce sync.Once
+	pool     *ocr.Pool
+	poolErr  error
+)
+
+// sharedPool is one OCR pool for the package's tests, as in a process.
+func sharedPool(t *testing.T) *ocr.Pool {
+	poolOnce.Do(func() { pool, poolErr = ocr.NewPool(ocr.Options{Size: 2}) })
+	require.NoError(t, poolErr)
+	return pool
+}
+
+func gen(t *testing.T, c clipgen.Clip) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), c.Name+".mp4")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := clipgen.Generate(ctx, c, out)
+	require.NoError(t, err)
+	return out
+}
+
+func replay(t *testing.T, path, channel string) *collect {
+	t.Helper()
+	sink := &collect{}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := Run(ctx, Options{
+		URL: path, StreamID: "test", Channel: channel, Replay: true,
+		Rules: match.DefaultRules(), Reader: sharedPool(t), Detector: frames.Detector{},
+		Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
+	})
+	require.NoError(t, err)
+	return sink
+}
+
+func caption(text string, startMS, endMS int64) clipgen.Caption {
+	return clipgen.Caption{Text: text, StartMS: startMS, EndMS: endMS, Size: 48, Box: "black@0.6"}
+}
+
+func TestReplayFindsCounterfeitSegments(t *testing.T) {
+	tests := []struct {
+		name     string
+		clip     clipgen.Clip
+		channel  string
+		wantSegs [][2]int64 // counterfeit-offer segments: caption start and end
+		brand    string
+		phrase   string
+	}{
+		{
+			name: "brand and phrase in one caption",
+			clip: clipgen.Clip{Name: "offer", DurationMS: 12000, Background: "testsrc2",
+				Captions: []clipgen.Caption{caption("GUCCI bag 1:1 replica", 3000, 8000)}},
+			wantSegs: [][2]int64{{3000, 8000}},
+			brand:    "gucci", phrase: "replica",
+		},
+		{
+			name: "chinese caption",
+			clip: clipgen.Clip{Name: "chinese", DurationMS: 10000, Background: "smptebars",
+				Captions: []clipgen.Caption{caption("古驰 高仿 包包 特价", 2000, 7000)}},
+			wantSegs: [][2]int64{{2000, 7000}},
+			brand:    "gucci", phrase: "replica",
+		},
+		{
+			name: "brand alone raises nothing",
+			clip: clipgen.Clip{Name: "brand-alone", DurationMS: 9000, Background: "testsrc2",
+				Captions: []clipgen.Caption{caption("GUCCI bags new season", 2000, 7000)}},
+		},
+		{
+			name: "brand on its authorized channel raises nothing",
+			clip: clipgen.Clip{Name: "authorized", DurationMS: 9000, Background: "testsrc2",
+				Captions: []clipgen.Caption{caption("GUCCI bag 1:1 replica", 2000, 7000)}},
+			channel: "test-authorized",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := gen(t, tc.clip)
+			rules := match.DefaultRules()
+			if tc.channel != "" {
+				for i := range rules.Brands {
+					if rules.Brands[i].ID == "gucci" {
+						rules.Brands[i].AuthorizedChannels = []string{tc.channel}
+					}
+				}
+			}
+			sink := replayWith(t, path, tc.channel, rules)
+			segs := sink.segments("counterfeit-offer")
+			require.Len(t, segs, len(tc.wantSegs), "records: %+v", sink.rs)
+			for i, want := range tc.wantSegs {
+				require.InDelta(t, want[0], segs[i].StartMS, 1500, "start")
+				require.InDelta(t, want[1], segs[i].EndMS, 1500, "end")
+				require.Contains(t, segs[i].Brands, tc.brand)
+				require.Contains(t, segs[i].Phrases, tc.phrase)
+				require.NotEmpty(t, segs[i].Evidence)
+			}
+		})
+	}
+}
+
+func replayWith(t *testing.T, path, channel string, rules *match.Rules) *collect {
+	t.Helper()
+	sink := &collect{}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := Run(ctx, Options{
+		URL: path, StreamID: "test", Channel: channel, Replay: true,
+		Rules: rules, Reader: sharedPool(t), Detector: frames.Detector{},
+		Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
+	})
+	require.NoError(t, err)
+	return sink
+}
+
+func TestReplayIsDeterministic(t *testing.T) {
+	path := gen(t, clipgen.Clip{Name: "det", DurationMS: 8000, Background: "testsrc2",
+		Captions: []clipgen.Caption{caption("LV AAA quality wallet", 1000, 6000)}})
+	a := replay(t, path, "")
+	b := replay(t, path, "")
+	require.NotEmpty(t, a.rs)
+	require.Equal(t, a.rs, b.rs)
+}
+
+func TestRunRefusesBadStreamID(t *testing.T) {
+	err := Run(context.Background(), Options{URL: "x.mp4", StreamID: "a.b"})
+	require.ErrorIs(t, err, alerts.ErrStreamID)
+}
+
+func TestCancelStopsAndClosesSegments(t *testing.T) {
+	path := gen(t, clipgen.Clip{Name: "long", DurationMS: 30000, Background: "testsrc2",
+		Captions: []clipgen.Caption{caption("GUCCI bag 1:1 replica", 0, 30000)}})
+	sink := &collect{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{
+			URL: path, StreamID: "live", Rules: match.DefaultRules(), Reader: sharedPool(t),
+			Detector: frames.Detector{}, Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
+		})
+	}()
+	require.Eventually(t, func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return len(sink.rs) > 0
+	}, time.Minute, 50*time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not stop after cancel")
+	}
+	last := sink.rs[len(sink.rs)-1]
+	require.Equal(t, alerts.StateClosed, last.State)
+}
