@@ -91,7 +91,11 @@ func NewPool(opts Options) (*Pool, error) {
 }
 
 func checkLanguages(langs []string) error {
+	// gosseract finds the model folder by initialising a static Tesseract
+	// API: never two at once.
+	initMu.Lock()
 	have, err := gosseract.GetAvailableLanguages()
+	initMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("ocr: list tesseract languages: %w", err)
 	}
@@ -186,10 +190,11 @@ type worker struct {
 	eng     *gosseract.Client         // nil unless eng is configured with other languages
 	chinese *gosseract.Client         // nil unless chi_sim is configured with other languages
 	reads   map[*gosseract.Client]int // line reads per client, for tests
+	inited  map[*gosseract.Client]bool
 }
 
 func newWorker(langs []string) (*worker, error) {
-	w := &worker{all: gosseract.NewClient(), reads: map[*gosseract.Client]int{}}
+	w := &worker{all: newClient(), reads: map[*gosseract.Client]int{}, inited: map[*gosseract.Client]bool{}}
 	if err := w.all.SetLanguage(langs...); err != nil {
 		w.close()
 		return nil, fmt.Errorf("ocr: %w", err)
@@ -199,10 +204,10 @@ func newWorker(langs []string) (*worker, error) {
 			var c *gosseract.Client
 			switch l {
 			case "eng":
-				w.eng = gosseract.NewClient()
+				w.eng = newClient()
 				c = w.eng
 			case "chi_sim":
-				w.chinese = gosseract.NewClient()
+				w.chinese = newClient()
 				c = w.chinese
 			default:
 				continue
@@ -227,8 +232,13 @@ func newWorker(langs []string) (*worker, error) {
 			return nil, fmt.Errorf("ocr: %w", err)
 		}
 	}
+	// The line clients are initialised now; the mixed-language one only if a
+	// whole-frame read ever needs it (it loads every model: seconds of CPU).
 	for _, c := range w.clients() {
-		if err := initClient(c); err != nil {
+		if c == w.all && len(w.clients()) > 1 {
+			continue
+		}
+		if err := w.ready(c); err != nil {
 			w.close()
 			return nil, err
 		}
@@ -236,7 +246,19 @@ func newWorker(langs []string) (*worker, error) {
 	return w, nil
 }
 
-// initMu serialises Tesseract initialisation in the whole process: gosseract
+// ready initialises c once, before its first read.
+func (w *worker) ready(c *gosseract.Client) error {
+	if w.inited[c] {
+		return nil
+	}
+	if err := initClient(c); err != nil {
+		return err
+	}
+	w.inited[c] = true
+	return nil
+}
+
+// initMu serialises Tesseract set-up and tear-down in the whole process: gosseract
 // points the process's stderr at /dev/null while a client initialises and
 // restores it afterwards, so two overlapping initialisations can leave stderr
 // pointing at /dev/null for good (seen here: alert lines vanished).
@@ -271,9 +293,19 @@ func (w *worker) clients() []*gosseract.Client {
 }
 
 func (w *worker) close() {
+	initMu.Lock()
+	defer initMu.Unlock()
 	for _, c := range w.clients() {
 		c.Close()
 	}
+}
+
+// newClient creates a client under initMu: Tesseract's construction,
+// initialisation and destruction touch process-wide state.
+func newClient() *gosseract.Client {
+	initMu.Lock()
+	defer initMu.Unlock()
+	return gosseract.NewClient()
 }
 
 // read reads the whole page (regions == nil), or each region as a line. An
@@ -290,6 +322,9 @@ func (w *worker) read(img *image.Gray, regions []image.Rectangle) ([]Line, error
 // Chinese-only lines (measured: "古驰 高仿 包包" came back as "古驰 ath aS"
 // with eng+chi_sim and exactly with chi_sim).
 func (w *worker) readPage(img *image.Gray) ([]Line, error) {
+	if err := w.ready(w.all); err != nil {
+		return nil, err
+	}
 	lines, err := readPage(w.all, img)
 	if err != nil || w.chinese == nil {
 		return lines, err
@@ -377,6 +412,9 @@ func (w *worker) readRegion(sub *image.Gray) (Line, error) {
 }
 
 func (w *worker) readLine(c *gosseract.Client, img *image.Gray) (Line, error) {
+	if err := w.ready(c); err != nil {
+		return Line{}, err
+	}
 	w.reads[c]++
 	return readLine(c, img)
 }

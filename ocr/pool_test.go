@@ -156,17 +156,17 @@ func TestConcurrentPoolsKeepStderr(t *testing.T) {
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	pools := make([]*Pool, 4)
+	errs := make([]error, len(pools))
 	for i := range pools {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := NewPool(Options{Size: 2})
-			require.NoError(t, err)
-			pools[i] = p
+			pools[i], errs[i] = NewPool(Options{Size: 2})
 		}()
 	}
 	wg.Wait()
-	for _, p := range pools {
+	for i, p := range pools {
+		require.NoError(t, errs[i])
 		require.NoError(t, p.Close())
 	}
 	after, err := os.Readlink("/proc/self/fd/2")
