@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -190,7 +191,7 @@ func Run(ctx context.Context, o Options) error {
 			last = r.frame.Wall
 			lines := make([]match.Line, len(r.lines))
 			for i, l := range r.lines {
-				lines[i] = match.Line{Text: l.Text, Confidence: l.Confidence,
+				lines[i] = match.Line{Text: l.Text, Confidence: math.Round(l.Confidence*10) / 10,
 					Box: match.Box{X: l.Box.Min.X, Y: l.Box.Min.Y, W: l.Box.Dx(), H: l.Box.Dy()}}
 			}
 			hits := ev.Observe(r.frame.MediaMS, lines)
