@@ -13,6 +13,8 @@ type Metrics struct {
 	FramesSampled prometheus.Counter
 	FramesDropped prometheus.Counter
 	OCRSeconds    prometheus.Histogram
+	LinesRead     prometheus.Counter
+	LinesReused   prometheus.Counter
 	Matches       *prometheus.CounterVec // by rule
 	PublishErrors prometheus.Counter
 	StreamUp      *prometheus.GaugeVec // by stream
@@ -39,6 +41,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time Tesseract spent reading one sampled frame.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 		}),
+		LinesRead: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamwatch_ocr_lines_read_total",
+			Help: "Text lines handed to Tesseract.",
+		}),
+		LinesReused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamwatch_ocr_lines_reused_total",
+			Help: "Text lines not read again because their pixels had not changed since an earlier frame.",
+		}),
 		Matches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamwatch_rule_matches_total",
 			Help: "Sampled frames at which a rule held, by rule.",
@@ -52,7 +62,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 while the stream is attached and decoding, 0 otherwise.",
 		}, []string{"stream"}),
 	}
-	reg.MustRegister(m.FramesDecoded, m.FramesSampled, m.FramesDropped, m.OCRSeconds, m.Matches, m.PublishErrors, m.StreamUp)
+	reg.MustRegister(m.FramesDecoded, m.FramesSampled, m.FramesDropped, m.OCRSeconds, m.LinesRead, m.LinesReused, m.Matches, m.PublishErrors, m.StreamUp)
 	m.Alerts = alerts.NewMetrics(reg)
 	return m
 }

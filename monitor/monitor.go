@@ -7,6 +7,7 @@ import (
 	"image"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,9 +56,34 @@ type Options struct {
 
 // ocrResult is a sampled frame and what OCR read in it.
 type ocrResult struct {
-	frame frames.Sampled
-	lines []ocr.Line
-	err   error
+	frame  frames.Sampled
+	lines  []ocr.Line
+	err    error
+	reused []*frames.Entry // lines unchanged since an earlier frame: not read again
+	fresh  []*frames.Entry // lines read for this frame, to remember
+}
+
+// gateLines files the lines read for this frame under their gate entries, for
+// later frames to reuse, and returns them with the reused ones. It runs in
+// frame order, so an entry's owner has always been through here before a
+// later frame reuses it.
+func gateLines(r ocrResult) []ocr.Line {
+	out := slices.Clone(r.lines)
+	for _, e := range r.fresh {
+		var mine []ocr.Line
+		for _, l := range r.lines {
+			if l.Box == e.Box {
+				mine = append(mine, l)
+			}
+		}
+		e.Lines = mine
+	}
+	for _, e := range r.reused {
+		if ls, ok := e.Lines.([]ocr.Line); ok {
+			out = append(out, ls...)
+		}
+	}
+	return out
 }
 
 // Run watches one stream until its source ends (nil), ctx is cancelled
@@ -128,6 +154,7 @@ func Run(ctx context.Context, o Options) error {
 		var reads sync.WaitGroup
 		defer func() { reads.Wait(); close(results) }()
 		slots := make(chan struct{}, inflight)
+		var gate frames.Gate
 		for {
 			select {
 			case slots <- struct{}{}:
@@ -138,8 +165,15 @@ func Run(ctx context.Context, o Options) error {
 			if !ok {
 				return nil
 			}
+			var reused, fresh []*frames.Entry
 			if o.Detector != nil {
 				s.Regions = o.Detector.Detect(s.Image)
+				reused, s.Regions, fresh = gate.Check(s.Image, s.Regions)
+				if s.Regions == nil {
+					s.Regions = []image.Rectangle{} // found lines, all unchanged: read nothing
+				}
+				o.Metrics.LinesReused.Add(float64(len(reused)))
+				o.Metrics.LinesRead.Add(float64(len(s.Regions)))
 			}
 			res := make(chan ocrResult, 1)
 			select {
@@ -150,10 +184,13 @@ func Run(ctx context.Context, o Options) error {
 			reads.Add(1)
 			go func() {
 				defer reads.Done()
-				start := time.Now()
-				lines, err := o.Reader.Read(gctx, s.Image, s.Regions)
-				o.Metrics.OCRSeconds.Observe(time.Since(start).Seconds())
-				res <- ocrResult{frame: s, lines: lines, err: err}
+				r := ocrResult{frame: s, reused: reused, fresh: fresh}
+				if s.Regions == nil || len(s.Regions) > 0 {
+					start := time.Now()
+					r.lines, r.err = o.Reader.Read(gctx, s.Image, s.Regions)
+					o.Metrics.OCRSeconds.Observe(time.Since(start).Seconds())
+				}
+				res <- r
 				<-slots
 			}()
 		}
@@ -189,8 +226,9 @@ func Run(ctx context.Context, o Options) error {
 				return fmt.Errorf("ocr at %dms: %w", r.frame.MediaMS, r.err)
 			}
 			last = r.frame.Wall
-			lines := make([]match.Line, len(r.lines))
-			for i, l := range r.lines {
+			read := gateLines(r)
+			lines := make([]match.Line, len(read))
+			for i, l := range read {
 				lines[i] = match.Line{Text: l.Text, Confidence: math.Round(l.Confidence*10) / 10,
 					Box: match.Box{X: l.Box.Min.X, Y: l.Box.Min.Y, W: l.Box.Dx(), H: l.Box.Dy()}}
 			}

@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -213,4 +215,47 @@ func TestCancelStopsAndClosesSegments(t *testing.T) {
 	}
 	last := sink.rs[len(sink.rs)-1]
 	require.Equal(t, alerts.StateClosed, last.State)
+}
+
+// countingReader counts the lines handed to OCR.
+type countingReader struct {
+	Reader
+	mu    sync.Mutex
+	lines int
+	calls int
+}
+
+func (c *countingReader) Read(ctx context.Context, img *image.Gray, regions []image.Rectangle) ([]ocr.Line, error) {
+	c.mu.Lock()
+	c.calls++
+	c.lines += len(regions)
+	c.mu.Unlock()
+	return c.Reader.Read(ctx, img, regions)
+}
+
+// TestChangeGateReadsAStaticCaptionOnce: a caption that stays up unchanged is
+// read once per appearance, and its text still counts on every frame.
+func TestChangeGateReadsAStaticCaptionOnce(t *testing.T) {
+	path := gen(t, clipgen.Clip{Name: "static", DurationMS: 15000, Background: "smptebars",
+		Captions: []clipgen.Caption{
+			caption("GUCCI bag 1:1 replica", 1000, 6000),
+			caption("GUCCI bag 1:1 replica", 10000, 15000), // the same text, a second appearance
+		}})
+	reader := &countingReader{Reader: sharedPool(t)}
+	sink := &collect{}
+	metrics := NewMetrics(prometheus.NewRegistry())
+	err := Run(context.Background(), Options{
+		URL: path, StreamID: "static", Replay: true, Rules: match.DefaultRules(),
+		Reader: reader, Detector: frames.Detector{}, Sink: sink, Metrics: metrics,
+	})
+	require.NoError(t, err)
+	require.LessOrEqual(t, reader.lines, 2, "lines read: %d in %d calls", reader.lines, reader.calls)
+	require.Equal(t, 15.0, testutil.ToFloat64(metrics.FramesSampled))
+	require.GreaterOrEqual(t, testutil.ToFloat64(metrics.LinesReused), 6.0)
+	segs := sink.segments("counterfeit-offer")
+	require.Len(t, segs, 2)
+	require.InDelta(t, 1000, segs[0].StartMS, 1500)
+	require.InDelta(t, 6000, segs[0].EndMS, 1500)
+	require.InDelta(t, 10000, segs[1].StartMS, 1500)
+	require.InDelta(t, 15000, segs[1].EndMS, 1500)
 }

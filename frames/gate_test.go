@@ -1,0 +1,75 @@
+package frames
+
+import (
+	"image"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// caption draws a fake line of "glyphs": dark bars on a light box at r, with
+// a pattern chosen by seed.
+func caption(img *image.Gray, r image.Rectangle, seed int) {
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			v := uint8(230)
+			if y > r.Min.Y+3 && y < r.Max.Y-3 && ((x-r.Min.X)/(3+seed%4))%2 == 0 {
+				v = 20
+			}
+			img.Pix[img.PixOffset(x, y)] = v
+		}
+	}
+}
+
+func frame(noise uint8) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, 320, 240))
+	for i := range img.Pix {
+		img.Pix[i] = 100 + uint8(i*7%13)*noise
+	}
+	return img
+}
+
+func TestGate(t *testing.T) {
+	box := image.Rect(40, 100, 280, 130)
+	var g Gate
+
+	f1 := frame(1)
+	caption(f1, box, 0)
+	reused, toRead, fresh := g.Check(f1, []image.Rectangle{box})
+	require.Empty(t, reused)
+	require.Equal(t, []image.Rectangle{box}, toRead)
+	require.Len(t, fresh, 1)
+	fresh[0].Lines = "GUCCI bag 1:1 replica"
+
+	// The same caption over a changed background, found with a box off by a
+	// few pixels: reused.
+	f2 := frame(2)
+	caption(f2, box, 0)
+	reused, toRead, _ = g.Check(f2, []image.Rectangle{box.Add(image.Pt(2, 1))})
+	require.Empty(t, toRead)
+	require.Len(t, reused, 1)
+	require.Equal(t, "GUCCI bag 1:1 replica", reused[0].Lines)
+
+	// Other text in the same place: read again.
+	f3 := frame(1)
+	caption(f3, box, 1)
+	reused, toRead, fresh = g.Check(f3, []image.Rectangle{box})
+	require.Empty(t, reused)
+	require.Equal(t, []image.Rectangle{box}, toRead)
+	require.Nil(t, fresh[0].Lines)
+
+	// A caption that went away is forgotten: when it comes back it is read.
+	_, toRead, _ = g.Check(frame(1), nil)
+	require.Empty(t, toRead)
+	require.Empty(t, g.entries)
+	reused, toRead, _ = g.Check(f3, []image.Rectangle{box})
+	require.Empty(t, reused)
+	require.Len(t, toRead, 1)
+
+	// The same text moved elsewhere (a marquee): read again.
+	f4 := frame(1)
+	caption(f4, box.Add(image.Pt(0, 60)), 1)
+	reused, toRead, _ = g.Check(f4, []image.Rectangle{box.Add(image.Pt(0, 60))})
+	require.Empty(t, reused)
+	require.Len(t, toRead, 1)
+}

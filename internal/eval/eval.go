@@ -1,0 +1,283 @@
+// Package eval measures how well streamwatch finds counterfeit offers in generated
+// clips with known captions, next to a baseline a user would script (whole frames,
+// once a second, through the tesseract CLI, with a substring search).
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/streamwatch/streamwatch/internal/clipgen"
+	"github.com/streamwatch/streamwatch/match"
+)
+
+// Config says what to evaluate and where.
+type Config struct {
+	// Corpus is the JSON list of clipgen.Clip to evaluate; required.
+	Corpus string
+	// Bin is the streamwatch binary to replay clips with; required.
+	Bin string
+	// Work is the directory for generated clips, records, logs and cached
+	// baseline results; required. Clips whose spec is unchanged are reused.
+	Work string
+	// Only, when set, keeps the clips whose names it matches.
+	Only *regexp.Regexp
+	// SkipBaseline leaves the baseline out.
+	SkipBaseline bool
+	// RerunBaseline ignores cached baseline results (default: reused while the
+	// clip, the languages and Tesseract's version are unchanged).
+	RerunBaseline bool
+	// Languages are the baseline's Tesseract languages; default "eng+chi_sim",
+	// as streamwatch's.
+	Languages string
+	// BaselineWorkers is how many tesseract processes run at once; default 2.
+	BaselineWorkers int
+	// Verbose prints, per clip, every alert, miss and false alarm with its text.
+	Verbose bool
+	// JSON, when set, is a file to write the report to.
+	JSON string
+	// Out receives the table (and the per-clip details); default os.Stdout.
+	Out io.Writer
+	// Log receives progress; default slog.Default().
+	Log *slog.Logger
+}
+
+// ErrClipFailed is returned, wrapped, when some clips could not be evaluated;
+// the report covers the others.
+var ErrClipFailed = errors.New("eval: clips failed")
+
+// Run generates the corpus into cfg.Work (reusing clips whose spec is unchanged),
+// replays each clip with streamwatch and, unless skipped, runs the baseline on it,
+// scores both against the clips' ground truth and writes the report. Missed
+// targets are not errors: the report says how far off they are.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	began := time.Now()
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Languages == "" {
+		cfg.Languages = "eng+chi_sim"
+	}
+	if cfg.BaselineWorkers <= 0 {
+		cfg.BaselineWorkers = 2
+	}
+	log := cfg.Log.With("component", "eval")
+	if cfg.Corpus == "" || cfg.Bin == "" || cfg.Work == "" {
+		return nil, errors.New("eval: corpus, bin and work are required")
+	}
+	bin, err := filepath.Abs(cfg.Bin)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := exec.LookPath(bin); err != nil {
+		return nil, fmt.Errorf("eval: streamwatch binary: %w", err)
+	}
+	need := []string{"ffmpeg"}
+	if !cfg.SkipBaseline {
+		need = append(need, "tesseract")
+	}
+	for _, tool := range need {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("eval: %w", err)
+		}
+	}
+
+	clips, err := LoadCorpus(cfg.Corpus)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Only != nil {
+		var kept []clipgen.Clip
+		for _, c := range clips {
+			if cfg.Only.MatchString(c.Name) {
+				kept = append(kept, c)
+			}
+		}
+		clips = kept
+	}
+	if len(clips) == 0 {
+		return nil, fmt.Errorf("eval: no clip in %s matches -only", cfg.Corpus)
+	}
+
+	dirs := map[string]string{}
+	for _, d := range []string{"clips", "streamwatch", "baseline"} {
+		dirs[d] = filepath.Join(cfg.Work, d)
+		if err := os.MkdirAll(dirs[d], 0o755); err != nil {
+			return nil, err
+		}
+	}
+
+	rep := &Report{Corpus: cfg.Corpus, Bin: cfg.Bin}
+	t0 := time.Now()
+	paths := make([]string, len(clips))
+	generated := 0
+	for i, c := range clips {
+		p, gen, err := prepareClip(ctx, c, dirs["clips"])
+		if err != nil {
+			return nil, err
+		}
+		paths[i] = p
+		if gen {
+			generated++
+			log.Info("generated clip", "clip", c.Name, "path", p)
+		}
+	}
+	rep.Timings.GenerateSeconds = time.Since(t0).Seconds()
+	rep.ClipsGenerated = generated
+	log.Info("corpus ready", "clips", len(clips), "generated", generated, "reused", len(clips)-generated,
+		"seconds", round(rep.Timings.GenerateSeconds, 1))
+
+	var baseKey string
+	if !cfg.SkipBaseline {
+		v, err := tesseractVersion(ctx)
+		if err != nil {
+			return nil, err
+		}
+		baseKey = baselineVersion + "; " + v + "; " + cfg.Languages
+	}
+	naive := NewNaiveMatcher(match.DefaultRules())
+
+	var failed []error
+	for i, c := range clips {
+		res, err := evalClip(ctx, cfg, clipJob{
+			clip: c, path: paths[i], dirs: dirs, bin: bin, baseKey: baseKey, naive: naive,
+		}, &rep.Timings)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil {
+			log.Error("clip failed", "clip", c.Name, "err", err)
+			failed = append(failed, err)
+		}
+		rep.Clips = append(rep.Clips, res)
+		log.Info("clip done", "clip", c.Name, "n", fmt.Sprintf("%d/%d", i+1, len(clips)),
+			"streamwatch", fmt.Sprintf("%d/%d found, %d/%d alerts true", res.Streamwatch.Score.Found, len(res.Truth),
+				res.Streamwatch.Score.TrueAlerts, res.Streamwatch.Score.Alerts),
+			"baseline", baselineBrief(res.Baseline))
+		if cfg.Verbose {
+			writeClipDetails(cfg.Out, res)
+		}
+	}
+	rep.Timings.WallSeconds = time.Since(began).Seconds()
+	rep.summarize(clips)
+	if err := rep.WriteTable(cfg.Out); err != nil {
+		return rep, err
+	}
+	if cfg.JSON != "" {
+		if err := rep.WriteJSON(cfg.JSON); err != nil {
+			return rep, err
+		}
+	}
+	if len(failed) > 0 {
+		return rep, fmt.Errorf("%w: %d of %d: %w", ErrClipFailed, len(failed), len(clips), errors.Join(failed...))
+	}
+	return rep, nil
+}
+
+type clipJob struct {
+	clip    clipgen.Clip
+	path    string
+	dirs    map[string]string
+	bin     string
+	baseKey string
+	naive   *NaiveMatcher
+}
+
+// evalClip runs both detectors on one clip and scores them. A failing side is
+// reported in its Error and left out of the totals.
+func evalClip(ctx context.Context, cfg Config, j clipJob, tm *Timings) (ClipResult, error) {
+	res := ClipResult{Name: j.clip.Name, Category: j.clip.Category}
+	truth, err := readTruth(j.path)
+	if err != nil {
+		return res, err
+	}
+	res.DurationMS = truth.DurationMS
+	res.Truth = TruthSegments(truth.Captions)
+	for _, c := range truth.Captions {
+		res.Captions = append(res.Captions, Evidence{AtMS: c.StartMS, Text: c.Text})
+	}
+
+	var errs []error
+	t0 := time.Now()
+	sw, err := runStreamwatch(ctx, j.bin, j.path, j.clip.Name,
+		filepath.Join(j.dirs["streamwatch"], j.clip.Name+".jsonl"),
+		filepath.Join(j.dirs["streamwatch"], j.clip.Name+".log"))
+	tm.StreamwatchSeconds += time.Since(t0).Seconds()
+	res.Streamwatch = Side{
+		CPUSeconds: sw.cpu.Seconds(),
+		// streamwatch samples at 0, 1, 2 … s of media time by default. (Its
+		// debug log is no count: log lines can be lost while Tesseract
+		// initialises, as it points stderr at /dev/null meanwhile.)
+		Frames:     int((truth.DurationMS + 999) / 1000),
+		FrameStats: sw.frames,
+	}
+	if err != nil {
+		res.Streamwatch.Error = err.Error()
+		errs = append(errs, err)
+	} else {
+		res.Streamwatch.Alerts = OfRule(sw.segments, RuleCounterfeitOffer)
+		for _, s := range sw.segments {
+			if s.Rule != RuleCounterfeitOffer {
+				res.Streamwatch.Other = append(res.Streamwatch.Other, s)
+			}
+		}
+		res.Streamwatch.Score = ScoreClip(res.Truth, res.Streamwatch.Alerts)
+	}
+
+	if cfg.SkipBaseline {
+		return res, errors.Join(errs...)
+	}
+	t0 = time.Now()
+	cachePath := filepath.Join(j.dirs["baseline"], j.clip.Name+".json")
+	hash, err := specHash(j.clip)
+	if err != nil {
+		return res, err
+	}
+	key := j.baseKey + "; clip " + hash
+	br, cached := baselineRun{}, false
+	if !cfg.RerunBaseline {
+		br, cached = loadBaseline(cachePath, key)
+	}
+	if !cached {
+		br, err = runBaseline(ctx, j.path, filepath.Join(j.dirs["baseline"], j.clip.Name+".frames"), cfg.Languages, cfg.BaselineWorkers)
+		if err == nil {
+			br.Key = key
+			err = saveBaseline(cachePath, br)
+		}
+	}
+	tm.BaselineSeconds += time.Since(t0).Seconds()
+	res.Baseline = &Side{CPUSeconds: br.CPUSeconds, Frames: len(br.Frames), Cached: cached, FrameTexts: br.Frames}
+	if err != nil {
+		res.Baseline.Error = err.Error()
+		errs = append(errs, err)
+		return res, errors.Join(errs...)
+	}
+	res.Baseline.Alerts = BaselineSegments(j.naive, br.Frames, BaselineGapMS)
+	res.Baseline.Score = ScoreClip(res.Truth, res.Baseline.Alerts)
+	return res, errors.Join(errs...)
+}
+
+func baselineBrief(s *Side) string {
+	switch {
+	case s == nil:
+		return "skipped"
+	case s.Error != "":
+		return "error"
+	}
+	brief := fmt.Sprintf("%d found, %d/%d alerts true", s.Score.Found, s.Score.TrueAlerts, s.Score.Alerts)
+	if s.Cached {
+		brief += " (cached)"
+	}
+	return brief
+}
