@@ -100,7 +100,7 @@ func TestTracker(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rs := run(NewTracker(TrackerOptions{StreamID: "s1"}), tc.steps)
+			rs := run(NewTracker(TrackerOptions{StreamID: "s1", MinHits: 1}), tc.steps)
 			require.Equal(t, tc.wantStates, states(rs))
 			for i, r := range rs {
 				require.Equal(t, tc.wantStart[i], r.StartMS, "record %d", i)
@@ -115,7 +115,7 @@ func TestTracker(t *testing.T) {
 
 func TestTrackerGapBeyondToleranceSplits(t *testing.T) {
 	offer := hit("counterfeit-offer", []string{"gucci"}, []string{"replica"}, "GUCCI 1:1 replica")
-	rs := run(NewTracker(TrackerOptions{StreamID: "s1"}), []step{{1000, []match.Hit{offer}}, {5000, []match.Hit{offer}}, {10000, nil}})
+	rs := run(NewTracker(TrackerOptions{StreamID: "s1", MinHits: 1}), []step{{1000, []match.Hit{offer}}, {5000, []match.Hit{offer}}, {10000, nil}})
 	require.Equal(t, []string{"open", "closed", "open", "closed"}, states(rs))
 	require.Equal(t, rs[0].AlertID, rs[1].AlertID)
 	require.NotEqual(t, rs[0].AlertID, rs[2].AlertID)
@@ -124,12 +124,72 @@ func TestTrackerGapBeyondToleranceSplits(t *testing.T) {
 	require.Equal(t, int64(5000), rs[3].EndMS)
 }
 
+func TestTrackerMinHits(t *testing.T) {
+	offer := hit("counterfeit-offer", []string{"gucci"}, []string{"replica"}, "GUCCI 1:1 replica")
+	// One glitch frame pages nobody.
+	rs := run(NewTracker(TrackerOptions{StreamID: "s"}), []step{{1000, []match.Hit{offer}}, {2000, nil}, {6000, nil}})
+	require.Empty(t, rs)
+	// Two hits within the gap open a segment that starts at the first.
+	rs = run(NewTracker(TrackerOptions{StreamID: "s"}), []step{{1000, []match.Hit{offer}}, {3000, []match.Hit{offer}}, {9000, nil}})
+	require.Equal(t, []string{"open", "closed"}, states(rs))
+	require.Equal(t, int64(1000), rs[0].StartMS)
+	require.Equal(t, int64(3000), rs[0].EndMS)
+	require.Equal(t, AlertID("s", "counterfeit-offer", 1000, "brand:gucci"), rs[0].AlertID)
+	// Two hits further apart than the gap do not.
+	rs = run(NewTracker(TrackerOptions{StreamID: "s"}), []step{{1000, []match.Hit{offer}}, {5000, []match.Hit{offer}}, {12000, nil}})
+	require.Empty(t, rs)
+}
+
+func TestTrackerMaxLength(t *testing.T) {
+	offer := hit("counterfeit-offer", []string{"gucci"}, []string{"replica"}, "GUCCI 1:1 replica")
+	var steps []step
+	for at := int64(0); at <= 25000; at += 1000 {
+		steps = append(steps, step{at, []match.Hit{offer}})
+	}
+	rs := run(NewTracker(TrackerOptions{StreamID: "s", MaxLength: 10 * time.Second, UpdateEvery: time.Hour}), steps)
+	require.Equal(t, []string{"open", "closed", "open", "closed", "open", "closed"}, states(rs))
+	require.Equal(t, int64(0), rs[0].StartMS)
+	require.Equal(t, int64(9000), rs[1].EndMS)
+	require.Equal(t, int64(10000), rs[2].StartMS)
+	require.NotEqual(t, rs[0].AlertID, rs[2].AlertID)
+	require.Equal(t, int64(25000), rs[5].EndMS)
+}
+
+func TestTrackerOneSegmentPerBrand(t *testing.T) {
+	// One caption makes the high brand rule and the low phrase rule hold:
+	// one page, under the high rule.
+	frame := []match.Hit{
+		{Rule: "counterfeit-phrase", Severity: "low", Brands: []string{"gucci"}, Phrases: []string{"replica"}},
+		hit("counterfeit-offer", []string{"gucci"}, []string{"replica"}, "GUCCI 1:1 replica"),
+	}
+	rs := run(NewTracker(TrackerOptions{StreamID: "s"}), []step{{1000, frame}, {2000, frame}, {9000, nil}})
+	require.Equal(t, []string{"open", "closed"}, states(rs))
+	require.Equal(t, "counterfeit-offer", rs[0].Rule)
+	require.Equal(t, "high", rs[0].Severity)
+
+	// Two brands in one caption: a segment each.
+	two := []match.Hit{hit("counterfeit-offer", []string{"gucci", "prada"}, []string{"replica"}, "GUCCI PRADA replica")}
+	rs = run(NewTracker(TrackerOptions{StreamID: "s"}), []step{{1000, two}, {2000, two}, {9000, nil}})
+	require.Equal(t, []string{"open", "open", "closed", "closed"}, states(rs))
+	require.Equal(t, []string{"gucci"}, rs[0].Brands)
+	require.Equal(t, []string{"prada"}, rs[1].Brands)
+	require.NotEqual(t, rs[0].AlertID, rs[1].AlertID)
+
+	// A phrase alone (no brand anywhere) still gets its own segment.
+	phrase := []match.Hit{{Rule: "counterfeit-phrase", Severity: "low", Brands: []string{}, Phrases: []string{"replica"},
+		Evidence: []match.Evidence{{Text: "replica watches", Confidence: 90}}}}
+	rs = run(NewTracker(TrackerOptions{StreamID: "s"}), []step{{1000, phrase}, {2000, phrase}, {9000, nil}})
+	require.Equal(t, []string{"open", "closed"}, states(rs))
+	require.Equal(t, "counterfeit-phrase", rs[0].Rule)
+}
+
 func TestAlertIDIsDerived(t *testing.T) {
-	a := AlertID("s1", "counterfeit-offer", 1000)
-	require.Equal(t, a, AlertID("s1", "counterfeit-offer", 1000))
-	require.NotEqual(t, a, AlertID("s2", "counterfeit-offer", 1000))
-	require.NotEqual(t, a, AlertID("s1", "counterfeit-phrase", 1000))
-	require.NotEqual(t, a, AlertID("s1", "counterfeit-offer", 1001))
+	a := AlertID("s1", "counterfeit-offer", 1000, "brand:gucci")
+	require.Equal(t, a, AlertID("s1", "counterfeit-offer", 1000, "brand:gucci"))
+	require.NotEqual(t, a, AlertID("s2", "counterfeit-offer", 1000, "brand:gucci"))
+	require.NotEqual(t, a, AlertID("s1", "counterfeit-phrase", 1000, "brand:gucci"))
+	require.NotEqual(t, a, AlertID("s1", "counterfeit-offer", 1001, "brand:gucci"))
+	require.NotEqual(t, a, AlertID("s1", "counterfeit-offer", 1000, "brand:prada"))
 	require.Len(t, a, 24)
 }
 
@@ -169,7 +229,7 @@ func TestJetStreamSinkDedupes(t *testing.T) {
 	_, err = EnsureStream(ctx, js) // idempotent
 	require.NoError(t, err)
 
-	rs := run(NewTracker(TrackerOptions{StreamID: "shop-1", Channel: "c"}), []step{
+	rs := run(NewTracker(TrackerOptions{StreamID: "shop-1", Channel: "c", MinHits: 1}), []step{
 		{1000, []match.Hit{hit("counterfeit-offer", []string{"gucci"}, []string{"replica"}, "GUCCI replica")}},
 	})
 	sink := &JetStreamSink{JS: js}
@@ -195,7 +255,7 @@ func TestJetStreamSinkDedupes(t *testing.T) {
 }
 
 func TestJSONLinesAndPrinter(t *testing.T) {
-	rs := run(NewTracker(TrackerOptions{StreamID: "s"}), []step{
+	rs := run(NewTracker(TrackerOptions{StreamID: "s", MinHits: 1}), []step{
 		{1500, []match.Hit{hit("counterfeit-offer", []string{"gucci"}, []string{"replica"}, "GUCCI replica")}},
 	})
 	var jl, pr bytes.Buffer

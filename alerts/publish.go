@@ -25,8 +25,10 @@ type Sink interface {
 
 // Metrics count what the tracker and the sinks do.
 type Metrics struct {
-	Records      *prometheus.CounterVec // by state
-	OpenSegments prometheus.Gauge
+	Records       *prometheus.CounterVec // by state
+	OpenSegments  prometheus.Gauge
+	OutboxDropped prometheus.Counter
+	OutboxWaiting prometheus.Gauge
 }
 
 // NewMetrics registers the alert metrics with reg.
@@ -40,23 +42,55 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "streamwatch_open_segments",
 			Help: "Suspect segments currently open.",
 		}),
+		OutboxDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamwatch_outbox_dropped_total",
+			Help: "Update records dropped because the outbox was full (open and closed records are never dropped).",
+		}),
+		OutboxWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "streamwatch_outbox_records",
+			Help: "Alert records waiting in the on-disk outbox for NATS.",
+		}),
 	}
 	for _, s := range []string{StateOpen, StateUpdate, StateClosed} {
 		m.Records.WithLabelValues(s)
 	}
-	reg.MustRegister(m.Records, m.OpenSegments)
+	reg.MustRegister(m.Records, m.OpenSegments, m.OutboxDropped, m.OutboxWaiting)
 	return m
 }
 
-// EnsureStream creates the alert stream if it is missing: file storage,
-// subjects streamwatch.alerts.>, and a two-minute duplicate window for
-// Nats-Msg-Id dedupe.
+// StreamOptions are the retention settings of the alert stream.
+type StreamOptions struct {
+	MaxAge   time.Duration // records older than this are removed; 0 keeps them
+	MaxBytes int64         // the oldest records go beyond this size; 0 is no limit
+	// Duplicates is the dedupe window for Nats-Msg-Id. Default and minimum 2m.
+	Duplicates time.Duration
+}
+
+// EnsureStream creates the alert stream with default retention if it is
+// missing; see EnsureStreamWith.
 func EnsureStream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, error) {
+	return EnsureStreamWith(ctx, js, StreamOptions{})
+}
+
+// EnsureStreamWith creates or updates the alert stream: file storage,
+// subjects streamwatch.alerts.>, the retention of o, and a duplicate window
+// of at least two minutes for Nats-Msg-Id dedupe.
+func EnsureStreamWith(ctx context.Context, js jetstream.JetStream, o StreamOptions) (jetstream.Stream, error) {
+	dup := max(o.Duplicates, 2*time.Minute)
+	if o.MaxAge > 0 && dup > o.MaxAge {
+		dup = o.MaxAge
+	}
+	maxBytes := o.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = -1
+	}
 	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:       StreamName,
 		Subjects:   []string{SubjectPrefix + ">"},
 		Storage:    jetstream.FileStorage,
-		Duplicates: 2 * time.Minute,
+		Duplicates: dup,
+		MaxAge:     o.MaxAge,
+		MaxBytes:   maxBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alerts: create stream %s: %w", StreamName, err)

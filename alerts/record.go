@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/streamwatch/streamwatch/match"
 )
 
 // SchemaVersion is the version of the alert record layout.
@@ -32,19 +30,22 @@ type Record struct {
 	SchemaVersion int    `json:"schema_version"`
 	AlertID       string `json:"alert_id"`
 	// Revision counts the records of one alert: 0 for open, then 1, 2, …
-	Revision  int              `json:"revision"`
-	State     string           `json:"state"`
-	Rule      string           `json:"rule"`
-	Severity  string           `json:"severity"`
-	StreamID  string           `json:"stream_id"`
-	Channel   string           `json:"channel"`
-	Brands    []string         `json:"brands"`
-	Phrases   []string         `json:"phrases"`
-	StartMS   int64            `json:"start_ms"`
-	EndMS     int64            `json:"end_ms"`
-	StartedAt string           `json:"started_at"`
-	UpdatedAt string           `json:"updated_at"`
-	Evidence  []match.Evidence `json:"evidence"`
+	Revision  int        `json:"revision"`
+	State     string     `json:"state"`
+	Rule      string     `json:"rule"`
+	Severity  string     `json:"severity"`
+	StreamID  string     `json:"stream_id"`
+	Channel   string     `json:"channel"`
+	Brands    []string   `json:"brands"`
+	Phrases   []string   `json:"phrases"`
+	StartMS   int64      `json:"start_ms"`
+	EndMS     int64      `json:"end_ms"`
+	StartedAt string     `json:"started_at"`
+	UpdatedAt string     `json:"updated_at"`
+	Evidence  []Evidence `json:"evidence"`
+	// EvidenceFrame is the key of the stored JPEG of the frame that best
+	// shows the alert (the first evidence line's), with the lines boxed.
+	EvidenceFrame string `json:"evidence_frame,omitempty"`
 }
 
 // MsgID is the NATS message id of the record, for JetStream's dedupe: the
@@ -58,9 +59,10 @@ func (r Record) Subject() string { return SubjectPrefix + r.StreamID }
 const SubjectPrefix = "streamwatch.alerts."
 
 // AlertID derives the id of the segment of rule on stream that starts at
-// startMS of media time, so processing the same input again gives the same id.
-func AlertID(streamID, rule string, startMS int64) string {
-	sum := sha256.Sum256([]byte(streamID + "\x00" + rule + "\x00" + strconv.FormatInt(startMS, 10)))
+// startMS of media time, for key (the brand, when segments are per brand), so
+// processing the same input again gives the same id.
+func AlertID(streamID, rule string, startMS int64, key string) string {
+	sum := sha256.Sum256([]byte(streamID + "\x00" + rule + "\x00" + strconv.FormatInt(startMS, 10) + "\x00" + key))
 	return hex.EncodeToString(sum[:12])
 }
 

@@ -3,6 +3,7 @@ package alerts
 import (
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/streamwatch/streamwatch/match"
@@ -19,15 +20,26 @@ type TrackerOptions struct {
 	// UpdateEvery is the least media time between two periodic update
 	// records of an open segment. Default 5s.
 	UpdateEvery time.Duration
+	// MinHits is how many sampled frames must show a hit (no more than Gap
+	// apart) before a segment opens, so that one OCR glitch pages nobody. The
+	// segment then starts at the first of them. Default 2.
+	MinHits int
+	// MaxLength closes a segment that has been open this long (media time)
+	// and opens a new one, so that a caption left up for hours gives records
+	// of bounded span. Default 10m.
+	MaxLength time.Duration
 	// MaxEvidence is how many evidence lines a record carries. Default 5.
 	MaxEvidence int
 }
 
+// segment is one suspect segment, open or still pending confirmation.
 type segment struct {
+	key        string
 	id         string
 	rule       string
 	severity   string
 	revision   int
+	hits       int
 	startMS    int64
 	lastMS     int64
 	lastUpdate int64
@@ -35,13 +47,18 @@ type segment struct {
 	brands     []string
 	phrases    []string
 	evidence   []match.Evidence
+	open       bool // confirmed: MinHits reached, records published
 }
 
 // Tracker turns the rule hits of one stream, frame by frame, into segment
-// records. It is not safe for concurrent use: one stream, one goroutine.
+// records. Segments are kept per brand: when several rules hold for one
+// caption, the brand gets one segment, under the most severe of them, so a
+// caption pages once. Hits that name no brand (a phrase-only rule) get a
+// segment per rule, and only on frames where no brand's rule holds.
+// A Tracker is not safe for concurrent use: one stream, one goroutine.
 type Tracker struct {
 	opts TrackerOptions
-	open map[string]*segment // by rule
+	segs map[string]*segment // by key: "brand:<id>" or "rule:<id>"
 }
 
 // NewTracker returns a tracker for one stream.
@@ -52,48 +69,105 @@ func NewTracker(opts TrackerOptions) *Tracker {
 	if opts.UpdateEvery <= 0 {
 		opts.UpdateEvery = 5 * time.Second
 	}
+	if opts.MinHits <= 0 {
+		opts.MinHits = 2
+	}
+	if opts.MaxLength <= 0 {
+		opts.MaxLength = 10 * time.Minute
+	}
 	if opts.MaxEvidence <= 0 {
 		opts.MaxEvidence = 5
 	}
-	return &Tracker{opts: opts, open: map[string]*segment{}}
+	return &Tracker{opts: opts, segs: map[string]*segment{}}
 }
 
-// Open returns the number of open segments.
-func (t *Tracker) Open() int { return len(t.open) }
+// Open returns the number of open (confirmed) segments.
+func (t *Tracker) Open() int {
+	n := 0
+	for _, s := range t.segs {
+		if s.open {
+			n++
+		}
+	}
+	return n
+}
+
+var severityRank = map[string]int{"low": 1, "medium": 2, "high": 3}
+
+// keyed picks, for each segment key, the hit that names it this frame.
+func keyed(hits []match.Hit) map[string]match.Hit {
+	out := map[string]match.Hit{}
+	better := func(a, b match.Hit) bool { // a more severe than b, ties by rule id
+		if severityRank[a.Severity] != severityRank[b.Severity] {
+			return severityRank[a.Severity] > severityRank[b.Severity]
+		}
+		return a.Rule < b.Rule
+	}
+	branded := false
+	for _, h := range hits {
+		for _, b := range h.Brands {
+			k := "brand:" + b
+			if cur, ok := out[k]; !ok || better(h, cur) {
+				out[k] = h
+			}
+			branded = true
+		}
+	}
+	if !branded {
+		for _, h := range hits {
+			out["rule:"+h.Rule] = h
+		}
+	}
+	return out
+}
 
 // Observe takes the hits of the sampled frame at media time atMS (frames come
 // in increasing media time) and returns the records it causes, in a
 // deterministic order.
 func (t *Tracker) Observe(atMS int64, wall time.Time, hits []match.Hit) []Record {
 	var out []Record
-	held := map[string]bool{}
-	for _, h := range hits {
-		held[h.Rule] = true
-	}
-	// Close what has been quiet for longer than the gap, before opening anew.
-	for _, rule := range t.rules() {
-		s := t.open[rule]
+	// Close (or forget, if never confirmed) what has been quiet for longer
+	// than the gap, before opening anew.
+	for _, k := range t.keys() {
+		s := t.segs[k]
 		if atMS-s.lastMS > t.opts.Gap.Milliseconds() {
-			out = append(out, t.record(s, StateClosed, wall))
-			delete(t.open, rule)
+			if s.open {
+				out = append(out, t.record(s, StateClosed, wall))
+			}
+			delete(t.segs, k)
 		}
 	}
-	hits = slices.Clone(hits)
-	sort.Slice(hits, func(i, j int) bool { return hits[i].Rule < hits[j].Rule })
-	for _, h := range hits {
-		s, ok := t.open[h.Rule]
+	now := keyed(hits)
+	keys := make([]string, 0, len(now))
+	for k := range now {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		h := now[k]
+		s, ok := t.segs[k]
+		if ok && s.open && atMS-s.startMS >= t.opts.MaxLength.Milliseconds() {
+			out = append(out, t.record(s, StateClosed, wall))
+			delete(t.segs, k)
+			ok = false
+		}
 		if !ok {
-			s = &segment{
-				id: AlertID(t.opts.StreamID, h.Rule, atMS), rule: h.Rule, severity: h.Severity,
-				startMS: atMS, lastMS: atMS, lastUpdate: atMS, startedAt: wall,
-			}
-			t.merge(s, h)
-			t.open[h.Rule] = s
-			out = append(out, t.record(s, StateOpen, wall))
-			continue
+			s = &segment{key: k, rule: h.Rule, severity: h.Severity, startMS: atMS, lastUpdate: atMS, startedAt: wall}
+			t.segs[k] = s
 		}
 		s.lastMS = atMS
-		if t.merge(s, h) || atMS-s.lastUpdate >= t.opts.UpdateEvery.Milliseconds() {
+		s.hits++
+		if severityRank[h.Severity] > severityRank[s.severity] && !s.open {
+			s.rule, s.severity = h.Rule, h.Severity
+		}
+		joined := t.merge(s, h)
+		switch {
+		case !s.open && s.hits >= t.opts.MinHits:
+			s.open = true
+			s.id = AlertID(t.opts.StreamID, s.rule, s.startMS, k)
+			s.lastUpdate = atMS
+			out = append(out, t.record(s, StateOpen, wall))
+		case s.open && (joined || atMS-s.lastUpdate >= t.opts.UpdateEvery.Milliseconds()):
 			s.lastUpdate = atMS
 			out = append(out, t.record(s, StateUpdate, wall))
 		}
@@ -104,27 +178,33 @@ func (t *Tracker) Observe(atMS int64, wall time.Time, hits []match.Hit) []Record
 // Close ends every open segment, as at the end of the stream.
 func (t *Tracker) Close(wall time.Time) []Record {
 	var out []Record
-	for _, rule := range t.rules() {
-		out = append(out, t.record(t.open[rule], StateClosed, wall))
-		delete(t.open, rule)
+	for _, k := range t.keys() {
+		if s := t.segs[k]; s.open {
+			out = append(out, t.record(s, StateClosed, wall))
+		}
+		delete(t.segs, k)
 	}
 	return out
 }
 
-func (t *Tracker) rules() []string {
-	rules := make([]string, 0, len(t.open))
-	for r := range t.open {
-		rules = append(rules, r)
+func (t *Tracker) keys() []string {
+	keys := make([]string, 0, len(t.segs))
+	for k := range t.segs {
+		keys = append(keys, k)
 	}
-	sort.Strings(rules)
-	return rules
+	sort.Strings(keys)
+	return keys
 }
 
 // merge adds the hit's ids and evidence to s and reports whether a brand or
 // phrase joined.
 func (t *Tracker) merge(s *segment, h match.Hit) bool {
 	joined := false
-	for _, b := range h.Brands {
+	brands := h.Brands
+	if b, ok := strings.CutPrefix(s.key, "brand:"); ok {
+		brands = []string{b}
+	}
+	for _, b := range brands {
 		if !slices.Contains(s.brands, b) {
 			s.brands = append(s.brands, b)
 			joined = true
@@ -156,7 +236,7 @@ func (t *Tracker) merge(s *segment, h match.Hit) bool {
 	if len(s.evidence) > t.opts.MaxEvidence {
 		s.evidence = s.evidence[:t.opts.MaxEvidence]
 	}
-	return joined
+	return joined && s.open
 }
 
 func (t *Tracker) record(s *segment, state string, wall time.Time) Record {
@@ -175,16 +255,16 @@ func (t *Tracker) record(s *segment, state string, wall time.Time) Record {
 		EndMS:         s.lastMS,
 		StartedAt:     FormatTime(s.startedAt),
 		UpdatedAt:     FormatTime(wall),
-		Evidence:      slices.Clone(s.evidence),
+		Evidence:      make([]Evidence, len(s.evidence)),
+	}
+	for i, e := range s.evidence {
+		r.Evidence[i] = Evidence{Evidence: e}
 	}
 	if r.Brands == nil {
 		r.Brands = []string{}
 	}
 	if r.Phrases == nil {
 		r.Phrases = []string{}
-	}
-	if r.Evidence == nil {
-		r.Evidence = []match.Evidence{}
 	}
 	s.revision++
 	return r

@@ -49,6 +49,9 @@ type Options struct {
 	Reader   Reader
 	Detector Detector // optional
 	Sink     alerts.Sink
+	// Evidence, when set, stores a JPEG of the frame that best shows each
+	// alert and crops of its lines; their keys go into the records.
+	Evidence alerts.EvidenceStore
 	Tracker  alerts.TrackerOptions // StreamID and Channel are filled in
 	Metrics  *Metrics              // required
 	Logger   *slog.Logger
@@ -200,6 +203,7 @@ func Run(ctx context.Context, o Options) error {
 		topts := o.Tracker
 		topts.StreamID, topts.Channel = o.StreamID, o.Channel
 		tracker := alerts.NewTracker(topts)
+		recent := newRecentFrames(16)
 		last := time.Now()
 		publish := func(rs []alerts.Record) {
 			for _, r := range rs {
@@ -237,7 +241,14 @@ func Run(ctx context.Context, o Options) error {
 				o.Metrics.Matches.WithLabelValues(h.Rule).Inc()
 			}
 			before := tracker.Open()
-			publish(tracker.Observe(r.frame.MediaMS, r.frame.Wall, hits))
+			recent.add(r.frame)
+			rs := tracker.Observe(r.frame.MediaMS, r.frame.Wall, hits)
+			if o.Evidence != nil {
+				for i := range rs {
+					recent.attach(gctx, o.Evidence, &rs[i], log)
+				}
+			}
+			publish(rs)
 			o.Metrics.Alerts.OpenSegments.Add(float64(tracker.Open() - before))
 			log.Debug("frame", "media_ms", r.frame.MediaMS, "lines", len(lines), "hits", len(hits))
 		}

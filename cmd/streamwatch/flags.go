@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -35,6 +36,15 @@ type common struct {
 	ocrWorkers     int
 	languages      string
 	gap            time.Duration
+	minHits        int
+	maxSegment     time.Duration
+	evidenceDir    string
+	outboxDir      string
+	outboxMax      int
+	alertsMaxAge   time.Duration
+	alertsMaxBytes int64
+	evidenceMaxAge time.Duration
+	evidenceMaxMB  int64
 }
 
 func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
@@ -51,6 +61,23 @@ func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
 	fs.IntVar(&c.ocrWorkers, "ocr-workers", runtime.NumCPU(), "Tesseract clients in the OCR pool")
 	fs.StringVar(&c.languages, "languages", "eng+chi_sim", "Tesseract languages, joined with +")
 	fs.DurationVar(&c.gap, "gap", 3*time.Second, "longest media-time gap without a hit that a segment bridges")
+	fs.IntVar(&c.minHits, "min-hits", 2, "sampled frames with a hit before a segment opens")
+	fs.DurationVar(&c.maxSegment, "max-segment", 10*time.Minute, "media time after which an open segment is closed and a new one opened")
+	fs.StringVar(&c.evidenceDir, "evidence-dir", "", "store evidence JPEGs in this directory instead of the NATS object store bucket streamwatch_evidence")
+	fs.StringVar(&c.outboxDir, "outbox-dir", defaultOutboxDir(), "directory of the on-disk outbox that keeps alert records while NATS is unreachable")
+	fs.IntVar(&c.outboxMax, "outbox-max", 10000, "most records the outbox holds; beyond it update records are dropped first")
+	fs.DurationVar(&c.alertsMaxAge, "alerts-max-age", 0, "retention of the STREAMWATCH_ALERTS stream by age; 0 keeps records")
+	fs.Int64Var(&c.alertsMaxBytes, "alerts-max-bytes", 0, "retention of the STREAMWATCH_ALERTS stream by size in bytes; 0 is no limit")
+	fs.DurationVar(&c.evidenceMaxAge, "evidence-max-age", 0, "how long evidence images are kept in the object store; 0 keeps them")
+	fs.Int64Var(&c.evidenceMaxMB, "evidence-max-mb", 1024, "size bound of the evidence object store bucket in MiB; 0 is no limit")
+}
+
+func defaultOutboxDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "streamwatch", "outbox")
 }
 
 // parse parses args with flags and positional arguments in any order, after
@@ -176,6 +203,15 @@ func (c *common) validate() error {
 	}
 	if c.gap <= 0 {
 		return usageError{fmt.Errorf("--gap must be positive, got %s", c.gap)}
+	}
+	if c.minHits <= 0 {
+		return usageError{fmt.Errorf("--min-hits must be positive, got %d", c.minHits)}
+	}
+	if c.maxSegment <= 0 {
+		return usageError{fmt.Errorf("--max-segment must be positive, got %s", c.maxSegment)}
+	}
+	if c.outboxMax <= 0 {
+		return usageError{fmt.Errorf("--outbox-max must be positive, got %d", c.outboxMax)}
 	}
 	return nil
 }

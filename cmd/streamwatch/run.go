@@ -119,8 +119,19 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 		natsURL = srv.ClientURL()
 		fmt.Fprintf(os.Stderr, "embedded NATS with JetStream at %s — read alerts with: nats sub --server %s 'streamwatch.alerts.>'\n", natsURL, natsURL)
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := monitor.NewMetrics(reg)
+
+	var evidence alerts.EvidenceStore
+	if c.evidenceDir != "" {
+		evidence = alerts.DirStore{Dir: c.evidenceDir}
+	}
+	var outbox *alerts.Outbox
 	if natsURL != "" {
-		nc, err := nats.Connect(natsURL, nats.Name("streamwatch"), nats.MaxReconnects(-1))
+		// No reconnect buffer: while NATS is away a publish fails at once and
+		// the record goes to the outbox on disk, not to memory.
+		nc, err := nats.Connect(natsURL, nats.Name("streamwatch"), nats.MaxReconnects(-1), nats.ReconnectBufSize(-1))
 		if err != nil {
 			return fmt.Errorf("connect to NATS %s: %w", ingest.Redact(natsURL), err)
 		}
@@ -130,17 +141,23 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 			return fmt.Errorf("jetstream: %w", err)
 		}
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err = alerts.EnsureStream(cctx, js)
+		_, err = alerts.EnsureStreamWith(cctx, js, alerts.StreamOptions{MaxAge: c.alertsMaxAge, MaxBytes: c.alertsMaxBytes})
+		if err == nil && evidence == nil {
+			evidence, err = alerts.EnsureEvidenceBucket(cctx, js, c.evidenceMaxAge, c.evidenceMaxMB<<20)
+		}
 		cancel()
 		if err != nil {
 			return err
 		}
-		sinks = append(sinks, &alerts.JetStreamSink{JS: js})
+		outbox, err = alerts.OpenOutbox(alerts.OutboxOptions{
+			Dir: c.outboxDir, MaxRecords: c.outboxMax, Logger: log,
+			Dropped: metrics.Alerts.OutboxDropped, Waiting: metrics.Alerts.OutboxWaiting,
+		}, &alerts.JetStreamSink{JS: js, Attempts: 1})
+		if err != nil {
+			return err
+		}
+		sinks = append(sinks, outbox)
 	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := monitor.NewMetrics(reg)
 
 	pool, err := ocr.NewPool(ocr.Options{Size: c.ocrWorkers, Languages: strings.Split(c.languages, "+")})
 	if err != nil {
@@ -176,8 +193,27 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 			return hs.Shutdown(sctx)
 		})
 	}
+	if outbox != nil {
+		g.Go(func() error { // drain the outbox while streams run
+			dctx, cancel := context.WithCancel(gctx)
+			defer cancel()
+			go func() { <-done; cancel() }()
+			return outbox.Run(dctx)
+		})
+	}
 	g.Go(func() error {
 		defer close(done)
+		if outbox != nil {
+			defer func() {
+				// Last records out before exit; what cannot go stays on disk
+				// for the next start.
+				fctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 15*time.Second)
+				defer cancel()
+				if err := outbox.Flush(fctx); err != nil {
+					log.Error("outbox not empty at exit", "component", "cmd", "err", err)
+				}
+			}()
+		}
 		for i, src := range srcs {
 			err := monitor.Run(gctx, monitor.Options{
 				URL:            src,
@@ -190,7 +226,8 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 				Reader:         pool,
 				Detector:       frames.Detector{},
 				Sink:           sinks,
-				Tracker:        alerts.TrackerOptions{Gap: c.gap},
+				Evidence:       evidence,
+				Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},
 				Metrics:        metrics,
 				Logger:         log,
 			})

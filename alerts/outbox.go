@@ -1,0 +1,318 @@
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// OutboxOptions configure an Outbox. Zero values mean the documented defaults.
+type OutboxOptions struct {
+	// Dir holds one file per record waiting to be sent. Required.
+	Dir string
+	// MaxRecords bounds the records waiting. When it is reached, the oldest
+	// waiting update record is dropped to make room; open and closed records
+	// are never dropped (the bound is exceeded for them, loudly). Default 10000.
+	MaxRecords int
+	// Retry is the first wait after a failed send; it doubles up to 30 s.
+	// Default 500ms.
+	Retry time.Duration
+	// DirectTimeout bounds a send tried directly while the outbox is empty.
+	// Default 5s.
+	DirectTimeout time.Duration
+	Logger        *slog.Logger
+	// Dropped counts update records dropped because the outbox was full.
+	Dropped prometheus.Counter
+	// Waiting tracks the records in the outbox.
+	Waiting prometheus.Gauge
+}
+
+// Outbox is a Sink that never loses a record while its downstream sink (NATS)
+// is away: a record that cannot be sent at once is written durably to disk,
+// and a drainer sends what waits, in order, when the downstream is back.
+// Records in the directory from an earlier run are sent first.
+type Outbox struct {
+	opts OutboxOptions
+	next Sink
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	seq     uint64
+	waiting []outboxItem // in send order
+	wake    chan struct{}
+}
+
+type outboxItem struct {
+	path  string
+	state string
+}
+
+// OpenOutbox opens (creating if needed) the outbox in opts.Dir in front of next.
+func OpenOutbox(opts OutboxOptions, next Sink) (*Outbox, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("alerts: outbox needs a directory")
+	}
+	if opts.MaxRecords <= 0 {
+		opts.MaxRecords = 10000
+	}
+	if opts.Retry <= 0 {
+		opts.Retry = 500 * time.Millisecond
+	}
+	if opts.DirectTimeout <= 0 {
+		opts.DirectTimeout = 5 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("alerts: outbox: %w", err)
+	}
+	o := &Outbox{opts: opts, next: next, log: log.With("component", "outbox"), wake: make(chan struct{}, 1)}
+	names, err := filepath.Glob(filepath.Join(opts.Dir, "*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("alerts: outbox: %w", err)
+	}
+	sort.Strings(names) // zero-padded sequence numbers sort in send order
+	for _, n := range names {
+		base := strings.TrimSuffix(filepath.Base(n), ".json")
+		seqPart, state, _ := strings.Cut(base, "-")
+		s, err := strconv.ParseUint(seqPart, 10, 64)
+		if err != nil {
+			continue // not ours
+		}
+		o.seq = max(o.seq, s)
+		o.waiting = append(o.waiting, outboxItem{path: n, state: state})
+	}
+	if len(o.waiting) > 0 {
+		o.log.Warn("outbox holds records from an earlier run; sending them first", "records", len(o.waiting), "dir", opts.Dir)
+	}
+	o.gauge()
+	// Remove temporary files of a write that a crash interrupted.
+	tmps, _ := filepath.Glob(filepath.Join(opts.Dir, "*.tmp"))
+	for _, t := range tmps {
+		os.Remove(t)
+	}
+	return o, nil
+}
+
+// Len returns the number of records waiting.
+func (o *Outbox) Len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.waiting)
+}
+
+// Publish sends r directly when nothing waits, and otherwise (or when the
+// direct send fails) writes it to the outbox. It returns nil once the record
+// is either acknowledged downstream or safely on disk.
+func (o *Outbox) Publish(ctx context.Context, r Record) error {
+	o.mu.Lock()
+	empty := len(o.waiting) == 0
+	o.mu.Unlock()
+	if empty {
+		dctx, cancel := context.WithTimeout(ctx, o.opts.DirectTimeout)
+		err := o.next.Publish(dctx, r)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		o.log.Warn("send failed; keeping the record in the outbox", "alert_id", r.AlertID, "state", r.State, "err", err)
+	}
+	return o.store(r)
+}
+
+func (o *Outbox) store(r Record) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("alerts: encode record: %w", err)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.waiting) >= o.opts.MaxRecords {
+		if !o.dropUpdate(r) {
+			return nil // r itself was the update to drop
+		}
+	}
+	o.seq++
+	path := filepath.Join(o.opts.Dir, fmt.Sprintf("%020d-%s.json", o.seq, r.State))
+	if err := writeDurably(path, data); err != nil {
+		return fmt.Errorf("alerts: outbox: %w", err)
+	}
+	o.waiting = append(o.waiting, outboxItem{path: path, state: r.State})
+	o.gauge()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// dropUpdate makes room for r in a full outbox. It reports whether r is to be
+// stored. o.mu is held.
+func (o *Outbox) dropUpdate(r Record) bool {
+	for i, it := range o.waiting {
+		if it.state != StateUpdate {
+			continue
+		}
+		os.Remove(it.path)
+		o.waiting = append(o.waiting[:i], o.waiting[i+1:]...)
+		o.dropped("outbox full: dropped the oldest waiting update record")
+		return true
+	}
+	if r.State == StateUpdate {
+		o.dropped("outbox full of open and closed records: dropped a new update record")
+		return false
+	}
+	o.log.Error("outbox full of open and closed records: keeping this one beyond the bound", "max_records", o.opts.MaxRecords, "alert_id", r.AlertID, "state", r.State)
+	return true
+}
+
+func (o *Outbox) dropped(msg string) {
+	if o.opts.Dropped != nil {
+		o.opts.Dropped.Inc()
+	}
+	o.log.Error(msg, "max_records", o.opts.MaxRecords)
+}
+
+func (o *Outbox) gauge() {
+	if o.opts.Waiting != nil {
+		o.opts.Waiting.Set(float64(len(o.waiting)))
+	}
+}
+
+// Run drains the outbox until ctx ends: it sends waiting records in order,
+// removing each once acknowledged, and backs off while sends fail.
+func (o *Outbox) Run(ctx context.Context) error {
+	wait := o.opts.Retry
+	for {
+		o.mu.Lock()
+		var it outboxItem
+		have := len(o.waiting) > 0
+		if have {
+			it = o.waiting[0]
+		}
+		o.mu.Unlock()
+		if !have {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-o.wake:
+				continue
+			}
+		}
+		err := o.send(ctx, it)
+		if err == nil {
+			wait = o.opts.Retry
+			continue
+		}
+		o.log.Warn("outbox send failed; retrying", "waiting", o.Len(), "retry_in", wait.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// Flush drains what waits, giving up when ctx ends. Use it before exiting.
+func (o *Outbox) Flush(ctx context.Context) error {
+	for {
+		o.mu.Lock()
+		var it outboxItem
+		have := len(o.waiting) > 0
+		if have {
+			it = o.waiting[0]
+		}
+		o.mu.Unlock()
+		if !have {
+			return nil
+		}
+		if err := o.send(ctx, it); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("alerts: outbox: %d records still waiting in %s: %w", o.Len(), o.opts.Dir, err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(o.opts.Retry):
+			}
+		}
+	}
+}
+
+func (o *Outbox) send(ctx context.Context, it outboxItem) error {
+	data, err := os.ReadFile(it.path)
+	if err == nil {
+		var r Record
+		if err = json.Unmarshal(data, &r); err == nil {
+			sctx, cancel := context.WithTimeout(ctx, o.opts.DirectTimeout)
+			err = o.next.Publish(sctx, r)
+			cancel()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) && !isDecodeError(err) {
+		return err
+	}
+	if err != nil {
+		o.log.Error("outbox: unreadable record skipped", "path", it.path, "err", err)
+	}
+	o.mu.Lock()
+	if len(o.waiting) > 0 && o.waiting[0].path == it.path {
+		o.waiting = o.waiting[1:]
+	}
+	o.gauge()
+	o.mu.Unlock()
+	os.Remove(it.path)
+	return nil
+}
+
+func isDecodeError(err error) bool {
+	var se *json.SyntaxError
+	var ue *json.UnmarshalTypeError
+	return errors.As(err, &se) || errors.As(err, &ue)
+}
+
+// writeDurably writes data to path so that it survives a crash: a temporary
+// file, fsync, rename, fsync of the directory.
+func writeDurably(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
