@@ -21,6 +21,7 @@ Usage:
   streamwatch replay FILE... [flags] audit recordings: deterministic, as fast as the machine allows
   streamwatch match [flags]          match text lines from stdin, one JSON object per line
   streamwatch rules check FILE       validate a rules file and print a summary
+  streamwatch alerts [flags]         show stored alert records; --follow for new ones
   streamwatch version                print versions
 
 Run 'streamwatch COMMAND -h' for the flags of a command.
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdReplay(ctx, args[1:])
 	case "match":
 		err = cmdMatch(ctx, args[1:], os.Stdin, os.Stdout)
+	case "alerts":
+		err = cmdAlerts(ctx, args[1:], os.Stdout, os.Stderr)
 	case "rules":
 		err = cmdRules(args[1:], os.Stdout)
 	case "version", "--version":

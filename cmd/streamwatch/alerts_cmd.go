@@ -1,0 +1,514 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/term"
+	"golang.org/x/text/width"
+
+	"github.com/streamwatch/streamwatch/alerts"
+	"github.com/streamwatch/streamwatch/ingest"
+)
+
+// alertsOptions are the flags of "streamwatch alerts".
+type alertsOptions struct {
+	nats     string
+	stream   string
+	severity string
+	since    time.Duration
+	follow   bool
+	format   string
+	evidence string
+}
+
+var severityRank = map[string]int{"low": 1, "medium": 2, "high": 3}
+
+// cmdAlerts prints the alert records stored in JetStream, oldest first, and
+// with --follow keeps printing new ones until ctx ends.
+func cmdAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o alertsOptions
+	fs := flag.NewFlagSet("alerts", flag.ContinueOnError)
+	fs.StringVar(&o.nats, "nats", "", "NATS server URL (default $NATS_URL)")
+	fs.StringVar(&o.stream, "stream", "", "show only this stream id; default: every stream")
+	fs.StringVar(&o.severity, "severity", "", "least severity shown: low, medium or high; default: every record")
+	fs.DurationVar(&o.since, "since", 0, "show records stored within this duration before now; default 0: every record stored")
+	fs.BoolVar(&o.follow, "follow", false, "keep printing new records until interrupted; default: exit once every stored record is printed")
+	fs.StringVar(&o.format, "format", "auto", "table, json (each record as stored, one per line) or auto (table on a terminal, else json)")
+	fs.StringVar(&o.evidence, "evidence", "", "save the evidence images of the records shown into this directory, named by their keys")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError{fmt.Errorf("alerts takes no arguments, got %q", pos[0])}
+	}
+	if o.stream != "" {
+		if err := alerts.ValidateStreamID(o.stream); err != nil {
+			return usageError{fmt.Errorf("--stream: %w", err)}
+		}
+	}
+	if o.severity != "" && severityRank[o.severity] == 0 {
+		return usageError{fmt.Errorf("--severity %q: want low, medium or high", o.severity)}
+	}
+	if o.since < 0 {
+		return usageError{fmt.Errorf("--since must not be negative, got %s", o.since)}
+	}
+	switch o.format {
+	case "auto":
+		o.format = "json"
+		if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			o.format = "table"
+		}
+	case "table", "json":
+	default:
+		return usageError{fmt.Errorf("--format %q: want table, json or auto", o.format)}
+	}
+	if o.nats == "" {
+		o.nats = os.Getenv("NATS_URL")
+	}
+	if o.nats == "" {
+		return usageError{errors.New("no NATS server: use --nats or NATS_URL")}
+	}
+	var root *os.Root
+	if o.evidence != "" {
+		if err := os.MkdirAll(o.evidence, 0o755); err != nil {
+			return fmt.Errorf("--evidence: %w", err)
+		}
+		if root, err = os.OpenRoot(o.evidence); err != nil {
+			return fmt.Errorf("--evidence: %w", err)
+		}
+		defer root.Close()
+	}
+
+	opts := []nats.Option{nats.Name("streamwatch alerts")}
+	if o.follow {
+		opts = append(opts, nats.MaxReconnects(-1))
+	}
+	nc, err := nats.Connect(o.nats, opts...)
+	if err != nil {
+		return fmt.Errorf("connect to NATS %s: %w", ingest.Redact(o.nats), err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+
+	r := &alertsReader{
+		o: o, js: js, root: root, stderr: stderr, out: stdout,
+		saved: map[string]bool{},
+	}
+	if o.format == "table" {
+		r.table = &table{w: stdout, width: termWidth(stdout),
+			header: []string{"TIME (UTC)", "STREAM", "STATE", "SEVERITY", "RULE", "BRANDS", "PHRASES", "MEDIA", "TEXT"}}
+	}
+	err = r.run(ctx)
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil // interrupted: the normal end of --follow
+	}
+	return err
+}
+
+// alertView is what the command reads from a record; the record itself is
+// printed as stored.
+type alertView struct {
+	State         string   `json:"state"`
+	Rule          string   `json:"rule"`
+	Severity      string   `json:"severity"`
+	StreamID      string   `json:"stream_id"`
+	Brands        []string `json:"brands"`
+	Phrases       []string `json:"phrases"`
+	StartMS       int64    `json:"start_ms"`
+	EndMS         int64    `json:"end_ms"`
+	UpdatedAt     string   `json:"updated_at"`
+	EvidenceFrame string   `json:"evidence_frame"`
+	Evidence      []struct {
+		Text string `json:"text"`
+		Crop string `json:"crop"`
+	} `json:"evidence"`
+}
+
+type alertsReader struct {
+	o      alertsOptions
+	js     jetstream.JetStream
+	root   *os.Root // --evidence, or nil
+	obs    jetstream.ObjectStore
+	stderr io.Writer
+	out    io.Writer
+	table  *table // nil for json
+	saved  map[string]bool
+}
+
+func (r *alertsReader) warn(format string, args ...any) {
+	fmt.Fprintf(r.stderr, "streamwatch: warning: "+format+"\n", args...)
+}
+
+func (r *alertsReader) run(ctx context.Context) error {
+	stream, err := r.stream(ctx)
+	if err != nil || stream == nil {
+		return err
+	}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if r.o.stream != "" {
+		cfg.FilterSubjects = []string{alerts.SubjectPrefix + r.o.stream}
+	}
+	if r.o.since > 0 {
+		start := time.Now().Add(-r.o.since)
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
+	}
+	cons, err := stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("alerts: consumer on %s: %w", alerts.StreamName, err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("alerts: consume %s: %w", alerts.StreamName, err)
+	}
+	defer it.Stop()
+	// The consumer counts, when created, the stored records it has to
+	// deliver; each message then says how many are left.
+	caughtUp := false
+	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
+		caughtUp = true
+	}
+	for {
+		if caughtUp {
+			if err := r.flush(); err != nil {
+				return err
+			}
+			if !r.o.follow {
+				return nil
+			}
+		}
+		nctx, cancel := ctx, context.CancelFunc(func() {})
+		if !r.o.follow {
+			// A record that expires between the count and its delivery
+			// would leave us waiting: ask again after a quiet spell.
+			nctx, cancel = context.WithTimeout(ctx, 3*time.Second)
+		}
+		msg, err := it.Next(jetstream.NextContext(nctx))
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			info, err := cons.Info(ctx)
+			if err != nil {
+				return fmt.Errorf("alerts: consumer info: %w", err)
+			}
+			caughtUp = info.NumPending == 0
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				_ = r.flush()
+				return ctx.Err()
+			}
+			return fmt.Errorf("alerts: read %s: %w", alerts.StreamName, err)
+		}
+		if err := r.handle(ctx, msg); err != nil {
+			return err
+		}
+		meta, err := msg.Metadata()
+		caughtUp = err == nil && meta.NumPending == 0
+	}
+}
+
+// stream returns the alert stream, or nil when it does not exist yet and
+// there is nothing to wait for. With --follow it waits for the stream.
+func (r *alertsReader) stream(ctx context.Context) (jetstream.Stream, error) {
+	warned := false
+	for {
+		s, err := r.js.Stream(ctx, alerts.StreamName)
+		if err == nil {
+			return s, nil
+		}
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, fmt.Errorf("alerts: stream %s: %w", alerts.StreamName, err)
+		}
+		if !r.o.follow {
+			r.warn("no alert stored yet: no stream %s on the server", alerts.StreamName)
+			return nil, r.flush()
+		}
+		if !warned {
+			r.warn("no stream %s yet: waiting for the first alert", alerts.StreamName)
+			if err := r.flush(); err != nil {
+				return nil, err
+			}
+			warned = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (r *alertsReader) flush() error {
+	if r.table == nil {
+		return nil
+	}
+	return r.table.flush()
+}
+
+// handle prints one stored message if it passes the filters and saves its
+// evidence.
+func (r *alertsReader) handle(ctx context.Context, msg jetstream.Msg) error {
+	data := msg.Data()
+	var v alertView
+	if err := json.Unmarshal(data, &v); err != nil {
+		r.warn("skipping a message on %s that is not an alert record: %v", msg.Subject(), err)
+		return nil
+	}
+	if r.o.severity != "" && severityRank[v.Severity] < severityRank[r.o.severity] {
+		return nil
+	}
+	if r.table != nil {
+		r.table.add(tableRow(v))
+		if r.o.follow && r.table.printed {
+			if err := r.table.flush(); err != nil {
+				return err
+			}
+		}
+	} else {
+		if bytes.ContainsAny(data, "\r\n") { // one record, one line
+			var b bytes.Buffer
+			if err := json.Compact(&b, data); err != nil {
+				return fmt.Errorf("alerts: compact record: %w", err)
+			}
+			data = b.Bytes()
+		}
+		if _, err := r.out.Write(append(bytes.Clone(data), '\n')); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+	}
+	if r.root == nil {
+		return nil
+	}
+	keys := []string{v.EvidenceFrame}
+	for _, e := range v.Evidence {
+		keys = append(keys, e.Crop)
+	}
+	for _, k := range keys {
+		if k == "" || r.saved[k] {
+			continue
+		}
+		r.saved[k] = true // once a run: later records of an alert repeat their keys
+		if err := r.save(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// save copies the object key into the evidence directory as file key. Only
+// local write errors fail the command; a missing object is a warning.
+func (r *alertsReader) save(ctx context.Context, key string) error {
+	name := filepath.FromSlash(key)
+	if !filepath.IsLocal(name) || strings.ContainsAny(key, "\\\x00") {
+		r.warn("evidence %q: not a relative file name, not saved", key)
+		return nil
+	}
+	if r.obs == nil {
+		obs, err := r.js.ObjectStore(ctx, alerts.EvidenceBucket)
+		if err != nil {
+			r.warn("evidence %s: object store %s: %v", key, alerts.EvidenceBucket, err)
+			return nil
+		}
+		r.obs = obs
+	}
+	obj, err := r.obs.Get(ctx, key)
+	if err != nil {
+		r.warn("evidence %s: %v", key, err)
+		return nil
+	}
+	defer obj.Close()
+	if dir := filepath.Dir(name); dir != "." {
+		if err := r.root.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("--evidence: %w", err)
+		}
+	}
+	tmp := name + ".part"
+	f, err := r.root.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("--evidence: %w", err)
+	}
+	_, err = io.Copy(f, obj)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = r.root.Remove(tmp)
+		var pe *os.PathError
+		if errors.As(err, &pe) { // our side failed
+			return fmt.Errorf("--evidence: %w", err)
+		}
+		r.warn("evidence %s: %v", key, err)
+		return nil
+	}
+	if err := r.root.Rename(tmp, name); err != nil {
+		return fmt.Errorf("--evidence: %w", err)
+	}
+	return nil
+}
+
+func tableRow(v alertView) []string {
+	text := ""
+	if len(v.Evidence) > 0 {
+		text = v.Evidence[0].Text
+	}
+	list := func(ids []string) string {
+		if len(ids) == 0 {
+			return "-"
+		}
+		return strings.Join(ids, ",")
+	}
+	when := v.UpdatedAt
+	if t, err := time.Parse(time.RFC3339, when); err == nil {
+		when = t.UTC().Format(time.DateTime) // the date and second are enough to read
+	}
+	return []string{when, v.StreamID, v.State, v.Severity, v.Rule, list(v.Brands), list(v.Phrases),
+		mediaTime(v.StartMS) + "–" + mediaTime(v.EndMS), text}
+}
+
+// mediaTime renders milliseconds of media time as 8s, 1m02s or 1h02m05s.
+func mediaTime(ms int64) string {
+	if ms < 0 {
+		return "-" + mediaTime(-ms)
+	}
+	s := ms / 1000
+	switch {
+	case s >= 3600:
+		return fmt.Sprintf("%dh%02dm%02ds", s/3600, s/60%60, s%60)
+	case s >= 60:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	}
+	return strconv.FormatInt(s, 10) + "s"
+}
+
+// table prints rows in aligned columns. Rows wait in add until flush; columns
+// keep the widest width they have had, so rows flushed one by one under
+// --follow stay aligned with those above. The last column is cut to what
+// is left of width.
+type table struct {
+	w       io.Writer
+	width   int // display columns of a line
+	header  []string
+	widths  []int
+	rows    [][]string
+	printed bool // the header is out
+}
+
+func (t *table) add(row []string) { t.rows = append(t.rows, row) }
+
+func (t *table) flush() error {
+	rows := t.rows
+	if !t.printed {
+		rows = append([][]string{t.header}, rows...)
+	}
+	for i := range rows {
+		row := make([]string, len(rows[i]))
+		for c, cell := range rows[i] {
+			row[c] = sanitizeCell(cell)
+		}
+		rows[i] = row
+		for c, cell := range row[:len(row)-1] {
+			if c >= len(t.widths) {
+				t.widths = append(t.widths, 0)
+			}
+			t.widths[c] = max(t.widths[c], displayWidth(cell))
+		}
+	}
+	var b strings.Builder
+	for _, row := range rows {
+		used := 0
+		for c, cell := range row[:len(row)-1] {
+			b.WriteString(cell)
+			b.WriteString(strings.Repeat(" ", t.widths[c]-displayWidth(cell)+2))
+			used += t.widths[c] + 2
+		}
+		b.WriteString(truncateDisplay(row[len(row)-1], max(t.width-used, 20)))
+		b.WriteByte('\n')
+	}
+	t.rows, t.printed = t.rows[:0], true
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+// sanitizeCell keeps OCR text and stored fields from moving the cursor or
+// breaking lines: control characters become spaces.
+func sanitizeCell(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func runeWidth(r rune) int {
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return 2
+	}
+	if unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || unicode.Is(unicode.Cf, r) {
+		return 0
+	}
+	return 1
+}
+
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeWidth(r)
+	}
+	return n
+}
+
+// truncateDisplay cuts s to at most n display columns, ending it with … when
+// cut.
+func truncateDisplay(s string, n int) string {
+	if displayWidth(s) <= n {
+		return s
+	}
+	var b strings.Builder
+	w := 0
+	for _, r := range s {
+		rw := runeWidth(r)
+		if w+rw > n-1 {
+			break
+		}
+		b.WriteRune(r)
+		w += rw
+	}
+	return strings.TrimRight(b.String(), " ") + "…"
+}
+
+// termWidth is the width of the terminal on out, else $COLUMNS, else 160.
+func termWidth(out io.Writer) int {
+	if f, ok := out.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 160
+}
