@@ -359,11 +359,7 @@ func (w *worker) readImage(img *image.Gray, regions []image.Rectangle) ([]Line, 
 		if r.Empty() {
 			continue
 		}
-		sub, ok := img.SubImage(r).(*image.Gray)
-		if !ok {
-			continue
-		}
-		l, err := w.readRegion(sub)
+		l, err := w.readRegion(img, r)
 		if err != nil {
 			return nil, err
 		}
@@ -388,36 +384,100 @@ const (
 // that model is at hand, then with Chinese when the first read saw Han
 // characters (the mixed model misreads Chinese-only lines), or was unsure
 // or looked like garbage; the more confident reading wins.
-func (w *worker) readRegion(sub *image.Gray) (Line, error) {
-	prep := PrepareLine(sub)
+func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
+	sub, ok := img.SubImage(around(r, img.Rect)).(*image.Gray)
+	if !ok {
+		return Line{}, nil
+	}
+	preps := prepareLines(sub, r)
 	first := w.all
 	if w.eng != nil {
 		first = w.eng
 	}
-	l, err := w.readLine(first, prep)
-	if err != nil || w.chinese == nil {
-		return l, err
+	l, err := w.readLine(first, preps[0])
+	if err != nil {
+		return Line{}, err
+	}
+	prep := preps[0]
+	// A second binarisation that found glyphs the first lost: read it too
+	// and keep the reading that says more with confidence.
+	for _, alt := range preps[1:] {
+		again, err := w.readLine(first, alt)
+		if err != nil {
+			return Line{}, err
+		}
+		if again.worth() > l.worth() {
+			l, prep = again, alt
+		}
+	}
+	if w.chinese == nil {
+		return l.Line, nil
 	}
 	if !hasHan(l.Text) && l.Confidence >= sureConfidence && !garbage(l.Text) {
-		return l, nil
+		return l.Line, nil
 	}
 	again, err := w.readLine(w.chinese, prep)
 	if err != nil {
 		return Line{}, err
 	}
 	if again.Text != "" && (again.Confidence > l.Confidence || !meaningful(l.Text)) {
-		return again, nil
+		return again.Line, nil
 	}
-	return l, nil
+	return l.Line, nil
 }
 
-func (w *worker) readLine(c *gosseract.Client, img *image.Gray) (Line, error) {
+// around returns the part of the frame b that prepareLine looks at for the
+// line in box r: r grown by about a glyph on each side and by half the
+// line's height above and below.
+func around(r, b image.Rectangle) image.Rectangle {
+	h := r.Dy()
+	return image.Rect(r.Min.X-h*3/4, r.Min.Y-h/2, r.Max.X+h*3/4, r.Max.Y+h/2).Intersect(b)
+}
+
+func (w *worker) readLine(c *gosseract.Client, img *image.Gray) (reading, error) {
 	if err := w.ready(c); err != nil {
-		return Line{}, err
+		return reading{}, err
 	}
 	w.reads[c]++
 	return readLine(c, img)
 }
+
+// reading is a line as Tesseract read it, word by word.
+type reading struct {
+	Line
+	words []word
+}
+
+type word struct {
+	text string
+	conf float64
+}
+
+// worth scores a reading for choosing between readings of one line: its
+// letters and digits, each weighed by its word's confidence, so that a
+// reading that lost glyphs, or that made letters of a texture, scores less
+// than a full, clean one. Words Tesseract doubts much count for nothing.
+func (r reading) worth() float64 {
+	var s float64
+	for _, wd := range r.words {
+		if wd.conf < minWordConfidence {
+			continue
+		}
+		n := 0
+		for _, c := range wd.text {
+			if unicode.IsLetter(c) || unicode.IsDigit(c) {
+				n++
+			}
+		}
+		s += float64(n) * wd.conf / 100
+	}
+	return s
+}
+
+// minWordConfidence is the confidence below which a word counts for nothing
+// in reading.worth: Tesseract gives words made of texture or of a glyph's
+// fragments 0-40.
+const minWordConfidence = 45
 
 func hasHan(s string) bool {
 	for _, r := range s {
@@ -518,26 +578,32 @@ func readPage(c *gosseract.Client, img *image.Gray) ([]Line, error) {
 	return out, nil
 }
 
-func readLine(c *gosseract.Client, img *image.Gray) (Line, error) {
+func readLine(c *gosseract.Client, img *image.Gray) (reading, error) {
 	if err := setImage(c, img, gosseract.PSM_SINGLE_LINE); err != nil {
-		return Line{}, err
+		return reading{}, err
 	}
-	boxes, err := c.GetBoundingBoxes(gosseract.RIL_TEXTLINE)
+	// Words carry their own confidences; a line's is their mean (which is
+	// how Tesseract computes a line's).
+	boxes, err := c.GetBoundingBoxes(gosseract.RIL_WORD)
 	if err != nil {
-		return Line{}, fmt.Errorf("ocr: read line: %w", err)
+		return reading{}, fmt.Errorf("ocr: read line: %w", err)
 	}
+	var r reading
 	var parts []string
 	var conf float64
 	for _, b := range boxes {
 		if t := cleanText(b.Word); t != "" {
 			parts = append(parts, t)
 			conf += b.Confidence
+			r.words = append(r.words, word{text: t, conf: b.Confidence})
 		}
 	}
 	if len(parts) == 0 {
-		return Line{}, nil
+		return reading{}, nil
 	}
-	return Line{Text: strings.Join(parts, " "), Confidence: conf / float64(len(parts))}, nil
+	r.Text = joinWords(parts)
+	r.Confidence = conf / float64(len(parts))
+	return r, nil
 }
 
 func setImage(c *gosseract.Client, img *image.Gray, psm gosseract.PageSegMode) error {
@@ -562,6 +628,24 @@ func encodePGM(img *image.Gray) []byte {
 		buf = append(buf, img.Pix[off:off+w]...)
 	}
 	return buf
+}
+
+// joinWords joins the words of a line with spaces, but none next to a Han
+// character: Tesseract's Chinese models make a word of each character or
+// two, and a line read whole comes without those spaces ("1比1", "A货").
+func joinWords(words []string) string {
+	var b strings.Builder
+	for i, wd := range words {
+		if i > 0 {
+			prev, _ := utf8.DecodeLastRuneInString(words[i-1])
+			next, _ := utf8.DecodeRuneInString(wd)
+			if !unicode.Is(unicode.Han, prev) && !unicode.Is(unicode.Han, next) {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(wd)
+	}
+	return b.String()
 }
 
 // cleanText folds Tesseract's line breaks and runs of spaces into single

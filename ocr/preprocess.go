@@ -36,19 +36,57 @@ const (
 // polarity is right for the whole crop: the fill of the glyphs is enclosed by
 // the outline wherever the background is.
 func PrepareLine(src *image.Gray) *image.Gray {
+	return prepareLine(src, src.Rect)
+}
+
+// prepareLine is PrepareLine for a line whose box is core, read from src, a
+// larger crop around it: a detector's box may cut off the first or last glyph
+// or the tops of capitals and ascenders, and whole glyphs are what tell text
+// from background. Of the glyphs in src, those that stand on core's rows and
+// reach into its columns are kept; the output is cut to them.
+func prepareLine(src *image.Gray, core image.Rectangle) *image.Gray {
+	return prepareLines(src, core)[0]
+}
+
+// prepareLines is prepareLine's first step and a second opinion: besides
+// the crop binarised with one threshold (Otsu's, over the whole crop), it
+// returns the crop binarised with a threshold that follows the local mean,
+// when the two disagree on where the glyphs are. One threshold fails where
+// the background changes along the line (colour bars, a gradient, a bar as
+// light as the text): glyphs that cross into a part of the background of
+// their own class merge with it and are dropped. A local threshold keeps
+// them but frays flat backgrounds, so it is only a second reading, for the
+// reader to weigh.
+func prepareLines(src *image.Gray, core image.Rectangle) []*image.Gray {
+	core = core.Intersect(src.Rect)
 	w, h := src.Rect.Dx(), src.Rect.Dy()
-	if w <= 0 || h <= 0 {
-		return blank(2*lineMargin, 2*lineMargin)
+	if w <= 0 || h <= 0 || core.Empty() {
+		return []*image.Gray{blank(2*lineMargin, 2*lineMargin)}
 	}
 	img := src
-	line := h * 3 / 4
+	core = core.Sub(src.Rect.Min)
+	line := core.Dy() * 3 / 4
 	if line < minLine || line > maxLine {
 		s := float64(targetLine) / float64(max(line, 1))
 		s = min(s, maxUpscale)
 		img = resize(src, max(1, int(float64(w)*s+0.5)), max(1, int(float64(h)*s+0.5)))
+		sx, sy := float64(img.Rect.Dx())/float64(w), float64(img.Rect.Dy())/float64(h)
+		core = image.Rect(int(float64(core.Min.X)*sx), int(float64(core.Min.Y)*sy),
+			int(float64(core.Max.X)*sx+0.5), int(float64(core.Max.Y)*sy+0.5))
 		w, h = img.Rect.Dx(), img.Rect.Dy()
 	}
-	t := otsu(img)
+	global, lightText := glyphs(img, binarise(img, otsu(img)), w, h, core)
+	out := []*image.Gray{renderInk(global, w, h, core)}
+	local, _ := glyphs(img, binariseLocal(img, lightText, textLuma(img, global, lightText), core.Dy()), w, h, core)
+	if missed(global, local, w, h, core) > core.Dy()/2 {
+		out = append(out, renderInk(local, w, h, core))
+	}
+	return out
+}
+
+// binarise returns, per pixel of img, whether it is lighter than t.
+func binarise(img *image.Gray, t uint8) []bool {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
 	light := make([]bool, w*h)
 	for y := range h {
 		row := img.Pix[img.PixOffset(img.Rect.Min.X, img.Rect.Min.Y+y):][:w]
@@ -56,12 +94,26 @@ func PrepareLine(src *image.Gray) *image.Gray {
 			light[y*w+x] = v > t
 		}
 	}
-	ink := glyphs(img, light, w, h)
-	out := blank(w+2*lineMargin, h+2*lineMargin)
+	return light
+}
+
+// renderInk draws ink black on white, cut to the columns and rows that hold ink
+// or core, framed by lineMargin.
+func renderInk(ink []bool, w, h int, core image.Rectangle) *image.Gray {
+	box := core
 	for y := range h {
-		o := out.Pix[out.PixOffset(lineMargin, lineMargin+y):][:w]
-		for x := range o {
+		for x := range w {
 			if ink[y*w+x] {
+				box = box.Union(image.Rect(x, y, x+1, y+1))
+			}
+		}
+	}
+	box = box.Intersect(image.Rect(0, 0, w, h))
+	out := blank(box.Dx()+2*lineMargin, box.Dy()+2*lineMargin)
+	for y := box.Min.Y; y < box.Max.Y; y++ {
+		o := out.Pix[out.PixOffset(lineMargin, lineMargin+y-box.Min.Y):][:box.Dx()]
+		for x := range o {
+			if ink[y*w+box.Min.X+x] {
 				o[x] = 0
 			}
 		}
@@ -70,8 +122,9 @@ func PrepareLine(src *image.Gray) *image.Gray {
 }
 
 // glyphs picks the text pixels of img, a line binarised into light (true
-// for pixels above the threshold); see PrepareLine.
-func glyphs(img *image.Gray, light []bool, w, h int) []bool {
+// for pixels above the threshold), whose box is core; see PrepareLine and
+// prepareLine.
+func glyphs(img *image.Gray, light []bool, w, h int, core image.Rectangle) (ink []bool, lightText bool) {
 	// Label 4-connected components of equal class with union-find.
 	parent := make([]int32, w*h)
 	for i := range parent {
@@ -110,6 +163,7 @@ func glyphs(img *image.Gray, light []bool, w, h int) []bool {
 		side           bool  // touches the left or right border
 		edge           int   // pixels on the top or bottom border
 		border         bool  // is background: see below
+		outside        bool  // not on the line: see below
 		peak           uint8 // lightest pixel of a light component, darkest of a dark one
 		drop           bool
 	}
@@ -157,7 +211,12 @@ func glyphs(img *image.Gray, light []bool, w, h int) []bool {
 		// or two (a descender cut short); a background region reaches the
 		// sides, or runs along the top or bottom, or is taller or wider than
 		// a glyph.
-		c.border = c.side || c.edge > 0 && (3*c.edge > h || 4*(c.y1-c.y0+1) >= 3*h || c.x1-c.x0+1 >= 2*h)
+		hc := core.Dy()
+		c.border = c.side || c.edge > 0 && (3*c.edge > hc || 4*(c.y1-c.y0+1) >= 3*h || c.x1-c.x0+1 >= 2*hc)
+		// Beyond the line: what lies mostly above or below core's rows
+		// (a neighbouring line, texture), or beside its columns.
+		ov := min(c.y1+1, core.Max.Y) - max(c.y0, core.Min.Y)
+		c.outside = 2*ov < c.y1-c.y0+1 || c.x1 < core.Min.X || c.x0 >= core.Max.X
 	}
 	// Score each class by the boxes of its inner components: a glyph's box
 	// holds the box of its counter, so light glyphs outscore the dark holes
@@ -166,7 +225,7 @@ func glyphs(img *image.Gray, light []bool, w, h int) []bool {
 	// is lighter than it).
 	var score [2]int
 	for _, c := range comps {
-		if c.border || c.area < 3 {
+		if c.border || c.outside || c.area < 3 {
 			continue
 		}
 		k := 0
@@ -175,7 +234,7 @@ func glyphs(img *image.Gray, light []bool, w, h int) []bool {
 		}
 		score[k] += (c.x1 - c.x0 + 1) * (c.y1 - c.y0 + 1)
 	}
-	ink := make([]bool, w*h)
+	ink = make([]bool, w*h)
 	if score[0] == 0 && score[1] == 0 {
 		// Nothing stands free of the border (a crop cut through its text):
 		// the border's majority class is background.
@@ -188,17 +247,17 @@ func glyphs(img *image.Gray, light []bool, w, h int) []bool {
 				}
 			}
 		}
-		lightText := 2*lit < n
+		lightText = 2*lit < n
 		for i := range ink {
 			ink[i] = light[i] == lightText
 		}
-		return ink
+		return ink, lightText
 	}
-	lightText := score[1] > score[0]
+	lightText = score[1] > score[0]
 	var text []*comp
 	for i := range comps {
 		c := &comps[i]
-		c.drop = c.light != lightText || c.border || c.area < 3
+		c.drop = c.light != lightText || c.border || c.outside || c.area < 3
 		if !c.drop {
 			text = append(text, c)
 		}
@@ -232,7 +291,7 @@ func glyphs(img *image.Gray, light []bool, w, h int) []bool {
 	for i, l := range label {
 		ink[i] = !comps[l].drop
 	}
-	return ink
+	return ink, lightText
 }
 
 func blank(w, h int) *image.Gray {
@@ -313,4 +372,116 @@ func resize(src *image.Gray, w, h int) *image.Gray {
 		}
 	}
 	return dst
+}
+
+// localFlat is the standard deviation in luma below which a window counts as
+// flat background, where the local mean means nothing.
+const localFlat = 10
+
+// textLuma returns the luma of the text: the median of the ink pixels, or
+// with no ink, the extreme of img on the text's side.
+func textLuma(img *image.Gray, ink []bool, lightText bool) int {
+	var hist, all [256]int
+	n := 0
+	w := img.Rect.Dx()
+	for i, in := range ink {
+		v := img.Pix[img.PixOffset(img.Rect.Min.X+i%w, img.Rect.Min.Y+i/w)]
+		all[v]++
+		if in {
+			hist[v]++
+			n++
+		}
+	}
+	if n == 0 {
+		hist, n = all, len(ink)
+		if lightText {
+			return percentile(&hist, n, 98)
+		}
+		return percentile(&hist, n, 2)
+	}
+	return percentile(&hist, n, 50)
+}
+
+func percentile(hist *[256]int, n, p int) int {
+	k := n * p / 100
+	for v, c := range hist {
+		if k -= c; k < 0 {
+			return v
+		}
+	}
+	return 255
+}
+
+// binariseLocal returns, per pixel of img, whether it is lighter than the
+// midpoint between text, of luma text, and the mean of the win×win window
+// around the pixel: the background that the window averages with its
+// glyphs. Where that window is flat the pixel is background: dark if the
+// text is light (lightText), light otherwise, so that a flat stretch of
+// background never rings a patch of itself that the midpoint put in the
+// text's class.
+func binariseLocal(img *image.Gray, lightText bool, text, win int) []bool {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	// Integral images of luma and its square, with a zero row and column.
+	sum := make([]int64, (w+1)*(h+1))
+	sq := make([]int64, (w+1)*(h+1))
+	for y := range h {
+		row := img.Pix[img.PixOffset(img.Rect.Min.X, img.Rect.Min.Y+y):][:w]
+		var rs, rq int64
+		for x, v := range row {
+			rs += int64(v)
+			rq += int64(v) * int64(v)
+			i := (y+1)*(w+1) + x + 1
+			sum[i] = sum[i-w-1] + rs
+			sq[i] = sq[i-w-1] + rq
+		}
+	}
+	r := max(win/2, 2)
+	light := make([]bool, w*h)
+	for y := range h {
+		y0, y1 := max(0, y-r), min(h, y+r+1)
+		row := img.Pix[img.PixOffset(img.Rect.Min.X, img.Rect.Min.Y+y):][:w]
+		for x, v := range row {
+			x0, x1 := max(0, x-r), min(w, x+r+1)
+			n := int64((y1 - y0) * (x1 - x0))
+			a, b, c, d := y0*(w+1)+x0, y0*(w+1)+x1, y1*(w+1)+x0, y1*(w+1)+x1
+			s := sum[d] - sum[b] - sum[c] + sum[a]
+			q := sq[d] - sq[b] - sq[c] + sq[a]
+			if n*q-s*s < localFlat*localFlat*n*n {
+				light[y*w+x] = !lightText
+			} else {
+				light[y*w+x] = 2*int64(v)*n > s+int64(text)*n
+			}
+		}
+	}
+	return light
+}
+
+// missed returns how many columns of core hold ink in other but none in ink
+// (nor within a few pixels of one that does): glyphs one binarisation lost.
+func missed(ink, other []bool, w, h int, core image.Rectangle) int {
+	has := func(m []bool, x int) bool {
+		for y := max(core.Min.Y, 0); y < min(core.Max.Y, h); y++ {
+			if m[y*w+x] {
+				return true
+			}
+		}
+		return false
+	}
+	x0, x1 := max(core.Min.X, 0), min(core.Max.X, w)
+	near := max(2, core.Dy()/8)
+	col := make([]bool, w)
+	for x := x0; x < x1; x++ {
+		if has(ink, x) {
+			for k := max(0, x-near); k < min(w, x+near+1); k++ {
+				col[k] = true
+			}
+		}
+	}
+	n := 0
+	for x := x0; x < x1; x++ {
+		if !col[x] && has(other, x) {
+			n++
+		}
+	}
+	return n
 }
