@@ -216,9 +216,17 @@ func Run(ctx context.Context, o Options) error {
 				}
 			}
 		}
+		withEvidence := func(rs []alerts.Record) []alerts.Record {
+			if o.Evidence != nil {
+				for i := range rs {
+					recent.attach(gctx, o.Evidence, &rs[i], log)
+				}
+			}
+			return rs
+		}
 		defer func() {
 			open := tracker.Open()
-			publish(tracker.Close(last))
+			publish(withEvidence(tracker.Close(last)))
 			o.Metrics.Alerts.OpenSegments.Sub(float64(open))
 		}()
 		for res := range results {
@@ -242,13 +250,7 @@ func Run(ctx context.Context, o Options) error {
 			}
 			before := tracker.Open()
 			recent.add(r.frame)
-			rs := tracker.Observe(r.frame.MediaMS, r.frame.Wall, hits)
-			if o.Evidence != nil {
-				for i := range rs {
-					recent.attach(gctx, o.Evidence, &rs[i], log)
-				}
-			}
-			publish(rs)
+			publish(withEvidence(tracker.Observe(r.frame.MediaMS, r.frame.Wall, hits)))
 			o.Metrics.Alerts.OpenSegments.Add(float64(tracker.Open() - before))
 			log.Debug("frame", "media_ms", r.frame.MediaMS, "lines", len(lines), "hits", len(hits))
 		}

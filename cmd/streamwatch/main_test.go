@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if clipPath != "" {
+		os.RemoveAll(filepath.Dir(clipPath))
+	}
 	os.Exit(code)
 }
 
@@ -53,7 +56,7 @@ func runBin(t *testing.T, timeout time.Duration, stdin string, args ...string) r
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(os.Environ(), "NATS_URL=")
+	cmd.Env = append(os.Environ(), "NATS_URL=", "STREAMWATCH_OUTBOX_DIR="+t.TempDir())
 	cmd.Stdin = strings.NewReader(stdin)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
@@ -223,7 +226,7 @@ func TestWatchEmbeddedNATSAndMetrics(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "watch", offerClip(t), "--realtime", "--stream-id", "emb",
 		"--metrics-addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "NATS_URL=")
+	cmd.Env = append(os.Environ(), "NATS_URL=", "STREAMWATCH_OUTBOX_DIR="+t.TempDir())
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
