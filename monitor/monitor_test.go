@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"os"
@@ -43,6 +44,13 @@ type collect struct {
 }
 
 func (c *collect) Publish(_ context.Context, r alerts.Record) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := alerts.ValidateRecordJSON(data); err != nil {
+		panic(fmt.Sprintf("record does not validate against the schema: %v\n%s", err, data))
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.rs = append(c.rs, r)

@@ -144,6 +144,7 @@ func readRecords(t *testing.T, path string) []alerts.Record {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		var r alerts.Record
+		require.NoError(t, alerts.ValidateRecordJSON(sc.Bytes()), "%s", sc.Bytes())
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &r))
 		rs = append(rs, r)
 	}
