@@ -112,7 +112,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.Ingest.Logger == nil {
 		o.Ingest.Logger = o.Logger
 	}
-	src, err := ingest.Open(ctx, o.URL, o.Ingest)
+	src, err := ingest.OpenStream(ctx, o.URL, o.Ingest)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,42 @@
+package ingest
+
+import (
+	"context"
+	"strings"
+)
+
+// Stream is an opened source of decoded frames: a libav input (*Source) or a
+// WebRTC (WHEP) session.
+type Stream interface {
+	Info() Info
+	// Run decodes until the end of the stream (nil), ctx ends (ctx.Err()), a
+	// read or decode error, or handle's error (returned as is).
+	Run(ctx context.Context, handle func(Frame) error) error
+	// Close frees everything the stream holds; safe to call twice.
+	Close() error
+}
+
+var _ Stream = (*Source)(nil)
+
+// WHEPPrefixes mark WebRTC-HTTP egress (WHEP, RFC 9725) endpoints:
+// "whep+https://host/path" is the WHEP endpoint https://host/path.
+var WHEPPrefixes = []string{"whep+http://", "whep+https://"}
+
+// IsWHEP reports whether url names a WHEP endpoint.
+func IsWHEP(url string) bool {
+	for _, p := range WHEPPrefixes {
+		if len(url) >= len(p) && strings.EqualFold(url[:len(p)], p) {
+			return true
+		}
+	}
+	return false
+}
+
+// OpenStream opens url: a WHEP endpoint through WebRTC, anything else
+// through libav (see Open).
+func OpenStream(ctx context.Context, url string, opts Options) (Stream, error) {
+	if IsWHEP(url) {
+		return openWHEP(ctx, url, opts)
+	}
+	return Open(ctx, url, opts)
+}
