@@ -197,13 +197,7 @@ func (o *Outbox) gauge() {
 func (o *Outbox) Run(ctx context.Context) error {
 	wait := o.opts.Retry
 	for {
-		o.mu.Lock()
-		var it outboxItem
-		have := len(o.waiting) > 0
-		if have {
-			it = o.waiting[0]
-		}
-		o.mu.Unlock()
+		it, have := o.first()
 		if !have {
 			select {
 			case <-ctx.Done():
@@ -230,13 +224,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 // Flush drains what waits, giving up when ctx ends. Use it before exiting.
 func (o *Outbox) Flush(ctx context.Context) error {
 	for {
-		o.mu.Lock()
-		var it outboxItem
-		have := len(o.waiting) > 0
-		if have {
-			it = o.waiting[0]
-		}
-		o.mu.Unlock()
+		it, have := o.first()
 		if !have {
 			return nil
 		}
@@ -250,6 +238,16 @@ func (o *Outbox) Flush(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// first returns the record to send next, if any.
+func (o *Outbox) first() (outboxItem, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.waiting) == 0 {
+		return outboxItem{}, false
+	}
+	return o.waiting[0], true
 }
 
 func (o *Outbox) send(ctx context.Context, it outboxItem) error {

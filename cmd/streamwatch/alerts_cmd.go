@@ -126,22 +126,7 @@ func cmdAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // alertView is what the command reads from a record; the record itself is
 // printed as stored.
-type alertView struct {
-	State         string   `json:"state"`
-	Rule          string   `json:"rule"`
-	Severity      string   `json:"severity"`
-	StreamID      string   `json:"stream_id"`
-	Brands        []string `json:"brands"`
-	Phrases       []string `json:"phrases"`
-	StartMS       int64    `json:"start_ms"`
-	EndMS         int64    `json:"end_ms"`
-	UpdatedAt     string   `json:"updated_at"`
-	EvidenceFrame string   `json:"evidence_frame"`
-	Evidence      []struct {
-		Text string `json:"text"`
-		Crop string `json:"crop"`
-	} `json:"evidence"`
-}
+type alertView = alerts.Record
 
 type alertsReader struct {
 	o      alertsOptions

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/streamwatch/streamwatch/alerts"
 	"io"
 	"slices"
 	"sort"
@@ -93,22 +94,8 @@ func sortSegments(segs []Segment) {
 	})
 }
 
-// record is the part of a streamwatch alert record (README, "Alert records") the
-// harness reads.
-type record struct {
-	AlertID  string   `json:"alert_id"`
-	Revision int      `json:"revision"`
-	State    string   `json:"state"`
-	Rule     string   `json:"rule"`
-	Brands   []string `json:"brands"`
-	Phrases  []string `json:"phrases"`
-	StartMS  int64    `json:"start_ms"`
-	EndMS    int64    `json:"end_ms"`
-	Evidence []struct {
-		AtMS int64  `json:"at_ms"`
-		Text string `json:"text"`
-	} `json:"evidence"`
-}
+// record is a streamwatch alert record (README, "Alert records").
+type record = alerts.Record
 
 // ParseRecords reads streamwatch's JSON-lines alert records and returns one
 // segment per alert id, of every rule, in order of start: the closed record's
