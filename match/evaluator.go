@@ -18,6 +18,8 @@ const maxHistoryFrames = 4096
 // each stream its own.
 type Evaluator struct {
 	m          Matcher
+	channel    string
+	res        Result     // reused by MatchInto
 	rules      []evalRule // sorted by id
 	ignored    map[string]bool
 	maxWindow  int64 // ms
@@ -51,13 +53,62 @@ type lineHits struct {
 // they were not in r. If m is nil, NewMatcher(r) is used; a Matcher shared by
 // many streams saves compiling the lexicon per stream.
 func NewEvaluator(r *Rules, m Matcher, channel string) *Evaluator {
+	e := &Evaluator{channel: channel}
+	e.setRules(r, m)
+	return e
+}
+
+// SetRules puts new rules in force, as after a reload, keeping the history:
+// what earlier frames matched still counts within the new windows, as far
+// as its brand and phrase ids are still in r (and their brands not
+// authorized on this channel). If m is nil, NewMatcher(r) is used.
+func (e *Evaluator) SetRules(r *Rules, m Matcher) {
+	e.setRules(r, m)
+	if r == nil {
+		r = &Rules{}
+	}
+	brands := make(map[string]bool, len(r.Brands))
+	for _, b := range r.Brands {
+		brands[b.ID] = !e.ignored[b.ID]
+	}
+	phrases := make(map[string]bool, len(r.Phrases))
+	for _, p := range r.Phrases {
+		phrases[p.ID] = true
+	}
+	keepIDs := func(ids []string, ok map[string]bool) []string {
+		return slices.DeleteFunc(ids, func(id string) bool { return !ok[id] })
+	}
+	frames := e.history[:0]
+	for _, f := range e.history {
+		lines := f.lines[:0]
+		for _, lh := range f.lines {
+			lh.brands = keepIDs(lh.brands, brands)
+			lh.phrases = keepIDs(lh.phrases, phrases)
+			if len(lh.brands) > 0 || len(lh.phrases) > 0 {
+				lines = append(lines, lh)
+			}
+		}
+		if len(lines) > 0 {
+			f.lines = lines
+			frames = append(frames, f)
+		}
+	}
+	clear(e.history[len(frames):])
+	e.history = frames
+	if e.observed {
+		e.prune(e.lastMS)
+	}
+}
+
+func (e *Evaluator) setRules(r *Rules, m Matcher) {
 	if r == nil {
 		r = &Rules{}
 	}
 	if m == nil {
 		m = NewMatcher(r)
 	}
-	e := &Evaluator{m: m, ignored: make(map[string]bool)}
+	channel := e.channel
+	e.m, e.ignored, e.ignoredIDs, e.rules, e.maxWindow = m, make(map[string]bool), nil, nil, 0
 	for _, b := range r.Brands {
 		if channel != "" && slices.Contains(b.AuthorizedChannels, channel) {
 			e.ignored[b.ID] = true
@@ -80,7 +131,6 @@ func NewEvaluator(r *Rules, m Matcher, channel string) *Evaluator {
 		e.rules = append(e.rules, er)
 	}
 	slices.SortStableFunc(e.rules, func(a, b evalRule) int { return cmp.Compare(a.id, b.id) })
-	return e
 }
 
 // IgnoredBrands returns the ids of the brands ignored on this channel, in the
@@ -114,11 +164,20 @@ func (e *Evaluator) Observe(mediaMS int64, lines []Line) []Hit {
 	e.prune(mediaMS)
 
 	cur := frameHits{atMS: mediaMS}
+	im, _ := e.m.(IntoMatcher)
 	for _, l := range lines {
-		res := e.m.Match(l.Text)
+		res := &e.res
+		if im != nil {
+			im.MatchInto(l.Text, res)
+		} else {
+			*res = e.m.Match(l.Text)
+		}
+		if len(res.Brands) == 0 && len(res.Phrases) == 0 {
+			continue
+		}
 		lh := lineHits{
 			ev:      Evidence{AtMS: mediaMS, Text: l.Text, Confidence: l.Confidence, Box: l.Box},
-			phrases: res.Phrases,
+			phrases: slices.Clone(res.Phrases),
 		}
 		for _, id := range res.Brands {
 			if !e.ignored[id] {

@@ -1,38 +1,197 @@
 package match
 
 import (
+	"slices"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
-// Text and lexicon are compared in a normalised form: one rune of the input
-// becomes one rune of the normalised text (so offsets map back), except that a
-// run of whitespace becomes a single space. A rune is normalised by
-//   - width folding: fullwidth ASCII forms (U+FF01..U+FF5E), which Chinese OCR
-//     output and Chinese typing produce all the time ("ＧＵＣＣＩ", "1：1"),
-//     become their ASCII counterparts;
-//   - simple Unicode case folding, to one canonical member of the rune's fold
-//     orbit (lower case for ASCII letters), so "HERMÈS" equals "hermès" and the
-//     Kelvin sign equals "k", as with strings.EqualFold.
+// Text and lexicon are compared in one normalised form, built by the same
+// code for both, and every normalised rune remembers the byte range of the
+// input it stands for, so that hits map back to the original text.
 //
-// Accents are kept ("Hermes" and "Hermès" are different names; the lexicon
-// lists both), and text is not brought to NFC: OCR engines emit precomposed
-// characters.
+// Stage 1, rune by rune:
+//   - compatibility decomposition (NFKD, which NFKC starts with): fullwidth
+//     and halfwidth forms, ligatures, superscripts, circled and styled letters
+//     become plain ones ("ＧＵＣＣＩ", "𝐆𝐔𝐂𝐂𝐈" and "GUCCI" are alike);
+//   - combining marks dropped, so accents are removed ("Hermès" = "Hermes")
+//     whether the input is precomposed or not; a mark's bytes join the rune
+//     before it;
+//   - case folding (full fold orbit, so σ = ς = Σ);
+//   - Cyrillic and Greek letters that look like Latin ones become Latin
+//     ("Gucсi" with a Cyrillic с), and i becomes l: OCR confuses I, l and 1;
+//   - Traditional Chinese becomes Simplified (see t2s.go);
+//   - every run of whitespace becomes one space.
+//
+// Stage 2: separators between single letters are dropped ("G U C C I",
+// "G.U.C.C.I", "G-U-C-C-I" read "gucci"), when the same separator repeats.
+//
+// Stage 3, within each word: digits and $ @ | that stand for letters are read
+// as letters (0→o, 1→l, 3→e, 4→a, 5→s, 7→t, $→s, @→a, |→l) when the word
+// also holds a Latin letter, so "L0UIS" is "louis" but "1:1" and "SK-2" stay;
+// then "rn" reads "m" and "vv" reads "w", as OCR confuses them.
 
-// foldRune returns the canonical form of r for comparison.
+// maxPooledRunes keeps one huge text from pinning its scratch space in the pool.
+const maxPooledRunes = 1 << 16
+
+// normText is a normalised text with, for every normalised rune, the byte
+// range of the input it stands for; it also holds the scratch space of one
+// Match, so that matching allocates nothing once it is warm.
+type normText struct {
+	runes  []rune
+	starts []int
+	ends   []int
+	joined []bool // a separator between single letters was dropped before this rune
+
+	// scratch for Match
+	toks    []token
+	cands   []cand
+	reaches []reach
+	prefix  []uint64
+}
+
+// reset normalises s into t, reusing t's storage.
+func (t *normText) reset(s string) {
+	t.runes, t.starts, t.ends, t.joined = t.runes[:0], t.starts[:0], t.ends[:0], t.joined[:0]
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		t.addRune(s, i, r, size)
+		i += size
+	}
+	t.joinSingles()
+	t.readLeet()
+}
+
+// emit appends one normalised rune for the input bytes [start, end).
+func (t *normText) emit(r rune, start, end int) {
+	if isSpace(r) {
+		n := len(t.runes)
+		if n > 0 && t.runes[n-1] == ' ' {
+			t.ends[n-1] = end
+			return
+		}
+		r = ' '
+	}
+	t.runes = append(t.runes, r)
+	t.starts = append(t.starts, start)
+	t.ends = append(t.ends, end)
+	t.joined = append(t.joined, false)
+}
+
+// addRune runs stage 1 on the rune r of size bytes at s[i:].
+func (t *normText) addRune(s string, i int, r rune, size int) {
+	switch {
+	case r < utf8.RuneSelf:
+		t.emit(foldASCII(r), i, i+size)
+		return
+	case 0xFF01 <= r && r <= 0xFF5E: // fullwidth ASCII, frequent in Chinese text
+		t.emit(foldASCII(r-0xFEE0), i, i+size)
+		return
+	case 0x3400 <= r && r <= 0x9FFF: // CJK ideographs: no case, no decomposition
+		if sr, ok := t2s[r]; ok {
+			r = sr
+		}
+		t.emit(r, i, i+size)
+		return
+	case 0xAC00 <= r && r <= 0xD7A3: // Hangul syllables stay whole
+		t.emit(r, i, i+size)
+		return
+	case r == utf8.RuneError && size == 1:
+		t.emit(r, i, i+size)
+		return
+	}
+	if isMark(r) {
+		t.dropMark(i + size)
+		return
+	}
+	d := norm.NFKD.PropertiesString(s[i:]).Decomposition()
+	if d == nil {
+		t.emit(foldRune(r), i, i+size)
+		return
+	}
+	for j := 0; j < len(d); {
+		c, n := utf8.DecodeRune(d[j:])
+		j += n
+		if isMark(c) {
+			if len(t.runes) > 0 && t.starts[len(t.starts)-1] == i {
+				continue // this rune's own accent
+			}
+			t.dropMark(i + size)
+			continue
+		}
+		if 0x3400 <= c && c <= 0x9FFF {
+			if sr, ok := t2s[c]; ok {
+				c = sr
+			}
+		}
+		t.emit(foldRune(c), i, i+size)
+	}
+}
+
+// dropMark gives the bytes of a dropped combining mark to the rune before it.
+func (t *normText) dropMark(end int) {
+	if n := len(t.ends); n > 0 && t.ends[n-1] < end {
+		t.ends[n-1] = end
+	}
+}
+
+func isMark(r rune) bool {
+	return r >= 0x300 && unicode.In(r, unicode.Mn, unicode.Me)
+}
+
+func foldASCII(r rune) rune {
+	if 'A' <= r && r <= 'Z' {
+		r += 'a' - 'A'
+	}
+	if r == 'i' {
+		return 'l'
+	}
+	return r
+}
+
+// confusables maps lower-case Cyrillic and Greek letters that look like Latin
+// ones to those.
+var confusables = map[rune]rune{
+	'а': 'a', 'в': 'b', 'е': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p',
+	'с': 'c', 'т': 't', 'у': 'y', 'х': 'x', 'ѕ': 's', 'і': 'l', 'ј': 'j', 'һ': 'h',
+	'ԁ': 'd', 'ԛ': 'q', 'ԝ': 'w', 'ү': 'y', 'ӏ': 'l',
+	'α': 'a', 'β': 'b', 'ε': 'e', 'ι': 'l', 'κ': 'k', 'ο': 'o', 'ρ': 'p', 'τ': 't',
+	'χ': 'x', 'ı': 'l', 'ɡ': 'g', 'ℓ': 'l',
+}
+
+// foldRune case-folds r to the lower case of the lowest member of its fold
+// orbit and reads look-alike letters as Latin.
 func foldRune(r rune) rune {
+	if r < utf8.RuneSelf {
+		return foldASCII(r)
+	}
+	lowest := r
+	for c := unicode.SimpleFold(r); c != r; c = unicode.SimpleFold(c) {
+		if c < lowest {
+			lowest = c
+		}
+	}
+	if lowest < utf8.RuneSelf {
+		return foldASCII(lowest)
+	}
+	lowest = unicode.ToLower(lowest)
+	if c, ok := confusables[lowest]; ok {
+		return c
+	}
+	return lowest
+}
+
+// caseKey is the rune as compared for "exact": case folded, nothing else.
+func caseKey(r rune) rune {
 	if r < utf8.RuneSelf {
 		if 'A' <= r && r <= 'Z' {
 			return r + ('a' - 'A')
 		}
-		return r
-	}
-	if 0xFF01 <= r && r <= 0xFF5E {
-		return foldRune(r - 0xFEE0)
-	}
-	// CJK radicals through Yi and Lisu, and the Hangul syllables have no case:
-	// skip the fold-orbit walk for the bulk of Chinese text.
-	if (0x2E80 <= r && r < 0xA640) || (0xAC00 <= r && r <= 0xD7A3) {
 		return r
 	}
 	lowest := r
@@ -41,10 +200,193 @@ func foldRune(r rune) rune {
 			lowest = c
 		}
 	}
-	if lowest < utf8.RuneSelf && 'A' <= lowest && lowest <= 'Z' {
-		return lowest + ('a' - 'A')
-	}
 	return lowest
+}
+
+// equalExact reports whether a and b are equal but for case and the length
+// of whitespace runs: what a moderator would call the same word.
+func equalExact(a, b string) bool {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		ra, na := utf8.DecodeRuneInString(a[i:])
+		rb, nb := utf8.DecodeRuneInString(b[j:])
+		if isSpace(ra) && isSpace(rb) {
+			for i < len(a) {
+				if r, n := utf8.DecodeRuneInString(a[i:]); isSpace(r) {
+					i += n
+				} else {
+					break
+				}
+			}
+			for j < len(b) {
+				if r, n := utf8.DecodeRuneInString(b[j:]); isSpace(r) {
+					j += n
+				} else {
+					break
+				}
+			}
+			continue
+		}
+		if ra != rb && caseKey(ra) != caseKey(rb) {
+			return false
+		}
+		i, j = i+na, j+nb
+	}
+	return i == len(a) && j == len(b)
+}
+
+// isSeparator reports whether r may stand between the letters of a spelled
+// out name ("G.U.C.C.I").
+func isSeparator(r rune) bool {
+	switch r {
+	case ' ', '.', '-', '_', '*', '·', '•', '/', '~', '+':
+		return true
+	}
+	return false
+}
+
+// isLetter reports whether r is a letter of a space-separated script.
+func isLetter(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
+	}
+	return isWordRune(r) && unicode.IsLetter(r)
+}
+
+// single reports whether runes[k] is a letter standing alone.
+func single(runes []rune, k int) bool {
+	return isLetter(runes[k]) &&
+		(k == 0 || !isWordRune(runes[k-1])) &&
+		(k+1 == len(runes) || !isWordRune(runes[k+1]))
+}
+
+// maxSepRunes is the longest separator between single letters ("G . U").
+const maxSepRunes = 3
+
+// joinSingles drops the separators of a run of single letters, as long as
+// it is the same separator each time ("L V" and "G.U.C.C.I", but in
+// "a G.U.C.C.I" the space ends the run before "G").
+func (t *normText) joinSingles() {
+	rs := t.runes
+	n := len(rs)
+	// Most texts spell nothing out: find the first join before copying.
+	first := -1
+	for i := 0; i+2 < n; i++ {
+		if isSeparator(rs[i+1]) && single(rs, i) {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return
+	}
+	w := first
+	var prev [maxSepRunes]rune
+	prevLen := 0
+	joinNext := false
+	for i := first; i < n; {
+		// Read before writing: the copy below may overwrite rs[i-1].
+		isSingle := joinNext || single(rs, i)
+		if w != i {
+			rs[w], t.starts[w], t.ends[w] = rs[i], t.starts[i], t.ends[i]
+		}
+		t.joined[w] = joinNext
+		joinNext = false
+		w++
+		if !isSingle {
+			prevLen = 0
+			i++
+			continue
+		}
+		j := i + 1
+		for j < n && j-i-1 < maxSepRunes && isSeparator(rs[j]) {
+			j++
+		}
+		sep := rs[i+1 : j]
+		same := len(sep) > 0 && (prevLen == 0 || slices.Equal(prev[:prevLen], sep))
+		if !same || j >= n || !single(rs, j) {
+			prevLen = 0
+			i++
+			continue
+		}
+		copy(prev[:], sep)
+		prevLen = len(sep)
+		joinNext = true
+		i = j
+	}
+	t.runes, t.starts, t.ends, t.joined = rs[:w], t.starts[:w], t.ends[:w], t.joined[:w]
+}
+
+// leet maps the digits and signs that stand for letters inside a word.
+func leet(r rune) (rune, bool) {
+	switch r {
+	case '0':
+		return 'o', true
+	case '1', '|':
+		return 'l', true
+	case '3':
+		return 'e', true
+	case '4', '@':
+		return 'a', true
+	case '5', '$':
+		return 's', true
+	case '7':
+		return 't', true
+	}
+	return r, false
+}
+
+func isLeetSign(r rune) bool { return r == '$' || r == '@' || r == '|' }
+
+// readLeet runs stage 3.
+func (t *normText) readLeet() {
+	rs := t.runes
+	n := len(rs)
+	for i := 0; i < n; {
+		if !isWordRune(rs[i]) && !isLeetSign(rs[i]) {
+			i++
+			continue
+		}
+		j := i
+		latin := false
+		for j < n && (isWordRune(rs[j]) || isLeetSign(rs[j])) {
+			if 'a' <= rs[j] && rs[j] <= 'z' {
+				latin = true
+			}
+			j++
+		}
+		if latin {
+			for k := i; k < j; k++ {
+				if isLeetSign(rs[k]) && (k+1 == j || isLeetSign(rs[k+1])) {
+					continue // a sign ending the word is punctuation ("Gucci$")
+				}
+				if c, ok := leet(rs[k]); ok {
+					rs[k] = c
+				}
+			}
+		}
+		i = j
+	}
+	// "rn" → "m", "vv" → "w"
+	w := 0
+	for i := 0; i < n; i++ {
+		r := rs[i]
+		if i+1 < n && !t.joined[i+1] && (r == 'r' && rs[i+1] == 'n' || r == 'v' && rs[i+1] == 'v') {
+			m := 'm'
+			if r == 'v' {
+				m = 'w'
+			}
+			rs[w], t.starts[w], t.ends[w], t.joined[w] = m, t.starts[i], t.ends[i+1], t.joined[i]
+			w++
+			i++
+			continue
+		}
+		if w != i {
+			rs[w], t.starts[w], t.ends[w], t.joined[w] = r, t.starts[i], t.ends[i], t.joined[i]
+		}
+		w++
+	}
+	t.runes, t.starts, t.ends, t.joined = rs[:w], t.starts[:w], t.ends[:w], t.joined[:w]
 }
 
 // unspacedScripts are written without spaces between words, so terms in them
@@ -61,6 +403,9 @@ func isWordRune(r rune) bool {
 	if r < utf8.RuneSelf {
 		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
 	}
+	if 0x3400 <= r && r <= 0x9FFF {
+		return false
+	}
 	if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
 		return false
 	}
@@ -72,48 +417,28 @@ func isWordRune(r rune) bool {
 	return true
 }
 
+// isUnspaced reports whether r is a letter of a script written without spaces.
+func isUnspaced(r rune) bool {
+	if 0x3400 <= r && r <= 0x9FFF {
+		return true
+	}
+	if r < 0x0E00 || !unicode.IsLetter(r) {
+		return false
+	}
+	for _, t := range unspacedScripts {
+		if unicode.Is(t, r) {
+			return true
+		}
+	}
+	return false
+}
+
 // isSpace reports whether r is whitespace; a run of it normalises to one space.
 func isSpace(r rune) bool {
 	if r < utf8.RuneSelf {
 		return r == ' ' || '\t' <= r && r <= '\r'
 	}
 	return unicode.IsSpace(r)
-}
-
-// normText is a normalised text with, for every normalised rune, the byte
-// range of the input it stands for.
-type normText struct {
-	runes  []rune
-	starts []int
-	ends   []int
-}
-
-// reset normalises s into t, reusing t's storage.
-func (t *normText) reset(s string) {
-	t.runes, t.starts, t.ends = t.runes[:0], t.starts[:0], t.ends[:0]
-	inSpace := false
-	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[i:])
-		}
-		if isSpace(r) {
-			if inSpace {
-				t.ends[len(t.ends)-1] = i + size
-			} else {
-				t.runes = append(t.runes, ' ')
-				t.starts = append(t.starts, i)
-				t.ends = append(t.ends, i+size)
-				inSpace = true
-			}
-		} else {
-			t.runes = append(t.runes, foldRune(r))
-			t.starts = append(t.starts, i)
-			t.ends = append(t.ends, i+size)
-			inSpace = false
-		}
-		i += size
-	}
 }
 
 // normalizeTerm returns the normalised runes of a lexicon name or term,

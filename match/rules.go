@@ -307,12 +307,14 @@ func (p *parser) document(doc *yaml.Node) (*Rules, error) {
 		case "phrases":
 			return p.sequence(v, path, func(item *yaml.Node, ip string) error {
 				var ph Phrase
-				err := p.mapping(item, ip, []string{"id", "terms"}, func(key string, v *yaml.Node, path string) (err error) {
+				err := p.mapping(item, ip, []string{"id", "terms", "exclude"}, func(key string, v *yaml.Node, path string) (err error) {
 					switch key {
 					case "id":
 						ph.ID, err = p.scalar(v, path)
 					case "terms":
 						ph.Terms, err = p.scalars(v, path)
+					case "exclude":
+						ph.Exclude, err = p.scalars(v, path)
 					}
 					return err
 				})
@@ -423,6 +425,15 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 		if err := checkTerms(pp+".terms", "term", ph.ID, ph.Terms, terms); err != nil {
 			return err
 		}
+		for j, x := range ph.Exclude {
+			xp := fmt.Sprintf("%s.exclude[%d]", pp, j)
+			switch {
+			case strings.TrimSpace(x) == "":
+				return fail(xp, "empty exclude")
+			case !hasWordRune(x):
+				return fail(xp, "%q has no letter or digit", x)
+			}
+		}
 	}
 	if len(r.Rules) == 0 {
 		return fail("rules", "at least one rule is required")
@@ -502,6 +513,7 @@ func (r *Rules) clone() *Rules {
 	}
 	for i, p := range r.Phrases {
 		p.Terms = slices.Clone(p.Terms)
+		p.Exclude = slices.Clone(p.Exclude)
 		c.Phrases[i] = p
 	}
 	for i, ru := range r.Rules {

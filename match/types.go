@@ -20,6 +20,9 @@ type Brand struct {
 type Phrase struct {
 	ID    string   `yaml:"id"`
 	Terms []string `yaml:"terms"`
+	// Exclude lists longer texts in which the terms do not count
+	// ("replica furniture" for "replica"). Optional.
+	Exclude []string `yaml:"exclude"`
 }
 
 // Rule says which kinds of hit must co-occur, within Window of media time, for an alert.
@@ -38,6 +41,11 @@ type Span struct {
 	ID    string `json:"id"`
 	Term  string `json:"term"` // the lexicon name or term that matched
 	Text  string `json:"text"` // the matched text as it stands in the input
+	// How says what allowed the match: HowExact (the term but for case and
+	// spacing), HowNormalised (equal after normalisation) or HowFuzzy.
+	How string `json:"how"`
+	// Distance is the number of edits of a fuzzy match; 0 otherwise.
+	Distance int `json:"distance"`
 }
 
 // Result is what a Matcher finds in one text.

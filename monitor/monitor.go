@@ -55,6 +55,12 @@ type Options struct {
 	Tracker  alerts.TrackerOptions // StreamID and Channel are filled in
 	Metrics  *Metrics              // required
 	Logger   *slog.Logger
+
+	// RulesSource, when set, is asked at every sampled frame for the rules
+	// in force (match.Live.Load, one atomic load); when it hands out other
+	// rules than before, the stream takes them up from that frame on,
+	// keeping its history. Optional.
+	RulesSource func() (*match.Rules, match.Matcher)
 }
 
 // ocrResult is a sampled frame and what OCR read in it.
@@ -200,6 +206,7 @@ func Run(ctx context.Context, o Options) error {
 	})
 	g.Go(func() error { // match, track, publish: one frame at a time, in media order
 		ev := match.NewEvaluator(o.Rules, o.Matcher, o.Channel)
+		inForce := o.Rules
 		topts := o.Tracker
 		topts.StreamID, topts.Channel = o.StreamID, o.Channel
 		tracker := alerts.NewTracker(topts)
@@ -243,6 +250,13 @@ func Run(ctx context.Context, o Options) error {
 			for i, l := range read {
 				lines[i] = match.Line{Text: l.Text, Confidence: math.Round(l.Confidence*10) / 10,
 					Box: match.Box{X: l.Box.Min.X, Y: l.Box.Min.Y, W: l.Box.Dx(), H: l.Box.Dy()}}
+			}
+			if o.RulesSource != nil {
+				if nr, nm := o.RulesSource(); nr != nil && nr != inForce {
+					ev.SetRules(nr, nm)
+					inForce = nr
+					log.Info("rules taken up", "media_ms", r.frame.MediaMS, "summary", nr.Summary())
+				}
 			}
 			hits := ev.Observe(r.frame.MediaMS, lines)
 			for _, h := range hits {

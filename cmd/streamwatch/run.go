@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -24,6 +26,7 @@ import (
 	"github.com/streamwatch/streamwatch/frames"
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/monitor"
 	"github.com/streamwatch/streamwatch/ocr"
 )
@@ -90,6 +93,12 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 	if err != nil {
 		return err
 	}
+	// The rules in force, swapped when the --rules file changes or on SIGHUP.
+	matcher := match.NewMatcher(rules)
+	live := match.NewLive(rules, matcher)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	sinks := alerts.Multi{&alerts.Printer{W: os.Stderr}}
 	if c.out != "" {
@@ -201,6 +210,13 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 			return outbox.Run(dctx)
 		})
 	}
+	g.Go(func() error { // reload the rules file while streams run
+		wctx, cancel := context.WithCancel(gctx)
+		defer cancel()
+		go func() { <-done; cancel() }()
+		match.WatchRules(wctx, c.rules, 2*time.Second, log, live.Swap, hup)
+		return nil
+	})
 	g.Go(func() error {
 		defer close(done)
 		if outbox != nil {
@@ -223,6 +239,8 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 				SampleInterval: c.sampleInterval,
 				Replay:         replay,
 				Rules:          rules,
+				Matcher:        matcher,
+				RulesSource:    live.Load,
 				Reader:         pool,
 				Detector:       frames.Detector{},
 				Sink:           sinks,
