@@ -2,6 +2,7 @@ package frames
 
 import (
 	"image"
+	"sync/atomic"
 )
 
 // Gate remembers the text lines of a stream's last frames so that a line whose
@@ -29,7 +30,20 @@ type Entry struct {
 	// Lines is what OCR read in Box, set by the owner of the read; nil until
 	// then. Opaque to the gate.
 	Lines any
+	// reads counts the reads of this line's pixels, this one included: a
+	// forgotten entry's successor, over unchanged pixels, counts on.
+	reads     int
+	forgotten atomic.Bool
 }
+
+// Forget keeps later frames from reusing e's reading (a doubtful one, worth
+// another try on the next frame): the line is read again, as if it had
+// changed. Safe to call from the goroutine that fills in Lines.
+func (e *Entry) Forget() { e.forgotten.Store(true) }
+
+// Reads returns how many times the line's pixels have been read while they
+// stayed unchanged, this read included.
+func (e *Entry) Reads() int { return e.reads }
 
 // Check sorts regions into lines unchanged since an earlier frame (their
 // entries, to reuse) and lines to read; each line to read gets a new entry,
@@ -46,12 +60,14 @@ func (g *Gate) Check(img *image.Gray, regions []image.Rectangle) (reused []*Entr
 		if r.Empty() {
 			continue
 		}
-		if e := g.find(img, r, maxChanged); e != nil {
+		e, reads := g.find(img, r, maxChanged)
+		if e != nil {
 			reused = append(reused, e)
 			keep = append(keep, e)
 			continue
 		}
-		e := newEntry(img, r)
+		e = newEntry(img, r)
+		e.reads = reads + 1
 		toRead = append(toRead, r)
 		fresh = append(fresh, e)
 		keep = append(keep, e)
@@ -60,16 +76,22 @@ func (g *Gate) Check(img *image.Gray, regions []image.Rectangle) (reused []*Entr
 	return reused, toRead, fresh
 }
 
-func (g *Gate) find(img *image.Gray, r image.Rectangle, maxChanged float64) *Entry {
+// find returns the entry to reuse for r, or nil and the reads of an
+// unchanged but forgotten entry.
+func (g *Gate) find(img *image.Gray, r image.Rectangle, maxChanged float64) (*Entry, int) {
+	reads := 0
 	for _, e := range g.entries {
 		if iou(e.Box, r) < 0.7 || !e.Box.In(img.Rect) {
 			continue
 		}
 		if e.changed(img) <= maxChanged {
-			return e
+			if !e.forgotten.Load() {
+				return e, 0
+			}
+			reads = max(reads, e.reads)
 		}
 	}
-	return nil
+	return nil, reads
 }
 
 func newEntry(img *image.Gray, r image.Rectangle) *Entry {

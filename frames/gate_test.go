@@ -73,3 +73,28 @@ func TestGate(t *testing.T) {
 	require.Empty(t, reused)
 	require.Len(t, toRead, 1)
 }
+
+// TestGateForget: a doubtful reading is not reused while the line stays
+// unchanged; the line is read again, and the gate counts the reads.
+func TestGateForget(t *testing.T) {
+	box := image.Rect(40, 100, 280, 130)
+	var g Gate
+	f := frame(1)
+	caption(f, box, 0)
+	_, toRead, fresh := g.Check(f, []image.Rectangle{box})
+	require.Len(t, toRead, 1)
+	require.Equal(t, 1, fresh[0].Reads())
+	fresh[0].Lines = "GUCCl bag 1:1 repIica"
+	fresh[0].Forget()
+
+	reused, toRead, fresh := g.Check(f, []image.Rectangle{box})
+	require.Empty(t, reused)
+	require.Len(t, toRead, 1)
+	require.Equal(t, 2, fresh[0].Reads())
+	fresh[0].Lines = "GUCCI bag 1:1 replica"
+
+	reused, toRead, _ = g.Check(f, []image.Rectangle{box})
+	require.Empty(t, toRead)
+	require.Len(t, reused, 1)
+	require.Equal(t, "GUCCI bag 1:1 replica", reused[0].Lines)
+}

@@ -72,6 +72,13 @@ type ocrResult struct {
 	fresh  []*frames.Entry // lines read for this frame, to remember
 }
 
+// A line read with less than reuseConfidence is read again, while its
+// pixels stay unchanged, up to maxDoubtfulReads times in all.
+const (
+	reuseConfidence  = 75
+	maxDoubtfulReads = 3
+)
+
 // gateLines files the lines read for this frame under their gate entries, for
 // later frames to reuse, and returns them with the reused ones. It runs in
 // frame order, so an entry's owner has always been through here before a
@@ -86,6 +93,15 @@ func gateLines(r ocrResult) []ocr.Line {
 			}
 		}
 		e.Lines = mine
+		// A doubtful reading (a moving background behind the line, a
+		// compression artefact) is not reused but tried again on the next
+		// frames, a few times per appearance.
+		for _, l := range mine {
+			if l.Confidence < reuseConfidence && e.Reads() < maxDoubtfulReads {
+				e.Forget()
+				break
+			}
+		}
 	}
 	for _, e := range r.reused {
 		if ls, ok := e.Lines.([]ocr.Line); ok {

@@ -410,28 +410,59 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 			l, prep = again, alt
 		}
 	}
-	if w.chinese == nil {
+	if !l.doubtful() {
 		return l.Line, nil
 	}
-	if !hasHan(l.Text) && l.Confidence >= sureConfidence && !garbage(l.Text) {
+	// English readings of Chinese are look-alikes whose scores say little
+	// about a rendering: Chinese reads the first rendering before anything
+	// else is tried, and a confident Chinese reading ends the search.
+	var zh reading
+	zhRead := w.chinese != nil && (hasHan(l.Text) || l.Confidence < sureConfidence || garbage(l.Text))
+	if zhRead {
+		if zh, err = w.readLine(w.chinese, preps[0]); err != nil {
+			return Line{}, err
+		}
+		// Chinese models are less sure of single characters than English
+		// ones of words: the line's mean decides.
+		if zh.Confidence >= sureConfidence && zh.Confidence > l.Confidence {
+			return zh.Line, nil
+		}
+	}
+	// Other hypotheses about which pixels are text: outlined text read by
+	// its fill, texture and bars of the text's class left out.
+	for _, alt := range alternates(sub, r) {
+		again, err := w.readLine(first, alt)
+		if err != nil {
+			return Line{}, err
+		}
+		if again.worth() > l.worth() {
+			l, prep = again, alt
+		}
+	}
+	if !zhRead || !l.doubtful() && !hasHan(l.Text) {
 		return l.Line, nil
 	}
-	again, err := w.readLine(w.chinese, prep)
-	if err != nil {
-		return Line{}, err
+	if prep != preps[0] && zh.Confidence < sureConfidence {
+		again, err := w.readLine(w.chinese, prep)
+		if err != nil {
+			return Line{}, err
+		}
+		if again.Text != "" && again.Confidence > zh.Confidence {
+			zh = again
+		}
 	}
-	if again.Text != "" && (again.Confidence > l.Confidence || !meaningful(l.Text)) {
-		return again.Line, nil
+	if zh.Text != "" && (zh.Confidence > l.Confidence || !meaningful(l.Text)) {
+		return zh.Line, nil
 	}
 	return l.Line, nil
 }
 
 // around returns the part of the frame b that prepareLine looks at for the
-// line in box r: r grown by about a glyph on each side and by half the
-// line's height above and below.
+// line in box r: r grown by a short word on each side (for glyphs the box
+// left out) and by half the line's height above and below.
 func around(r, b image.Rectangle) image.Rectangle {
 	h := r.Dy()
-	return image.Rect(r.Min.X-h*3/4, r.Min.Y-h/2, r.Max.X+h*3/4, r.Max.Y+h/2).Intersect(b)
+	return image.Rect(r.Min.X-3*h, r.Min.Y-h/2, r.Max.X+3*h, r.Max.Y+h/2).Intersect(b)
 }
 
 func (w *worker) readLine(c *gosseract.Client, img *image.Gray) (reading, error) {
@@ -473,6 +504,24 @@ func (r reading) worth() float64 {
 	}
 	return s
 }
+
+// doubtful reports whether r may be a misreading worth reading again from
+// other renderings of the line: it is unsure, looks like garbage, or has a
+// word Tesseract doubts (a clean caption reads at 90 or more, word by word).
+func (r reading) doubtful() bool {
+	if r.Confidence < sureConfidence || garbage(r.Text) {
+		return true
+	}
+	for _, wd := range r.words {
+		if wd.conf < sureWord {
+			return true
+		}
+	}
+	return false
+}
+
+// sureWord is the confidence below which a word makes a reading doubtful.
+const sureWord = 85
 
 // minWordConfidence is the confidence below which a word counts for nothing
 // in reading.worth: Tesseract gives words made of texture or of a glyph's

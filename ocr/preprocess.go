@@ -63,18 +63,8 @@ func prepareLines(src *image.Gray, core image.Rectangle) []*image.Gray {
 	if w <= 0 || h <= 0 || core.Empty() {
 		return []*image.Gray{blank(2*lineMargin, 2*lineMargin)}
 	}
-	img := src
-	core = core.Sub(src.Rect.Min)
-	line := core.Dy() * 3 / 4
-	if line < minLine || line > maxLine {
-		s := float64(targetLine) / float64(max(line, 1))
-		s = min(s, maxUpscale)
-		img = resize(src, max(1, int(float64(w)*s+0.5)), max(1, int(float64(h)*s+0.5)))
-		sx, sy := float64(img.Rect.Dx())/float64(w), float64(img.Rect.Dy())/float64(h)
-		core = image.Rect(int(float64(core.Min.X)*sx), int(float64(core.Min.Y)*sy),
-			int(float64(core.Max.X)*sx+0.5), int(float64(core.Max.Y)*sy+0.5))
-		w, h = img.Rect.Dx(), img.Rect.Dy()
-	}
+	img, core := scaled(src, core)
+	w, h = img.Rect.Dx(), img.Rect.Dy()
 	global, lightText := glyphs(img, binarise(img, otsu(img)), w, h, core)
 	out := []*image.Gray{renderInk(global, w, h, core)}
 	local, _ := glyphs(img, binariseLocal(img, lightText, textLuma(img, global, lightText), core.Dy()), w, h, core)
@@ -82,6 +72,24 @@ func prepareLines(src *image.Gray, core image.Rectangle) []*image.Gray {
 		out = append(out, renderInk(local, w, h, core))
 	}
 	return out
+}
+
+// scaled returns src scaled so that the line in core (in src's
+// coordinates) is about targetLine pixels tall, and core in the coordinates
+// of the result, whose origin is (0, 0) unless src is returned as it is.
+func scaled(src *image.Gray, core image.Rectangle) (*image.Gray, image.Rectangle) {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	core = core.Intersect(src.Rect).Sub(src.Rect.Min)
+	line := core.Dy() * 3 / 4
+	if line >= minLine && line <= maxLine {
+		return src, core
+	}
+	s := float64(targetLine) / float64(max(line, 1))
+	s = min(s, maxUpscale)
+	img := resize(src, max(1, int(float64(w)*s+0.5)), max(1, int(float64(h)*s+0.5)))
+	sx, sy := float64(img.Rect.Dx())/float64(w), float64(img.Rect.Dy())/float64(h)
+	return img, image.Rect(int(float64(core.Min.X)*sx), int(float64(core.Min.Y)*sy),
+		int(float64(core.Max.X)*sx+0.5), int(float64(core.Max.Y)*sy+0.5))
 }
 
 // binarise returns, per pixel of img, whether it is lighter than t.
@@ -125,6 +133,25 @@ func renderInk(ink []bool, w, h int, core image.Rectangle) *image.Gray {
 // for pixels above the threshold), whose box is core; see PrepareLine and
 // prepareLine.
 func glyphs(img *image.Gray, light []bool, w, h int, core image.Rectangle) (ink []bool, lightText bool) {
+	return pickGlyphs(img, light, w, h, core, pick{})
+}
+
+// pick is a hypothesis about which pixels of a binarised line are text.
+type pick struct {
+	// polarity forces the text's class: 1 light, -1 dark; 0 lets the
+	// components decide.
+	polarity int
+	// oneColour drops components whose extreme pixel lies beyond the
+	// text's colour, or well short of it: anti-aliasing only ever pulls a
+	// glyph's pixels towards the background, and only at its edges, so a
+	// component lighter than light text (or darker than dark text), or one
+	// that never reaches the text's colour, is something else (texture, a
+	// bar, a sticker).
+	oneColour bool
+}
+
+// pickGlyphs is glyphs under hypothesis p.
+func pickGlyphs(img *image.Gray, light []bool, w, h int, core image.Rectangle, p pick) (ink []bool, lightText bool) {
 	// Label 4-connected components of equal class with union-find.
 	parent := make([]int32, w*h)
 	for i := range parent {
@@ -164,6 +191,7 @@ func glyphs(img *image.Gray, light []bool, w, h int, core image.Rectangle) (ink 
 		edge           int   // pixels on the top or bottom border
 		border         bool  // is background: see below
 		outside        bool  // not on the line: see below
+		beside         bool  // on the line's rows but not in its columns
 		peak           uint8 // lightest pixel of a light component, darkest of a dark one
 		drop           bool
 	}
@@ -217,6 +245,7 @@ func glyphs(img *image.Gray, light []bool, w, h int, core image.Rectangle) (ink 
 		// (a neighbouring line, texture), or beside its columns.
 		ov := min(c.y1+1, core.Max.Y) - max(c.y0, core.Min.Y)
 		c.outside = 2*ov < c.y1-c.y0+1 || c.x1 < core.Min.X || c.x0 >= core.Max.X
+		c.beside = c.outside && 2*ov >= c.y1-c.y0+1
 	}
 	// Score each class by the boxes of its inner components: a glyph's box
 	// holds the box of its counter, so light glyphs outscore the dark holes
@@ -254,12 +283,45 @@ func glyphs(img *image.Gray, light []bool, w, h int, core image.Rectangle) (ink 
 		return ink, lightText
 	}
 	lightText = score[1] > score[0]
+	if p.polarity != 0 {
+		lightText = p.polarity > 0
+	}
 	var text []*comp
 	for i := range comps {
 		c := &comps[i]
 		c.drop = c.light != lightText || c.border || c.outside || c.area < 3
 		if !c.drop {
 			text = append(text, c)
+		}
+	}
+	// A detector's box may leave out a glyph or a word at either end (a
+	// lone stroke, as in "L", or glyphs over texture): glyph-sized
+	// components of the text's class beside the line join it, one after
+	// the other, while each lies within a word space of it. Each must be
+	// about as tall as a letter and no wider than a few, so that texture
+	// and bars beside a line stay out.
+	if len(text) > 0 {
+		hc := core.Dy()
+		lo, hi := text[0].x0, text[0].x1
+		for _, c := range text {
+			lo, hi = min(lo, c.x0), max(hi, c.x1)
+		}
+		gap := hc * 9 / 10
+		for grown := true; grown; {
+			grown = false
+			for i := range comps {
+				c := &comps[i]
+				ch, cw := c.y1-c.y0+1, c.x1-c.x0+1
+				if !c.drop || !c.beside || c.border || c.light != lightText || 10*ch < 3*hc || 5*ch > 6*hc || 2*cw > 3*hc {
+					continue
+				}
+				if (c.x1 < lo && lo-c.x1 <= gap) || (c.x0 > hi && c.x0-hi <= gap) {
+					c.drop = false
+					text = append(text, c)
+					lo, hi = min(lo, c.x0), max(hi, c.x1)
+					grown = true
+				}
+			}
 		}
 	}
 	// Text is drawn in one colour. A component of another shade that lies
@@ -278,7 +340,15 @@ func glyphs(img *image.Gray, light []bool, w, h int, core image.Rectangle) (ink 
 		}
 	}
 	for _, c := range text {
-		if d := int(c.peak) - int(mid); d >= -peakTolerance && d <= peakTolerance {
+		d := int(c.peak) - int(mid)
+		if !lightText {
+			d = -d
+		}
+		if p.oneColour && (d > peakTolerance || d < -2*peakTolerance) {
+			c.drop = true
+			continue
+		}
+		if d >= -peakTolerance && d <= peakTolerance {
 			continue
 		}
 		for _, o := range text {
@@ -484,4 +554,30 @@ func missed(ink, other []bool, w, h int, core image.Rectangle) int {
 		}
 	}
 	return n
+}
+
+// alternates returns further renderings of the line in core, each under
+// another hypothesis about which pixels are text, for lines whose first
+// reading is doubtful.
+func alternates(src *image.Gray, core image.Rectangle) []*image.Gray {
+	img, core := scaled(src, core)
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	light := binarise(img, otsu(img))
+	_, lightText := glyphs(img, light, w, h, core)
+	var out []*image.Gray
+	for _, p := range []pick{
+		{polarity: -polarityOf(lightText), oneColour: true},
+		{polarity: polarityOf(lightText), oneColour: true},
+	} {
+		ink, _ := pickGlyphs(img, light, w, h, core, p)
+		out = append(out, renderInk(ink, w, h, core))
+	}
+	return out
+}
+
+func polarityOf(lightText bool) int {
+	if lightText {
+		return 1
+	}
+	return -1
 }

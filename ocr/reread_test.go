@@ -122,3 +122,29 @@ func TestReadingWorth(t *testing.T) {
 	require.Greater(t, lost.worth(), texture.worth())
 	require.Zero(t, texture.worth())
 }
+
+// TestReadOtherHypotheses reads lines whose first rendering is doubtful:
+// outlined text over a light background, where the outlines stand free and
+// win the first rendering, is read by its fill; a first letter the
+// detector's box left out is taken back from beside the box.
+func TestReadOtherHypotheses(t *testing.T) {
+	w, err := newWorker([]string{"eng"})
+	require.NoError(t, err)
+	defer w.close()
+	t.Run("outlined text read by its fill", func(t *testing.T) {
+		img := renderFrame(t, "gradients=size=720x400:c0=0xb0b0b0:c1=0xe0e0e0:speed=0.0001", frameText{text: "Moncler jacket super copy", font: regular, size: 44, x: "(w-tw)/2", y: "h*3/4-th/2", style: "fontcolor=white:borderw=4:bordercolor=black"})
+		l, err := w.readRegion(img, caption(t, img))
+		require.NoError(t, err)
+		require.Equal(t, "Moncler jacket super copy", l.Text)
+	})
+	t.Run("first letter beside the box", func(t *testing.T) {
+		img := renderFrame(t, "color=c=0x242424:size=720x400", frameText{text: "LV 1:1 BAG", font: sans, size: 72, x: "(w-tw)/2", y: "h*3/4-th/2", style: "fontcolor=white"})
+		ink := inkBox(img, 128)
+		h := ink.Dy()
+		// The box starts past the L's stem and foot.
+		box := image.Rect(ink.Min.X+h*3/4, ink.Min.Y-h/6, ink.Max.X+h/6, ink.Max.Y+h/6)
+		l, err := w.readRegion(img, box)
+		require.NoError(t, err)
+		require.Equal(t, "LV 1:1 BAG", l.Text)
+	})
+}
