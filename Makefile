@@ -14,7 +14,7 @@ DEB_PKGS := gcc pkg-config ffmpeg \
 	libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev libavfilter-dev \
 	libswscale-dev libswresample-dev libpostproc-dev \
 	libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim \
-	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk
+	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk chromium
 
 .PHONY: all deps build run test bench demo-clip vet clean
 
