@@ -322,3 +322,40 @@ func BenchmarkDetect(b *testing.B) {
 		})
 	}
 }
+
+// TestDetectBridgesFaintStretch draws a caption whose middle crosses a bar
+// nearly as light as the text: there its edges fall below the detector's
+// threshold, and the words on either side are found apart. The bridge joins
+// them into one line; two captions on the same rows with empty background
+// between them stay apart.
+func TestDetectBridgesFaintStretch(t *testing.T) {
+	const bars = "color=c=0x303030:size=%dx%d,drawbox=x=420:y=0:w=220:h=720:color=0xE2E2E2:t=fill"
+	tests := []struct {
+		name  string
+		caps  []detCaption
+		boxes int
+	}{
+		{"white text across a light bar", []detCaption{
+			{text: "Nike Dunk knockoff shoes", font: detSans, size: 52, x: "300", y: "500"},
+		}, 1},
+		{"two captions apart on the same rows", []detCaption{
+			{text: "Nike", font: detSans, size: 52, x: "60", y: "500"},
+			{text: "Free shipping", font: detSans, size: 52, x: "800", y: "500"},
+		}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			img, truth := detRender(t, 1280, 720, fmt.Sprintf(bars, 1280, 720), tc.caps)
+			boxes := Detect(img, DetectOptions{})
+			detRequireWellFormed(t, img, boxes)
+			require.Len(t, boxes, tc.boxes, "boxes %v", boxes)
+			for _, want := range truth {
+				best := 0.0
+				for _, b := range boxes {
+					best = max(best, detIoU(b, want))
+				}
+				require.GreaterOrEqual(t, best, 0.5, "caption %v not found in %v", want, boxes)
+			}
+		})
+	}
+}

@@ -430,7 +430,8 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 	}
 	// Other hypotheses about which pixels are text: outlined text read by
 	// its fill, texture and bars of the text's class left out.
-	for _, alt := range alternates(sub, r) {
+	alts := alternates(sub, r)
+	for _, alt := range alts {
 		again, err := w.readLine(first, alt)
 		if err != nil {
 			return Line{}, err
@@ -449,6 +450,25 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 		}
 		if again.Text != "" && again.Confidence > zh.Confidence {
 			zh = again
+		}
+	}
+	// A line Chinese half reads (several Han characters, though unsure)
+	// is most likely Chinese over something the first rendering took for
+	// glyphs (texture beside a scrolling line, the outline's halo): the
+	// other renderings are read in Chinese too, which English, reading
+	// Chinese as look-alikes, cannot judge for it.
+	if zh.Confidence < sureConfidence && zh.Confidence >= minChineseConfidence && hanCount(zh.Text) >= 2 {
+		for _, alt := range alts {
+			if alt == prep {
+				continue
+			}
+			again, err := w.readLine(w.chinese, alt)
+			if err != nil {
+				return Line{}, err
+			}
+			if again.Text != "" && again.Confidence > zh.Confidence {
+				zh = again
+			}
 		}
 	}
 	if zh.Text != "" && (zh.Confidence > l.Confidence || !meaningful(l.Text)) {
@@ -527,6 +547,22 @@ const sureWord = 85
 // in reading.worth: Tesseract gives words made of texture or of a glyph's
 // fragments 0-40.
 const minWordConfidence = 45
+
+// minChineseConfidence is the confidence from which an unsure Chinese
+// reading with several Han characters is worth reading again from other
+// renderings: the Chinese model reads textures and bars as strings of rare
+// characters with confidence 0-20.
+const minChineseConfidence = 25
+
+func hanCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			n++
+		}
+	}
+	return n
+}
 
 func hasHan(s string) bool {
 	for _, r := range s {

@@ -448,7 +448,8 @@ func resize(src *image.Gray, w, h int) *image.Gray {
 // flat background, where the local mean means nothing.
 const localFlat = 10
 
-// textLuma returns the luma of the text: the median of the ink pixels, or
+// textLuma returns the luma of the text: the 90th (light text) or 10th
+// (dark text) percentile of the ink pixels, or
 // with no ink, the extreme of img on the text's side.
 func textLuma(img *image.Gray, ink []bool, lightText bool) int {
 	var hist, all [256]int
@@ -469,7 +470,21 @@ func textLuma(img *image.Gray, ink []bool, lightText bool) int {
 		}
 		return percentile(&hist, n, 2)
 	}
-	return percentile(&hist, n, 50)
+	// Not the median: anti-aliased edges and whatever the global threshold
+	// wrongly took for ink (a bar nearly as light as the text) pull it
+	// towards the background, and a local threshold halfway between that and
+	// a background as light as the text falls below both.
+	if lightText {
+		return percentile(&hist, n, 90)
+	}
+	return percentile(&hist, n, 10)
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 func percentile(hist *[256]int, n, p int) int {
@@ -505,22 +520,36 @@ func binariseLocal(img *image.Gray, lightText bool, text, win int) []bool {
 			sq[i] = sq[i-w-1] + rq
 		}
 	}
+	// Two windows, one ending and one starting at the pixel, each as tall
+	// as the line: backgrounds of captions change mostly from column to
+	// column (bars, a box's edge), and one window that straddles such a
+	// change sets the background beside it against the mean of both sides,
+	// which puts a strip of a background nearly as light as the text in the
+	// text's class, joining the glyphs next to it. A pixel is text only when
+	// both windows say so.
 	r := max(win/2, 2)
+	text64 := int64(text)
+	isText := func(v uint8, y0, y1, x0, x1 int) bool {
+		n := int64((y1 - y0) * (x1 - x0))
+		a, b, c, d := y0*(w+1)+x0, y0*(w+1)+x1, y1*(w+1)+x0, y1*(w+1)+x1
+		s := sum[d] - sum[b] - sum[c] + sum[a]
+		q := sq[d] - sq[b] - sq[c] + sq[a]
+		// Flat: a spread below localFlat, or below a quarter of the
+		// window's contrast with the text, so that faint text (white on
+		// yellow, 30 luma apart) is not taken for flat background.
+		flat := min(localFlat*n, abs64(text64*n-s)/4)
+		if n*q-s*s < flat*flat {
+			return false
+		}
+		return (2*int64(v)*n > s+text64*n) == lightText
+	}
 	light := make([]bool, w*h)
 	for y := range h {
 		y0, y1 := max(0, y-r), min(h, y+r+1)
 		row := img.Pix[img.PixOffset(img.Rect.Min.X, img.Rect.Min.Y+y):][:w]
 		for x, v := range row {
-			x0, x1 := max(0, x-r), min(w, x+r+1)
-			n := int64((y1 - y0) * (x1 - x0))
-			a, b, c, d := y0*(w+1)+x0, y0*(w+1)+x1, y1*(w+1)+x0, y1*(w+1)+x1
-			s := sum[d] - sum[b] - sum[c] + sum[a]
-			q := sq[d] - sq[b] - sq[c] + sq[a]
-			if n*q-s*s < localFlat*localFlat*n*n {
-				light[y*w+x] = !lightText
-			} else {
-				light[y*w+x] = 2*int64(v)*n > s+int64(text)*n
-			}
+			t := isText(v, y0, y1, max(0, x-r), x+1) && isText(v, y0, y1, x, min(w, x+r+1))
+			light[y*w+x] = t == lightText
 		}
 	}
 	return light
