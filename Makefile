@@ -14,7 +14,8 @@ DEB_PKGS := gcc pkg-config ffmpeg \
 	libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev libavfilter-dev \
 	libswscale-dev libswresample-dev libpostproc-dev \
 	libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim \
-	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk chromium
+	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk chromium \
+	nginx libnginx-mod-rtmp
 
 .PHONY: all deps build run test bench demo-clip vet clean
 

@@ -63,3 +63,8 @@ func swLibavLog(level C.int, line *C.char) {
 func redactLogLine(s string) string {
 	return strings.TrimSpace(logUserinfoRE.ReplaceAllString(s, "$1"))
 }
+
+// RedactText removes user:password from every URL in s (error texts from peers).
+func RedactText(s string) string {
+	return logUserinfoRE.ReplaceAllString(s, "$1")
+}

@@ -27,6 +27,10 @@ var (
 	// ErrTimeout means opening took longer than Options.OpenTimeout, or a read
 	// stalled for longer than Options.ReadTimeout.
 	ErrTimeout = errors.New("ingest: timed out")
+	// ErrBadURL means the URL cannot be parsed or names nothing to open.
+	ErrBadURL = errors.New("ingest: bad URL")
+	// ErrNoDecoder means libav has no decoder for the video codec.
+	ErrNoDecoder = errors.New("ingest: no decoder")
 	// ErrClosed means the source was closed, possibly while Run was reading.
 	ErrClosed = errors.New("ingest: source closed")
 )
@@ -198,6 +202,23 @@ func (s *Source) open(ctx context.Context) error {
 				return err
 			}
 		}
+		// Probe less than libav's 5 MB / 5 s: a live stream's parameters are known
+		// after a keyframe, and every probed second is a second of alert latency.
+		// (Not fflags=nobuffer: it throws away the packets read while probing, so
+		// the first seconds of a stream would go unwatched; decoding the probed
+		// packets catches up with the live edge in a fraction of a second.)
+		if err := set("probesize", "1000000"); err != nil {
+			return err
+		}
+		if err := set("analyzeduration", "2000000"); err != nil {
+			return err
+		}
+		if s.in.scheme == "rtsp" || s.in.scheme == "rtsps" {
+			// Interleaved TCP first: UDP is often filtered between a platform and its workers.
+			if err := set("rtsp_flags", "prefer_tcp"); err != nil {
+				return err
+			}
+		}
 	}
 
 	stop := s.watchOpen(ctx)
@@ -230,7 +251,7 @@ func (s *Source) open(ctx context.Context) error {
 	cp := st.CodecParameters()
 	dec := astiav.FindDecoder(cp.CodecID())
 	if dec == nil {
-		return fmt.Errorf("ingest: no decoder for codec %s", cp.CodecID().Name())
+		return fmt.Errorf("%w for codec %s", ErrNoDecoder, cp.CodecID().Name())
 	}
 	if s.cc = astiav.AllocCodecContext(dec); s.cc == nil {
 		return errors.New("ingest: allocating codec context failed")

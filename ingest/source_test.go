@@ -485,14 +485,27 @@ func TestHLS(t *testing.T) {
 
 	t.Run("remote playlist cannot read local files", func(t *testing.T) {
 		seg := filepath.Join(dir, "index0.ts")
-		evil := "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nfile://" + seg + "\n#EXT-X-ENDLIST\n"
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "evil.m3u8"), []byte(evil), 0o600))
-		src, err := Open(context.Background(), srv.URL+"/evil.m3u8", Options{Logger: quietLogger()})
-		if err == nil {
-			defer src.Close()
+		for name, ref := range map[string]string{
+			"file":        "file://" + seg,
+			"passwd":      "file:///etc/passwd",
+			"concat":      "concat:" + seg + "|" + seg,
+			"subfile":     "subfile,,start,0,end,0,,:" + seg,
+			"relative fs": "../../../../../../.." + seg,
+		} {
+			evil := "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n" + ref + "\n#EXT-X-ENDLIST\n"
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "evil.m3u8"), []byte(evil), 0o600))
+			before := requests.Load()
+			src, err := Open(context.Background(), srv.URL+"/evil.m3u8", Options{Logger: quietLogger()})
 			n := 0
-			_ = src.Run(context.Background(), func(Frame) error { n++; return nil })
-			require.Zero(t, n, "decoded frames from a local file named by a remote playlist")
+			if err == nil {
+				_ = src.Run(context.Background(), func(Frame) error { n++; return nil })
+				_ = src.Close()
+			}
+			require.Zero(t, n, "%s: decoded frames from a local file named by a remote playlist", name)
+			if name == "relative fs" {
+				// Resolved against the playlist's URL: an HTTP request, never a local read.
+				require.Greater(t, requests.Load(), before+1)
+			}
 		}
 	})
 

@@ -58,7 +58,7 @@ type input struct {
 func parseInput(raw string) (input, error) {
 	in := input{redacted: Redact(raw)}
 	if raw == "" {
-		return in, fmt.Errorf("ingest: empty URL")
+		return in, fmt.Errorf("%w: empty URL", ErrBadURL)
 	}
 	m := schemeRE.FindStringSubmatch(raw)
 	if m == nil {
@@ -80,17 +80,17 @@ func parseInput(raw string) (input, error) {
 	if in.scheme == "file" {
 		u, err := url.Parse(raw)
 		if err != nil {
-			return in, fmt.Errorf("ingest: bad file URL: %w", err)
+			return in, fmt.Errorf("%w: %w", ErrBadURL, err)
 		}
 		if u.Host != "" && u.Host != "localhost" {
-			return in, fmt.Errorf("ingest: file URL with a remote host %q", u.Host)
+			return in, fmt.Errorf("%w: file URL with a remote host %q", ErrBadURL, u.Host)
 		}
 		p := u.Path
 		if p == "" {
 			p = u.Opaque // file:relative/path
 		}
 		if p == "" {
-			return in, fmt.Errorf("ingest: file URL without a path")
+			return in, fmt.Errorf("%w: file URL without a path", ErrBadURL)
 		}
 		abs, err := filepath.Abs(p)
 		if err != nil {

@@ -17,7 +17,10 @@ type Metrics struct {
 	LinesReused   prometheus.Counter
 	Matches       *prometheus.CounterVec // by rule
 	PublishErrors prometheus.Counter
-	StreamUp      *prometheus.GaugeVec // by stream
+	StreamUp      *prometheus.GaugeVec   // by stream
+	Reconnects    *prometheus.CounterVec // by stream
+	Gaps          *prometheus.CounterVec // by stream
+	Unmonitored   *prometheus.CounterVec // by stream, seconds
 	Alerts        *alerts.Metrics
 }
 
@@ -61,8 +64,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "streamwatch_stream_up",
 			Help: "1 while the stream is attached and decoding, 0 otherwise.",
 		}, []string{"stream"}),
+		Reconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamwatch_reconnects_total",
+			Help: "Reconnect attempts to live sources after a failure, end or stall, by stream.",
+		}, []string{"stream"}),
+		Gaps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamwatch_gaps_total",
+			Help: "Unmonitored spans of live streams that ended with a reconnect, by stream.",
+		}, []string{"stream"}),
+		Unmonitored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamwatch_unmonitored_seconds_total",
+			Help: "Wall-clock seconds of live streams that went unwatched between a failure and the next frame, by stream.",
+		}, []string{"stream"}),
 	}
-	reg.MustRegister(m.FramesDecoded, m.FramesSampled, m.FramesDropped, m.OCRSeconds, m.LinesRead, m.LinesReused, m.Matches, m.PublishErrors, m.StreamUp)
+	reg.MustRegister(m.FramesDecoded, m.FramesSampled, m.FramesDropped, m.OCRSeconds, m.LinesRead, m.LinesReused, m.Matches, m.PublishErrors, m.StreamUp,
+		m.Reconnects, m.Gaps, m.Unmonitored)
 	m.Alerts = alerts.NewMetrics(reg)
 	return m
 }

@@ -53,8 +53,14 @@ type Options struct {
 	// alert and crops of its lines; their keys go into the records.
 	Evidence alerts.EvidenceStore
 	Tracker  alerts.TrackerOptions // StreamID and Channel are filled in
-	Metrics  *Metrics              // required
-	Logger   *slog.Logger
+	// Supervise tunes reconnects of live sources (backoff, no-frames watchdog);
+	// its Status callback is replaced: use Status below.
+	Supervise ingest.SuperviseOptions
+	// Status, if not nil, receives every change of the stream's state (attached,
+	// reconnecting, gap, ended), after the monitor has logged and counted it.
+	Status  func(ingest.Status)
+	Metrics *Metrics // required
+	Logger  *slog.Logger
 
 	// RulesSource, when set, is asked at every sampled frame for the rules
 	// in force (match.Live.Load, one atomic load); when it hands out other
@@ -134,16 +140,21 @@ func Run(ctx context.Context, o Options) error {
 	if o.Ingest.Logger == nil {
 		o.Ingest.Logger = o.Logger
 	}
-	src, err := ingest.OpenStream(ctx, o.URL, o.Ingest)
+	up := o.Metrics.StreamUp.WithLabelValues(o.StreamID)
+	defer up.Set(0)
+	sopts := o.Supervise
+	sopts.Status = func(st ingest.Status) {
+		o.Metrics.observeStatus(o.StreamID, st)
+		logStatus(log, o.URL, st)
+		if o.Status != nil {
+			o.Status(st)
+		}
+	}
+	src, err := ingest.Supervise(ctx, o.URL, o.Ingest, sopts)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	info := src.Info()
-	log.Info("attached", "url", ingest.Redact(o.URL), "width", info.Width, "height", info.Height, "fps", info.FrameRate, "codec", info.Codec)
-	up := o.Metrics.StreamUp.WithLabelValues(o.StreamID)
-	up.Set(1)
-	defer up.Set(0)
 
 	mode, capacity := frames.DropOldest, 1
 	if o.Replay {

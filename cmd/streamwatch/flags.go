@@ -45,6 +45,8 @@ type common struct {
 	alertsMaxBytes int64
 	evidenceMaxAge time.Duration
 	evidenceMaxMB  int64
+	reconnectMax   time.Duration
+	stallTimeout   time.Duration
 }
 
 func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
@@ -70,6 +72,8 @@ func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
 	fs.Int64Var(&c.alertsMaxBytes, "alerts-max-bytes", 0, "retention of the STREAMWATCH_ALERTS stream by size in bytes; 0 is no limit")
 	fs.DurationVar(&c.evidenceMaxAge, "evidence-max-age", 0, "how long evidence images are kept in the object store; 0 keeps them")
 	fs.Int64Var(&c.evidenceMaxMB, "evidence-max-mb", 1024, "size bound of the evidence object store bucket in MiB; 0 is no limit")
+	fs.DurationVar(&c.reconnectMax, "reconnect-max", 30*time.Second, "longest wait between reconnects to a live source (backoff from 500ms, doubling, with jitter)")
+	fs.DurationVar(&c.stallTimeout, "stall-timeout", 10*time.Second, "reconnect a live source that hands on no frame for this long")
 }
 
 func defaultOutboxDir() string {
@@ -209,6 +213,12 @@ func (c *common) validate() error {
 	}
 	if c.maxSegment <= 0 {
 		return usageError{fmt.Errorf("--max-segment must be positive, got %s", c.maxSegment)}
+	}
+	if c.reconnectMax <= 0 {
+		return usageError{fmt.Errorf("--reconnect-max must be positive, got %s", c.reconnectMax)}
+	}
+	if c.stallTimeout <= 0 {
+		return usageError{fmt.Errorf("--stall-timeout must be positive, got %s", c.stallTimeout)}
 	}
 	if c.outboxMax <= 0 {
 		return usageError{fmt.Errorf("--outbox-max must be positive, got %d", c.outboxMax)}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -137,6 +138,7 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 		evidence = alerts.DirStore{Dir: c.evidenceDir}
 	}
 	var outbox *alerts.Outbox
+	var statusNC *nats.Conn
 	if natsURL != "" {
 		// No reconnect buffer: while NATS is away a publish fails at once and
 		// the record goes to the outbox on disk, not to memory.
@@ -145,6 +147,7 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 			return fmt.Errorf("connect to NATS %s: %w", ingest.Redact(natsURL), err)
 		}
 		defer nc.Drain()
+		statusNC = nc
 		js, err := jetstream.New(nc)
 		if err != nil {
 			return fmt.Errorf("jetstream: %w", err)
@@ -233,11 +236,15 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 			}()
 		}
 		for i, src := range srcs {
+			id := ids[i]
 			err := monitor.Run(gctx, monitor.Options{
-				URL:            src,
-				StreamID:       ids[i],
-				Channel:        c.channel,
-				Ingest:         ingest.Options{Realtime: realtime, Logger: log},
+				URL:      src,
+				StreamID: ids[i],
+				Channel:  c.channel,
+				// A live source that takes longer than --stall-timeout to open or
+				// to answer a read is reconnected, like one that sends no frames.
+				Ingest: ingest.Options{Realtime: realtime, Logger: log,
+					OpenTimeout: c.stallTimeout, ReadTimeout: c.stallTimeout},
 				SampleInterval: c.sampleInterval,
 				Replay:         replay,
 				Rules:          rules,
@@ -248,6 +255,8 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 				Sink:           sinks,
 				Evidence:       evidence,
 				Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},
+				Supervise:      ingest.SuperviseOptions{MaxBackoff: c.reconnectMax, StallTimeout: c.stallTimeout},
+				Status:         func(st ingest.Status) { publishStatus(statusNC, id, st, log) },
 				Metrics:        metrics,
 				Logger:         log,
 			})
@@ -263,4 +272,19 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 		return nil // interrupted by a signal: a normal stop
 	}
 	return err
+}
+
+// publishStatus sends a stream's state change on its status subject (core NATS:
+// status is for people watching now; a lost one is told again by the next).
+func publishStatus(nc *nats.Conn, streamID string, st ingest.Status, log *slog.Logger) {
+	if nc == nil {
+		return
+	}
+	data, err := json.Marshal(monitor.NewStreamStatus(streamID, st))
+	if err == nil {
+		err = nc.Publish(monitor.StatusSubject(streamID), data)
+	}
+	if err != nil {
+		log.Warn("status not published", "component", "cmd", "stream", streamID, "state", st.State, "err", err)
+	}
 }
