@@ -181,8 +181,11 @@ func TestWatchWHEPFromBrowser(t *testing.T) {
 
 	// Media time: each segment lasts about as long as the caption, and segments are a
 	// loop apart in media time as in wall-clock time.
+	// A segment's start and end are sampled frames, one per second of media time:
+	// each edge can fall up to one interval inside the caption, so its length can
+	// come out up to two intervals short (seen here: 1.505 s short under load).
 	for _, r := range closed {
-		require.InDelta(t, whepCaptionEndMS-whepCaptionStartMS, r.EndMS-r.StartMS, 1500, "segment %+v", r)
+		require.InDelta(t, whepCaptionEndMS-whepCaptionStartMS, r.EndMS-r.StartMS, 2000, "segment %+v", r)
 	}
 	for i := 1; i < len(opens); i++ {
 		dMedia := opens[i].rec.StartMS - opens[i-1].rec.StartMS
