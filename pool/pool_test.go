@@ -1,0 +1,177 @@
+package pool
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/streamwatch/streamwatch/internal/embednats"
+)
+
+// fakeWatch records which worker watches which stream until it is cancelled.
+type fakeWatch struct {
+	mu       sync.Mutex
+	watching map[string]string // stream → worker
+	twice    []string
+}
+
+func (f *fakeWatch) for_(worker string) Watcher {
+	return WatchFunc(func(ctx context.Context, a Assignment) error {
+		f.mu.Lock()
+		if _, ok := f.watching[a.StreamID]; ok {
+			f.twice = append(f.twice, a.StreamID)
+		}
+		f.watching[a.StreamID] = worker
+		f.mu.Unlock()
+		<-ctx.Done()
+		f.mu.Lock()
+		delete(f.watching, a.StreamID)
+		f.mu.Unlock()
+		return ctx.Err()
+	})
+}
+
+func (f *fakeWatch) by(worker string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for id, w := range f.watching {
+		if w == worker {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func (f *fakeWatch) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.watching)
+}
+
+type testPool struct {
+	t     *testing.T
+	url   string
+	store *Store
+	watch *fakeWatch
+}
+
+func newTestPool(t *testing.T) *testPool {
+	srv, err := embednats.Start(t.TempDir(), 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	p := &testPool{t: t, url: srv.ClientURL(), watch: &fakeWatch{watching: map[string]string{}}}
+	p.store = p.open()
+	return p
+}
+
+func (p *testPool) open() *Store {
+	nc, err := nats.Connect(p.url)
+	require.NoError(p.t, err)
+	p.t.Cleanup(nc.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := Open(ctx, nc, 3*time.Second)
+	require.NoError(p.t, err)
+	return s
+}
+
+// start runs a worker on its own connection; the returned cancel drains it
+// and waits.
+func (p *testPool) start(id string, capacity int) (*Worker, *Metrics, func()) {
+	m := NewMetrics(prometheus.NewRegistry())
+	w, err := NewWorker(Options{Store: p.open(), ID: id, Capacity: capacity, AckWait: 3 * time.Second,
+		FetchWait: 200 * time.Millisecond, Heartbeat: 200 * time.Millisecond, Watcher: p.watch.for_(id), Metrics: m})
+	require.NoError(p.t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	stop := func() { cancel(); <-done }
+	p.t.Cleanup(stop)
+	return w, m, stop
+}
+
+func (p *testPool) submit(ids ...string) {
+	for _, id := range ids {
+		require.NoError(p.t, p.store.Submit(context.Background(), Assignment{StreamID: id, URL: "rtmp://user:secret@host/live/" + id}))
+	}
+}
+
+func TestCapacityQueueAndDrainHandOff(t *testing.T) {
+	p := newTestPool(t)
+	a, am, stopA := p.start("a", 2)
+	p.submit("s1", "s2", "s3", "s4")
+	require.Eventually(t, func() bool { return len(p.watch.by("a")) == 2 }, 10*time.Second, 50*time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	require.Equal(t, 2, p.watch.count(), "beyond capacity stays queued")
+	require.Equal(t, 2, a.Load())
+
+	p.start("b", 3)
+	require.Eventually(t, func() bool { return p.watch.count() == 4 }, 10*time.Second, 50*time.Millisecond,
+		"the queued streams start when a worker is added")
+
+	streams, workers, err := p.store.Status(context.Background())
+	require.NoError(t, err)
+	require.Len(t, streams, 4)
+	for _, s := range streams {
+		require.Equal(t, StateWatching, s.State)
+		require.NotContains(t, s.URL, "secret")
+	}
+	require.Len(t, workers, 2)
+
+	begin := time.Now()
+	stopA() // drain: b has room for one more only
+	require.Less(t, time.Since(begin), 5*time.Second)
+	require.Eventually(t, func() bool { return len(p.watch.by("b")) == 3 }, 2*time.Second, 20*time.Millisecond,
+		"a handed back at once, not after the ack wait")
+	require.Equal(t, 2.0, testutilValue(am.Handoffs))
+	require.False(t, a.Ready())
+	require.Empty(t, p.watch.twice)
+}
+
+func TestSubmitTwiceRefusedAndStop(t *testing.T) {
+	p := newTestPool(t)
+	p.submit("s1")
+	err := p.store.Submit(context.Background(), Assignment{StreamID: "s1", URL: "rtmp://h/x"})
+	require.ErrorIs(t, err, ErrAlreadyWatched)
+
+	// Stopped while queued: dropped when a worker takes it.
+	require.NoError(t, p.store.Stop(context.Background(), "s1"))
+	p.submit("s2")
+	_, _, _ = p.start("a", 2)
+	require.Eventually(t, func() bool { return len(p.watch.by("a")) == 1 }, 10*time.Second, 50*time.Millisecond)
+	require.Equal(t, []string{"s2"}, p.watch.by("a"))
+
+	require.NoError(t, p.store.Stop(context.Background(), "s2"))
+	require.Eventually(t, func() bool { return p.watch.count() == 0 }, 5*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool {
+		s, _, err := p.store.Status(context.Background())
+		return err == nil && len(s) == 0
+	}, 5*time.Second, 50*time.Millisecond)
+	p.submit("s2") // stopped: may be submitted again
+	require.Eventually(t, func() bool { return len(p.watch.by("a")) == 1 }, 10*time.Second, 50*time.Millisecond)
+}
+
+func TestDeadWorkerLeaseLapses(t *testing.T) {
+	p := newTestPool(t)
+	// A worker that takes the assignment and then goes silent: its connection
+	// closes without a Nak, like a killed process.
+	s := p.open()
+	p.submit("s1")
+	msg, err := s.consumer.Next()
+	require.NoError(t, err)
+	require.Equal(t, "streamwatch.assign.s1", msg.Subject())
+	s.NC.Close()
+	begin := time.Now()
+	_, m, _ := p.start("b", 1)
+	require.Eventually(t, func() bool { return len(p.watch.by("b")) == 1 }, 10*time.Second, 50*time.Millisecond)
+	took := time.Since(begin)
+	require.Greater(t, took, 2*time.Second, "redelivered only after the ack wait")
+	time.Sleep(2 * time.Second)
+	require.Greater(t, testutilValue(m.LeaseRenewals), 0.0)
+}

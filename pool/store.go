@@ -1,0 +1,272 @@
+package pool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streamwatch/streamwatch/alerts"
+	"github.com/streamwatch/streamwatch/ingest"
+)
+
+// Names of the JetStream objects of the pool.
+const (
+	// AssignStream is the work-queue stream of stream assignments.
+	AssignStream = "STREAMWATCH_ASSIGN"
+	// AssignPrefix prefixes the subject of an assignment: streamwatch.assign.<stream_id>.
+	AssignPrefix = "streamwatch.assign."
+	// ConsumerName is the durable pull consumer all workers share.
+	ConsumerName = "workers"
+	// StreamsBucket holds, per stream id, a StreamEntry.
+	StreamsBucket = "streamwatch_streams"
+	// WorkersBucket holds, per worker id, a WorkerEntry; entries expire
+	// when a worker stops sending heartbeats.
+	WorkersBucket = "streamwatch_workers"
+	// StopPrefix prefixes the subject that stops a stream: streamwatch.control.stop.<stream_id>.
+	StopPrefix = "streamwatch.control.stop."
+)
+
+// States of a StreamEntry.
+const (
+	StateQueued   = "queued"   // submitted, waiting for a worker with room
+	StateWatching = "watching" // held by Worker
+	StateFailed   = "failed"   // the monitor ended with an error; Error says which
+)
+
+// DefaultAckWait is the lease of an assignment: a worker that sends no
+// in-progress ack for this long loses it to the others.
+const DefaultAckWait = 15 * time.Second
+
+// workerTTL is how long a worker's heartbeat entry lives without renewal.
+const workerTTL = 10 * time.Second
+
+// ErrAlreadyWatched is returned by Submit for a stream id that is queued or
+// watched already.
+var ErrAlreadyWatched = errors.New("pool: stream already submitted")
+
+// Assignment is the message of a stream to watch.
+type Assignment struct {
+	StreamID    string    `json:"stream_id"`
+	URL         string    `json:"url"`
+	Channel     string    `json:"channel,omitempty"`
+	SubmittedAt time.Time `json:"submitted_at"`
+}
+
+// StreamEntry is what the streams bucket tells of a stream.
+type StreamEntry struct {
+	StreamID string    `json:"stream_id"`
+	URL      string    `json:"url"` // redacted
+	Channel  string    `json:"channel,omitempty"`
+	Worker   string    `json:"worker,omitempty"`
+	State    string    `json:"state"`
+	Since    time.Time `json:"since"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// WorkerEntry is a worker's heartbeat.
+type WorkerEntry struct {
+	Worker    string    `json:"worker"`
+	Capacity  int       `json:"capacity"`
+	Load      int       `json:"load"`
+	Streams   []string  `json:"streams"`
+	Draining  bool      `json:"draining,omitempty"`
+	Heartbeat time.Time `json:"heartbeat"`
+}
+
+// Store is the pool's view of JetStream: the assignment stream, its
+// consumer and the two buckets.
+type Store struct {
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+	Streams  jetstream.KeyValue
+	Workers  jetstream.KeyValue
+	Assign   jetstream.Stream
+	consumer jetstream.Consumer
+}
+
+// Open creates or binds the pool's stream, consumer and buckets. ackWait is
+// the lease of an assignment (0: DefaultAckWait).
+func Open(ctx context.Context, nc *nats.Conn, ackWait time.Duration) (*Store, error) {
+	if ackWait <= 0 {
+		ackWait = DefaultAckWait
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	s := &Store{NC: nc, JS: js}
+	s.Assign, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        AssignStream,
+		Description: "streamwatch: streams waiting for or held by a worker",
+		Subjects:    []string{AssignPrefix + ">"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Duplicates:  2 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", AssignStream, err)
+	}
+	s.consumer, err = s.Assign.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxAckPending: 100000,
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", ConsumerName, err)
+	}
+	s.Streams, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: StreamsBucket, Description: "streamwatch: state of each submitted stream", History: 1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", StreamsBucket, err)
+	}
+	s.Workers, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: WorkersBucket, Description: "streamwatch: worker heartbeats", History: 1, TTL: workerTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", WorkersBucket, err)
+	}
+	return s, nil
+}
+
+// Submit queues a stream for the pool. A stream id that is queued or watched
+// already is refused with ErrAlreadyWatched.
+func (s *Store) Submit(ctx context.Context, a Assignment) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	if err := alerts.ValidateStreamID(a.StreamID); err != nil {
+		return err
+	}
+	if a.SubmittedAt.IsZero() {
+		a.SubmittedAt = time.Now().UTC()
+	}
+	e := StreamEntry{StreamID: a.StreamID, URL: ingest.Redact(a.URL), Channel: a.Channel, State: StateQueued, Since: a.SubmittedAt}
+	val, _ := json.Marshal(e)
+	rev, err := s.Streams.Create(ctx, a.StreamID, val)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		old, gerr := s.entry(ctx, a.StreamID)
+		if gerr != nil {
+			return gerr
+		}
+		if old.v.State == StateQueued || old.v.State == StateWatching {
+			w := ""
+			if old.v.Worker != "" {
+				w = " by " + old.v.Worker
+			}
+			return fmt.Errorf("%w: %s is %s%s since %s (stop it first)", ErrAlreadyWatched, a.StreamID, old.v.State, w, old.v.Since.Format(time.RFC3339))
+		}
+		rev, err = s.Streams.Update(ctx, a.StreamID, val, old.rev)
+	}
+	if err != nil {
+		return fmt.Errorf("submit %s: %w", a.StreamID, err)
+	}
+	data, _ := json.Marshal(a)
+	// The message id names this submission (the entry's revision), so a
+	// retried publish is deduped while a stream stopped and submitted again
+	// is not.
+	msgID := fmt.Sprintf("%s.%d", a.StreamID, rev)
+	if _, err := s.JS.Publish(ctx, AssignPrefix+a.StreamID, data, jetstream.WithMsgID(msgID)); err != nil {
+		_ = s.Streams.Delete(ctx, a.StreamID, jetstream.LastRevision(rev))
+		return fmt.Errorf("submit %s: %w", a.StreamID, err)
+	}
+	return nil
+}
+
+// Stop asks the worker that holds id to stop watching it and forgets the
+// stream; a stream still queued is dropped when a worker takes it.
+func (s *Store) Stop(ctx context.Context, id string) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	if err := alerts.ValidateStreamID(id); err != nil {
+		return err
+	}
+	if _, err := s.Streams.Get(ctx, id); errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("stop %s: no such stream", id)
+	} else if err != nil {
+		return fmt.Errorf("stop %s: %w", id, err)
+	}
+	if err := s.Streams.Delete(ctx, id); err != nil {
+		return fmt.Errorf("stop %s: %w", id, err)
+	}
+	if err := s.NC.Publish(StopPrefix+id, nil); err != nil {
+		return fmt.Errorf("stop %s: %w", id, err)
+	}
+	return s.NC.FlushWithContext(ctx)
+}
+
+type revEntry[T any] struct {
+	v   T
+	rev uint64
+}
+
+func (s *Store) entry(ctx context.Context, id string) (revEntry[StreamEntry], error) {
+	kv, err := s.Streams.Get(ctx, id)
+	if err != nil {
+		return revEntry[StreamEntry]{}, err
+	}
+	var e StreamEntry
+	if err := json.Unmarshal(kv.Value(), &e); err != nil {
+		return revEntry[StreamEntry]{}, fmt.Errorf("entry %s: %w", id, err)
+	}
+	return revEntry[StreamEntry]{e, kv.Revision()}, nil
+}
+
+// Status lists the streams and the live workers, each sorted by id.
+func (s *Store) Status(ctx context.Context) ([]StreamEntry, []WorkerEntry, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	streams, err := listAll[StreamEntry](ctx, s.Streams)
+	if err != nil {
+		return nil, nil, err
+	}
+	workers, err := listAll[WorkerEntry](ctx, s.Workers)
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Slice(streams, func(i, j int) bool { return streams[i].StreamID < streams[j].StreamID })
+	sort.Slice(workers, func(i, j int) bool { return workers[i].Worker < workers[j].Worker })
+	return streams, workers, nil
+}
+
+func listAll[T any](ctx context.Context, kv jetstream.KeyValue) ([]T, error) {
+	lister, err := kv.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []T
+	for k := range lister.Keys() {
+		e, err := kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var v T
+		if err := json.Unmarshal(e.Value(), &v); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", kv.Bucket(), k, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// streamOf is the stream id of an assignment subject.
+func streamOf(subject string) string { return strings.TrimPrefix(subject, AssignPrefix) }
+
+// bounded gives ctx a deadline of 10 s if it has none: JetStream calls want one.
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, 10*time.Second)
+}

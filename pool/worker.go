@@ -1,0 +1,358 @@
+package pool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streamwatch/streamwatch/ingest"
+)
+
+// Watcher watches one assigned stream until it ends for good (nil), ctx is
+// cancelled, or it fails. cmd hands in one that runs monitor.Run.
+type Watcher interface {
+	Watch(ctx context.Context, a Assignment) error
+}
+
+// WatchFunc adapts a function to Watcher.
+type WatchFunc func(ctx context.Context, a Assignment) error
+
+// Watch calls f.
+func (f WatchFunc) Watch(ctx context.Context, a Assignment) error { return f(ctx, a) }
+
+// Options configure a Worker.
+type Options struct {
+	Store    *Store
+	ID       string // worker id, shown by status; required
+	Capacity int    // most streams held at once; required
+	// AckWait must equal the consumer's; leases are renewed every third of
+	// it. Default DefaultAckWait.
+	AckWait time.Duration
+	// Heartbeat is the period of the worker's entry in WorkersBucket.
+	// Default 2s.
+	Heartbeat time.Duration
+	// FetchWait bounds one pull request. Default 1s.
+	FetchWait time.Duration
+	Watcher   Watcher
+	Metrics   *Metrics // required
+	Logger    *slog.Logger
+}
+
+// held is one assignment a worker holds.
+type held struct {
+	a      Assignment
+	msg    jetstream.Msg
+	cancel context.CancelFunc
+	done   chan struct{}
+	// stopped is set when the stream is stopped by the operator.
+	stopped atomic.Bool
+	// released is set by whoever acks, naks or terms the message first.
+	released atomic.Bool
+}
+
+// Worker takes assignments from the pool up to its capacity and watches them.
+type Worker struct {
+	o     Options
+	log   *slog.Logger
+	mu    sync.Mutex
+	held  map[string]*held
+	room  chan struct{} // signalled when an assignment ends
+	ready atomic.Bool
+	wg    sync.WaitGroup
+}
+
+// NewWorker checks o and returns a worker; Run starts it.
+func NewWorker(o Options) (*Worker, error) {
+	if o.Store == nil || o.Watcher == nil || o.Metrics == nil || o.ID == "" {
+		return nil, errors.New("pool: Store, Watcher, Metrics and ID are required")
+	}
+	if o.Capacity <= 0 {
+		return nil, fmt.Errorf("pool: capacity must be positive, got %d", o.Capacity)
+	}
+	if o.AckWait <= 0 {
+		o.AckWait = DefaultAckWait
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 2 * time.Second
+	}
+	if o.FetchWait <= 0 {
+		o.FetchWait = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Worker{o: o, log: o.Logger.With("component", "pool", "worker", o.ID),
+		held: map[string]*held{}, room: make(chan struct{}, 1)}, nil
+}
+
+// Ready tells whether the worker takes work: false before Run and from the
+// moment a drain begins.
+func (w *Worker) Ready() bool { return w.ready.Load() }
+
+// Load is the number of assignments held now.
+func (w *Worker) Load() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.held)
+}
+
+// Run takes and watches assignments until ctx ends, then drains: it stops
+// fetching, hands every held assignment back at once (a Nak, so another
+// worker gets it without waiting for the lease to lapse), stops its
+// monitors and waits for them.
+func (w *Worker) Run(ctx context.Context) error {
+	cons := w.o.Store.consumer
+	w.o.Metrics.Capacity.Set(float64(w.o.Capacity))
+	sub, err := w.o.Store.NC.Subscribe(StopPrefix+"*", func(m *nats.Msg) {
+		w.stop(m.Subject[len(StopPrefix):])
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", StopPrefix+"*", err)
+	}
+	defer sub.Unsubscribe()
+
+	hbCtx, hbCancel := context.WithCancel(context.WithoutCancel(ctx))
+	hbDone := make(chan struct{})
+	go func() { defer close(hbDone); w.heartbeats(hbCtx) }()
+	defer func() {
+		hbCancel()
+		<-hbDone
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = w.o.Store.Workers.Delete(dctx, w.o.ID)
+	}()
+
+	w.ready.Store(true)
+	w.log.Info("worker started", "capacity", w.o.Capacity, "ack_wait", w.o.AckWait.String())
+	for ctx.Err() == nil {
+		free := w.o.Capacity - w.Load()
+		if free <= 0 {
+			select {
+			case <-ctx.Done():
+			case <-w.room:
+			}
+			continue
+		}
+		fctx, fcancel := context.WithTimeout(ctx, w.o.FetchWait)
+		batch, err := cons.Fetch(free, jetstream.FetchContext(fctx))
+		if err != nil {
+			fcancel()
+			if ctx.Err() == nil {
+				w.log.Warn("fetch failed", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+			continue
+		}
+		for msg := range batch.Messages() {
+			w.take(ctx, msg)
+		}
+		fcancel()
+		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+			w.log.Debug("fetch ended", "err", err)
+		}
+	}
+	w.drain()
+	return nil
+}
+
+// take starts watching one fetched assignment, or hands it back when the
+// worker is draining, or drops it when the stream was stopped while queued.
+func (w *Worker) take(ctx context.Context, msg jetstream.Msg) {
+	var a Assignment
+	if err := json.Unmarshal(msg.Data(), &a); err != nil || a.StreamID != streamOf(msg.Subject()) {
+		w.log.Error("assignment unreadable; dropped", "subject", msg.Subject(), "err", err)
+		_ = msg.Term()
+		return
+	}
+	log := w.log.With("stream", a.StreamID)
+	if ctx.Err() != nil { // fetched while the drain began
+		_ = msg.Nak()
+		w.o.Metrics.Handoffs.Inc()
+		return
+	}
+	kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	entry, err := w.o.Store.entry(kctx, a.StreamID)
+	cancel()
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		log.Info("stream stopped while queued; dropped")
+		_ = msg.Ack()
+		return
+	}
+	if err != nil {
+		log.Warn("stream entry unreadable; watching anyway", "err", err)
+	}
+	w.mu.Lock()
+	if _, dup := w.held[a.StreamID]; dup {
+		w.mu.Unlock()
+		log.Warn("assignment held already; dropped the duplicate")
+		_ = msg.Ack()
+		return
+	}
+	mctx, mcancel := context.WithCancel(context.WithoutCancel(ctx))
+	h := &held{a: a, msg: msg, cancel: mcancel, done: make(chan struct{})}
+	w.held[a.StreamID] = h
+	w.o.Metrics.Assignments.Set(float64(len(w.held)))
+	w.mu.Unlock()
+
+	if md, err := msg.Metadata(); err == nil && md.NumDelivered > 1 {
+		log.Info("assignment taken over", "deliveries", md.NumDelivered)
+	} else {
+		log.Info("assignment taken")
+	}
+	e := entry.v
+	e.StreamID, e.URL, e.Channel = a.StreamID, ingest.Redact(a.URL), a.Channel
+	e.Worker, e.State, e.Since, e.Error = w.o.ID, StateWatching, time.Now().UTC(), ""
+	w.putEntry(e)
+
+	w.wg.Add(2)
+	go func() { defer w.wg.Done(); w.renew(mctx, h) }()
+	go func() {
+		defer w.wg.Done()
+		defer close(h.done)
+		err := w.o.Watcher.Watch(mctx, a)
+		w.finish(h, err)
+	}()
+}
+
+// renew keeps h leased until ctx ends.
+func (w *Worker) renew(ctx context.Context, h *held) {
+	t := time.NewTicker(w.o.AckWait / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if h.released.Load() {
+			return
+		}
+		if err := h.msg.InProgress(); err != nil {
+			w.o.Metrics.LeaseFailures.Inc()
+			w.log.Warn("lease not renewed", "stream", h.a.StreamID, "err", err)
+			continue
+		}
+		w.o.Metrics.LeaseRenewals.Inc()
+	}
+}
+
+// finish settles an assignment whose watch returned.
+func (w *Worker) finish(h *held, err error) {
+	h.cancel()
+	w.mu.Lock()
+	delete(w.held, h.a.StreamID)
+	w.o.Metrics.Assignments.Set(float64(len(w.held)))
+	w.mu.Unlock()
+	select {
+	case w.room <- struct{}{}:
+	default:
+	}
+	if !h.released.CompareAndSwap(false, true) {
+		return // handed back by the drain
+	}
+	log := w.log.With("stream", h.a.StreamID)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	switch {
+	case h.stopped.Load():
+		log.Info("stream stopped; released")
+		w.o.Metrics.Handoffs.Inc()
+		_ = h.msg.Ack()
+		_ = w.o.Store.Streams.Delete(ctx, h.a.StreamID)
+	case err == nil || errors.Is(err, context.Canceled):
+		log.Info("stream ended; released")
+		_ = h.msg.Ack()
+		_ = w.o.Store.Streams.Delete(ctx, h.a.StreamID)
+	default:
+		log.Error("stream failed; released", "err", err)
+		_ = h.msg.Term()
+		e := StreamEntry{StreamID: h.a.StreamID, URL: ingest.Redact(h.a.URL), Channel: h.a.Channel,
+			Worker: w.o.ID, State: StateFailed, Since: time.Now().UTC(), Error: err.Error()}
+		w.putEntry(e)
+	}
+}
+
+// stop ends the watch of stream id if this worker holds it.
+func (w *Worker) stop(id string) {
+	w.mu.Lock()
+	h := w.held[id]
+	w.mu.Unlock()
+	if h == nil {
+		return
+	}
+	h.stopped.Store(true)
+	h.cancel()
+}
+
+// drain hands every held assignment back and waits for the monitors.
+func (w *Worker) drain() {
+	w.ready.Store(false)
+	w.mu.Lock()
+	hs := make([]*held, 0, len(w.held))
+	for _, h := range w.held {
+		hs = append(hs, h)
+	}
+	w.mu.Unlock()
+	w.log.Info("draining", "streams", len(hs))
+	for _, h := range hs {
+		h.cancel()
+		if h.released.CompareAndSwap(false, true) {
+			if err := h.msg.Nak(); err != nil {
+				w.log.Warn("hand-back failed; the lease will lapse", "stream", h.a.StreamID, "err", err)
+			}
+			w.o.Metrics.Handoffs.Inc()
+			w.putEntry(StreamEntry{StreamID: h.a.StreamID, URL: ingest.Redact(h.a.URL), Channel: h.a.Channel,
+				State: StateQueued, Since: time.Now().UTC()})
+		}
+	}
+	w.wg.Wait()
+	w.log.Info("drained", "handed_back", len(hs))
+}
+
+func (w *Worker) putEntry(e StreamEntry) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	val, _ := json.Marshal(e)
+	if _, err := w.o.Store.Streams.Put(ctx, e.StreamID, val); err != nil {
+		w.log.Warn("stream entry not updated", "stream", e.StreamID, "err", err)
+	}
+}
+
+// heartbeats puts the worker's entry every Heartbeat until ctx ends.
+func (w *Worker) heartbeats(ctx context.Context) {
+	t := time.NewTicker(w.o.Heartbeat)
+	defer t.Stop()
+	for {
+		w.mu.Lock()
+		e := WorkerEntry{Worker: w.o.ID, Capacity: w.o.Capacity, Load: len(w.held),
+			Draining: !w.ready.Load(), Heartbeat: time.Now().UTC()}
+		for id := range w.held {
+			e.Streams = append(e.Streams, id)
+		}
+		w.mu.Unlock()
+		sort.Strings(e.Streams)
+		val, _ := json.Marshal(e)
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if _, err := w.o.Store.Workers.Put(pctx, w.o.ID, val); err != nil && ctx.Err() == nil {
+			w.log.Warn("heartbeat failed", "err", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
