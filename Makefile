@@ -41,7 +41,7 @@ build: deps
 run: build
 	$(BIN) watch testdata/demo.mp4 --realtime --stream-id demo
 
-test: deps
+test: deps deploy-check
 	$(GO) vet ./...
 	$(GO) test -race -timeout 20m -count=1 ./...
 
@@ -63,3 +63,28 @@ clean:
 .PHONY: eval
 eval: build
 	$(GO) run ./cmd/sweval -corpus testdata/eval/corpus.json -bin $(BIN) -work $(or $(EVAL_DIR),/tmp/streamwatch-eval) $(EVAL_FLAGS)
+
+# deploy-check validates deploy/ offline with real tools: kustomize renders deploy/k8s,
+# promtool checks the alerting rules and the Prometheus config, and deploy/validate (a
+# module of its own, so the Kubernetes libraries stay out of go.mod) decodes each rendered
+# object into its API type and checks that the dashboard and the rules query only metrics
+# the code exports. The tools are built once (a few minutes) into bin/tools/NAME-VERSION.
+# kustomize v5.8.3 needs Go 1.27; v5.8.2 is the newest that builds with Go 1.26.
+KUSTOMIZE_VERSION := v5.8.2
+PROMTOOL_VERSION  := v0.316.0
+KUSTOMIZE := $(CURDIR)/bin/tools/kustomize-$(KUSTOMIZE_VERSION)/kustomize
+PROMTOOL  := $(CURDIR)/bin/tools/promtool-$(PROMTOOL_VERSION)/promtool
+
+$(KUSTOMIZE):
+	GOBIN=$(@D) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+$(PROMTOOL):
+	GOBIN=$(@D) $(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+
+.PHONY: deploy-check
+deploy-check: $(KUSTOMIZE) $(PROMTOOL)
+	$(KUSTOMIZE) build deploy/k8s >/dev/null
+	$(PROMTOOL) check rules deploy/prometheus/alerts.yml
+	$(PROMTOOL) test rules deploy/prometheus/alerts_test.yml
+	$(PROMTOOL) check config deploy/prometheus/prometheus.yml
+	cd deploy/validate && $(GO) vet ./... && KUSTOMIZE=$(KUSTOMIZE) $(GO) test -count=1 ./...
