@@ -413,6 +413,22 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 	if !l.doubtful() {
 		return l.Line, nil
 	}
+	// Light text with a dark drop shadow, whose glyphs cross a background
+	// of their own colour where only the shadow shows them: read again
+	// with the shadow moved back onto the glyphs, before Chinese, whose
+	// readings of such a half-lost Latin line can be confident.
+	if sh := shadowRendering(sub, r); sh != nil {
+		again, err := w.readLine(first, sh)
+		if err != nil {
+			return Line{}, err
+		}
+		if again.worth() > l.worth() {
+			l, prep = again, sh
+		}
+		if !l.doubtful() {
+			return l.Line, nil
+		}
+	}
 	// English readings of Chinese are look-alikes whose scores say little
 	// about a rendering: Chinese reads the first rendering before anything
 	// else is tried, and a confident Chinese reading ends the search.
