@@ -92,11 +92,9 @@ type Store struct {
 }
 
 // Open creates or binds the pool's stream, consumer and buckets. ackWait is
-// the lease of an assignment (0: DefaultAckWait).
+// the lease of an assignment, set on the shared consumer; 0 keeps that of an
+// existing consumer, or DefaultAckWait for a new one.
 func Open(ctx context.Context, nc *nats.Conn, ackWait time.Duration) (*Store, error) {
-	if ackWait <= 0 {
-		ackWait = DefaultAckWait
-	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -113,14 +111,7 @@ func Open(ctx context.Context, nc *nats.Conn, ackWait time.Duration) (*Store, er
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", AssignStream, err)
 	}
-	s.consumer, err = s.Assign.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       ConsumerName,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait,
-		MaxAckPending: 100000,
-		MaxDeliver:    -1,
-	})
-	if err != nil {
+	if s.consumer, err = bindConsumer(ctx, s.Assign, ackWait); err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", ConsumerName, err)
 	}
 	s.Streams, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -269,4 +260,22 @@ func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, 10*time.Second)
+}
+
+// bindConsumer creates or updates the shared consumer with ackWait, or with
+// ackWait 0 binds an existing one as it is.
+func bindConsumer(ctx context.Context, st jetstream.Stream, ackWait time.Duration) (jetstream.Consumer, error) {
+	if ackWait <= 0 {
+		if c, err := st.Consumer(ctx, ConsumerName); err == nil {
+			return c, nil
+		}
+		ackWait = DefaultAckWait
+	}
+	return st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxAckPending: 100000,
+		MaxDeliver:    -1,
+	})
 }

@@ -57,6 +57,8 @@ type held struct {
 	stopped atomic.Bool
 	// released is set by whoever acks, naks or terms the message first.
 	released atomic.Bool
+	// handback is set by the drain, which settles the message itself.
+	handback atomic.Bool
 }
 
 // Worker takes assignments from the pool up to its capacity and watches them.
@@ -259,7 +261,7 @@ func (w *Worker) finish(h *held, err error) {
 	case w.room <- struct{}{}:
 	default:
 	}
-	if !h.released.CompareAndSwap(false, true) {
+	if h.handback.Load() || !h.released.CompareAndSwap(false, true) {
 		return // handed back by the drain
 	}
 	log := w.log.With("stream", h.a.StreamID)
@@ -296,7 +298,13 @@ func (w *Worker) stop(id string) {
 	h.cancel()
 }
 
-// drain hands every held assignment back and waits for the monitors.
+// handbackWait bounds how long the drain waits for a monitor to stop before it
+// hands its stream back anyway.
+const handbackWait = 3 * time.Second
+
+// drain hands every held assignment back and waits for the monitors. Each
+// stream is handed back as soon as its monitor has stopped (so that no two
+// workers watch it at once) or after handbackWait, whichever comes first.
 func (w *Worker) drain() {
 	w.ready.Store(false)
 	w.mu.Lock()
@@ -307,16 +315,35 @@ func (w *Worker) drain() {
 	w.mu.Unlock()
 	w.log.Info("draining", "streams", len(hs))
 	for _, h := range hs {
+		h.handback.Store(true)
 		h.cancel()
-		if h.released.CompareAndSwap(false, true) {
+	}
+	var wg sync.WaitGroup
+	for _, h := range hs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTimer(handbackWait)
+			defer t.Stop()
+			select {
+			case <-h.done:
+			case <-t.C:
+			}
+			if !h.released.CompareAndSwap(false, true) {
+				return
+			}
+			// The entry first: the worker that takes the stream next writes
+			// its own after.
+			w.putEntry(StreamEntry{StreamID: h.a.StreamID, URL: ingest.Redact(h.a.URL), Channel: h.a.Channel,
+				State: StateQueued, Since: time.Now().UTC()})
 			if err := h.msg.Nak(); err != nil {
 				w.log.Warn("hand-back failed; the lease will lapse", "stream", h.a.StreamID, "err", err)
 			}
 			w.o.Metrics.Handoffs.Inc()
-			w.putEntry(StreamEntry{StreamID: h.a.StreamID, URL: ingest.Redact(h.a.URL), Channel: h.a.Channel,
-				State: StateQueued, Since: time.Now().UTC()})
-		}
+			w.log.Info("stream handed back", "stream", h.a.StreamID)
+		}()
 	}
+	wg.Wait()
 	w.wg.Wait()
 	w.log.Info("drained", "handed_back", len(hs))
 }

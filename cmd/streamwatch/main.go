@@ -22,6 +22,10 @@ Usage:
   streamwatch match [flags]          match text lines from stdin, one JSON object per line
   streamwatch rules check FILE       validate a rules file and print a summary
   streamwatch alerts [flags]         show stored alert records; --follow for new ones
+  streamwatch worker --nats URL      take streams from the pool and watch them; SIGTERM drains
+  streamwatch submit URL --stream-id ID  queue a stream for the pool
+  streamwatch stop ID                stop watching a pooled stream
+  streamwatch status                 the pool's streams and workers
   streamwatch version                print versions
 
 Run 'streamwatch COMMAND -h' for the flags of a command.
@@ -62,6 +66,14 @@ func run(ctx context.Context, args []string) int {
 		err = cmdAlerts(ctx, args[1:], os.Stdout, os.Stderr)
 	case "rules":
 		err = cmdRules(args[1:], os.Stdout)
+	case "worker":
+		err = cmdWorker(ctx, args[1:])
+	case "submit":
+		err = cmdSubmit(ctx, args[1:], os.Stdout)
+	case "stop":
+		err = cmdStop(ctx, args[1:], os.Stdout)
+	case "status":
+		err = cmdStatus(ctx, args[1:], os.Stdout)
 	case "version", "--version":
 		err = cmdVersion(os.Stdout)
 	case "help", "-h", "--help":

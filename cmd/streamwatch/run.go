@@ -75,119 +75,214 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 	if err := c.validate(); err != nil {
 		return err
 	}
-	log, err := c.logger()
+	ids := make([]string, len(srcs))
+	for i, s := range srcs {
+		var err error
+		if ids[i], err = c.streamIDFor(s); err != nil {
+			return err
+		}
+	}
+	w, err := wire(ctx, c, replay)
 	if err != nil {
 		return err
+	}
+	defer w.close()
+	return w.serve(ctx, !replay, nil, func(ctx context.Context) error {
+		for i, src := range srcs {
+			if err := monitor.Run(ctx, w.monitorOptions(src, ids[i], c.channel, replay, realtime)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// wiring is what a process that runs monitors shares among them: logger,
+// rules, sinks, NATS, outbox, evidence store, OCR pool and metrics.
+type wiring struct {
+	c        *common
+	log      *slog.Logger
+	rules    *match.Rules
+	matcher  match.Matcher
+	live     *match.Live
+	sinks    alerts.Multi
+	natsURL  string
+	nc       *nats.Conn
+	reg      *prometheus.Registry
+	metrics  *monitor.Metrics
+	evidence alerts.EvidenceStore
+	outbox   *alerts.Outbox
+	ocr      *ocr.Pool
+	closers  []func()
+}
+
+// close releases what wire opened, last opened first.
+func (w *wiring) close() {
+	for i := len(w.closers) - 1; i >= 0; i-- {
+		w.closers[i]()
+	}
+}
+
+// wire opens what the monitors of a process share. Without a NATS URL it
+// starts an embedded server, unless noEmbedded.
+func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error) {
+	w := &wiring{c: c}
+	defer func() {
+		if err != nil {
+			w.close()
+		}
+	}()
+	if w.log, err = c.logger(); err != nil {
+		return nil, err
 	}
 	libavLevel := slog.LevelError // libav's warnings are mostly about stream quirks
 	if c.logLevel == "debug" {
 		libavLevel = slog.LevelDebug
 	}
-	ingest.RouteLibavLogs(log, libavLevel)
-	ids := make([]string, len(srcs))
-	for i, s := range srcs {
-		if ids[i], err = c.streamIDFor(s); err != nil {
-			return err
-		}
-	}
-	rules, err := c.loadRules()
-	if err != nil {
-		return err
+	ingest.RouteLibavLogs(w.log, libavLevel)
+	if w.rules, err = c.loadRules(); err != nil {
+		return nil, err
 	}
 	// The rules in force, swapped when the --rules file changes or on SIGHUP.
-	matcher := match.NewMatcher(rules)
-	live := match.NewLive(rules, matcher)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	w.matcher = match.NewMatcher(w.rules)
+	w.live = match.NewLive(w.rules, w.matcher)
 
-	sinks := alerts.Multi{&alerts.Printer{W: os.Stderr}}
+	w.sinks = alerts.Multi{&alerts.Printer{W: os.Stderr}}
 	if c.out != "" {
 		f, err := os.OpenFile(c.out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
-			return fmt.Errorf("--out: %w", err)
+			return nil, fmt.Errorf("--out: %w", err)
 		}
-		defer f.Close()
-		sinks = append(sinks, &alerts.JSONLines{W: f})
+		w.closers = append(w.closers, func() { f.Close() })
+		w.sinks = append(w.sinks, &alerts.JSONLines{W: f})
 	}
 
-	natsURL := c.nats
-	if natsURL == "" {
-		natsURL = os.Getenv("NATS_URL")
+	w.natsURL = c.nats
+	if w.natsURL == "" {
+		w.natsURL = os.Getenv("NATS_URL")
 	}
-	if natsURL == "" && !replay {
+	if w.natsURL == "" && !noEmbedded {
 		dir, err := os.MkdirTemp("", "streamwatch-nats-")
 		if err != nil {
-			return fmt.Errorf("embedded nats: %w", err)
+			return nil, fmt.Errorf("embedded nats: %w", err)
 		}
-		defer os.RemoveAll(dir)
+		w.closers = append(w.closers, func() { os.RemoveAll(dir) })
 		srv, err := embednats.Start(dir, 0)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-		natsURL = srv.ClientURL()
-		fmt.Fprintf(os.Stderr, "embedded NATS with JetStream at %s — read alerts with: nats sub --server %s 'streamwatch.alerts.>'\n", natsURL, natsURL)
+		w.closers = append(w.closers, func() { srv.Shutdown(); srv.WaitForShutdown() })
+		w.natsURL = srv.ClientURL()
+		fmt.Fprintf(os.Stderr, "embedded NATS with JetStream at %s — read alerts with: nats sub --server %s 'streamwatch.alerts.>'\n", w.natsURL, w.natsURL)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := monitor.NewMetrics(reg)
+	w.reg = prometheus.NewRegistry()
+	w.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w.metrics = monitor.NewMetrics(w.reg)
 
-	var evidence alerts.EvidenceStore
 	if c.evidenceDir != "" {
-		evidence = alerts.DirStore{Dir: c.evidenceDir}
+		w.evidence = alerts.DirStore{Dir: c.evidenceDir}
 	}
-	var outbox *alerts.Outbox
-	var statusNC *nats.Conn
-	if natsURL != "" {
+	if w.natsURL != "" {
 		// No reconnect buffer: while NATS is away a publish fails at once and
 		// the record goes to the outbox on disk, not to memory.
-		nc, err := nats.Connect(natsURL, nats.Name("streamwatch"), nats.MaxReconnects(-1), nats.ReconnectBufSize(-1))
+		nc, err := nats.Connect(w.natsURL, nats.Name("streamwatch"), nats.MaxReconnects(-1), nats.ReconnectBufSize(-1))
 		if err != nil {
-			return fmt.Errorf("connect to NATS %s: %w", ingest.Redact(natsURL), err)
+			return nil, fmt.Errorf("connect to NATS %s: %w", ingest.Redact(w.natsURL), err)
 		}
-		defer nc.Drain()
-		statusNC = nc
+		w.closers = append(w.closers, func() { nc.Drain() })
+		w.nc = nc
 		js, err := jetstream.New(nc)
 		if err != nil {
-			return fmt.Errorf("jetstream: %w", err)
+			return nil, fmt.Errorf("jetstream: %w", err)
 		}
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, err = alerts.EnsureStreamWith(cctx, js, alerts.StreamOptions{MaxAge: c.alertsMaxAge, MaxBytes: c.alertsMaxBytes})
-		if err == nil && evidence == nil {
-			evidence, err = alerts.EnsureEvidenceBucket(cctx, js, c.evidenceMaxAge, c.evidenceMaxMB<<20)
+		if err == nil && w.evidence == nil {
+			w.evidence, err = alerts.EnsureEvidenceBucket(cctx, js, c.evidenceMaxAge, c.evidenceMaxMB<<20)
 		}
 		cancel()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		outbox, err = alerts.OpenOutbox(alerts.OutboxOptions{
-			Dir: c.outboxDir, MaxRecords: c.outboxMax, Logger: log,
-			Dropped: metrics.Alerts.OutboxDropped, Waiting: metrics.Alerts.OutboxWaiting,
+		w.outbox, err = alerts.OpenOutbox(alerts.OutboxOptions{
+			Dir: c.outboxDir, MaxRecords: c.outboxMax, Logger: w.log,
+			Dropped: w.metrics.Alerts.OutboxDropped, Waiting: w.metrics.Alerts.OutboxWaiting,
 		}, &alerts.JetStreamSink{JS: js, Attempts: 1})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		sinks = append(sinks, outbox)
+		w.sinks = append(w.sinks, w.outbox)
 	}
 
 	pool, err := ocr.NewPool(ocr.Options{Size: c.ocrWorkers, Languages: strings.Split(c.languages, "+")})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer pool.Close()
+	w.closers = append(w.closers, func() { pool.Close() })
+	w.ocr = pool
+	return w, nil
+}
 
-	g, gctx := errgroup.WithContext(ctx)
+// monitorOptions are the options of one stream's monitor.
+func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) monitor.Options {
+	c := w.c
+	return monitor.Options{
+		URL:      src,
+		StreamID: id,
+		Channel:  channel,
+		// A live source that takes longer than --stall-timeout to open or
+		// to answer a read is reconnected, like one that sends no frames.
+		Ingest: ingest.Options{Realtime: realtime, Logger: w.log,
+			OpenTimeout: c.stallTimeout, ReadTimeout: c.stallTimeout},
+		SampleInterval: c.sampleInterval,
+		Replay:         replay,
+		Rules:          w.rules,
+		Matcher:        w.matcher,
+		RulesSource:    w.live.Load,
+		Reader:         w.ocr,
+		Detector:       frames.Detector{},
+		Sink:           w.sinks,
+		Evidence:       w.evidence,
+		Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},
+		Supervise:      ingest.SuperviseOptions{MaxBackoff: c.reconnectMax, StallTimeout: c.stallTimeout},
+		Status:         func(st ingest.Status) { publishStatus(w.nc, id, st, w.log) },
+		Metrics:        w.metrics,
+		Logger:         w.log,
+	}
+}
+
+// serve runs body beside the metrics server, the outbox and (with
+// reloadRules) the rules watcher, which keep running until body returns; then
+// it flushes the outbox. ready, if not nil, answers /readyz. An interruption
+// through ctx is a normal stop.
+func (w *wiring) serve(ctx context.Context, reloadRules bool, ready func() bool, body func(context.Context) error) error {
+	log := w.log
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	// The helpers outlive ctx: they stop when body is done (or one fails),
+	// so that /readyz answers and the outbox drains during a drain.
+	g, gctx := errgroup.WithContext(context.WithoutCancel(ctx))
 	done := make(chan struct{})
-	if c.metricsAddr != "" {
-		ln, err := net.Listen("tcp", c.metricsAddr)
+	if w.c.metricsAddr != "" {
+		ln, err := net.Listen("tcp", w.c.metricsAddr)
 		if err != nil {
 			return fmt.Errorf("--metrics-addr: %w", err)
 		}
 		log.Info("metrics listening", "component", "cmd", "addr", "http://"+ln.Addr().String()+"/metrics")
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+		mux.Handle("/metrics", promhttp.HandlerFor(w.reg, promhttp.HandlerOpts{Registry: w.reg}))
+		mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { io.WriteString(rw, "ok\n") })
+		mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
+			// Unready from the signal on, before the drain begins.
+			if ctx.Err() != nil || ready != nil && !ready() {
+				rw.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(rw, "not ready\n")
+				return
+			}
+			io.WriteString(rw, "ok\n")
+		})
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error {
 			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -205,68 +300,43 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 			return hs.Shutdown(sctx)
 		})
 	}
-	if outbox != nil {
+	if w.outbox != nil {
 		g.Go(func() error { // drain the outbox while streams run
 			dctx, cancel := context.WithCancel(gctx)
 			defer cancel()
 			go func() { <-done; cancel() }()
-			return outbox.Run(dctx)
+			return w.outbox.Run(dctx)
 		})
 	}
-	if !replay { // a replay is an audit: the same rules from start to end
+	if reloadRules {
 		g.Go(func() error { // reload the rules file while streams run
 			wctx, cancel := context.WithCancel(gctx)
 			defer cancel()
 			go func() { <-done; cancel() }()
-			match.WatchRules(wctx, c.rules, 2*time.Second, log, live.Swap, hup)
+			match.WatchRules(wctx, w.c.rules, 2*time.Second, log, w.live.Swap, hup)
 			return nil
 		})
 	}
 	g.Go(func() error {
 		defer close(done)
-		if outbox != nil {
+		if w.outbox != nil {
 			defer func() {
 				// Last records out before exit; what cannot go stays on disk
 				// for the next start.
 				fctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 15*time.Second)
 				defer cancel()
-				if err := outbox.Flush(fctx); err != nil {
+				if err := w.outbox.Flush(fctx); err != nil {
 					log.Error("outbox not empty at exit", "component", "cmd", "err", err)
 				}
 			}()
 		}
-		for i, src := range srcs {
-			id := ids[i]
-			err := monitor.Run(gctx, monitor.Options{
-				URL:      src,
-				StreamID: ids[i],
-				Channel:  c.channel,
-				// A live source that takes longer than --stall-timeout to open or
-				// to answer a read is reconnected, like one that sends no frames.
-				Ingest: ingest.Options{Realtime: realtime, Logger: log,
-					OpenTimeout: c.stallTimeout, ReadTimeout: c.stallTimeout},
-				SampleInterval: c.sampleInterval,
-				Replay:         replay,
-				Rules:          rules,
-				Matcher:        matcher,
-				RulesSource:    live.Load,
-				Reader:         pool,
-				Detector:       frames.Detector{},
-				Sink:           sinks,
-				Evidence:       evidence,
-				Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},
-				Supervise:      ingest.SuperviseOptions{MaxBackoff: c.reconnectMax, StallTimeout: c.stallTimeout},
-				Status:         func(st ingest.Status) { publishStatus(statusNC, id, st, log) },
-				Metrics:        metrics,
-				Logger:         log,
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		bctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stop := context.AfterFunc(gctx, cancel) // a failed helper stops the streams
+		defer stop()
+		return body(bctx)
 	})
-	err = g.Wait()
+	err := g.Wait()
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		slog.Info("stopped", "component", "cmd")
 		return nil // interrupted by a signal: a normal stop

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/streamwatch/streamwatch/alerts"
+	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/monitor"
+	"github.com/streamwatch/streamwatch/pool"
+)
+
+// cmdWorker runs a pool worker: it takes streams from the JetStream work
+// queue up to --capacity and watches them until SIGTERM, when it drains.
+func cmdWorker(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	var c common
+	c.register(fs, "localhost:9464")
+	capacity := fs.Int("capacity", 4, "most streams this worker watches at once")
+	ackWait := fs.Duration("ack-wait", pool.DefaultAckWait, "lease of an assignment: a worker silent this long loses its streams to the others (set on the shared consumer)")
+	workerID := fs.String("worker-id", defaultWorkerID(), "name of this worker in status, [A-Za-z0-9_-]")
+	realtime := fs.Bool("realtime", false, "pace file inputs at their frame rate, as if they were live")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError{fmt.Errorf("worker takes no arguments, got %q", pos)}
+	}
+	if c.streamID != "" || c.channel != "" {
+		return usageError{errors.New("worker: --stream-id and --channel come with each submitted stream")}
+	}
+	if *capacity <= 0 {
+		return usageError{fmt.Errorf("--capacity must be positive, got %d", *capacity)}
+	}
+	if *ackWait < 3*time.Second {
+		return usageError{fmt.Errorf("--ack-wait must be at least 3s, got %s", *ackWait)}
+	}
+	if err := alerts.ValidateStreamID(*workerID); err != nil {
+		return usageError{fmt.Errorf("--worker-id: %w", err)}
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if c.nats == "" && os.Getenv("NATS_URL") == "" {
+		return usageError{errors.New("worker needs --nats URL (or $NATS_URL)")}
+	}
+	w, err := wire(ctx, &c, true)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	store, err := pool.Open(octx, w.nc, *ackWait)
+	cancel()
+	if err != nil {
+		return err
+	}
+	worker, err := pool.NewWorker(pool.Options{
+		Store: store, ID: *workerID, Capacity: *capacity, AckWait: *ackWait,
+		Metrics: pool.NewMetrics(w.reg), Logger: w.log,
+		Watcher: pool.WatchFunc(func(ctx context.Context, a pool.Assignment) error {
+			return monitor.Run(ctx, w.monitorOptions(a.URL, a.StreamID, a.Channel, false, *realtime))
+		}),
+	})
+	if err != nil {
+		return err
+	}
+	return w.serve(ctx, true, worker.Ready, worker.Run)
+}
+
+// defaultWorkerID is the host name and process id.
+func defaultWorkerID() string {
+	host, _ := os.Hostname()
+	return alerts.SanitizeStreamID(host + "-" + strconv.Itoa(os.Getpid()))
+}
+
+// poolStore connects to NATS and binds the pool's JetStream objects.
+func poolStore(ctx context.Context, url string) (*pool.Store, func(), error) {
+	if url == "" {
+		url = os.Getenv("NATS_URL")
+	}
+	if url == "" {
+		return nil, nil, usageError{errors.New("--nats URL (or $NATS_URL) is required")}
+	}
+	nc, err := nats.Connect(url, nats.Name("streamwatch-cli"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to NATS %s: %w", ingest.Redact(url), err)
+	}
+	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	// The ack wait of an existing consumer is kept: 0 asks for the default
+	// only when the pool is new.
+	s, err := pool.Open(octx, nc, 0)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return s, nc.Close, nil
+}
+
+func cmdSubmit(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
+	natsURL := fs.String("nats", "", "NATS server URL (default $NATS_URL)")
+	id := fs.String("stream-id", "", "stream id, [A-Za-z0-9_-]{1,128}; default: derived from the URL")
+	channel := fs.String("channel", "", "seller channel of the stream, for brands' authorized_channels")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{fmt.Errorf("submit takes one URL, got %d arguments", len(pos))}
+	}
+	sid, err := (&common{streamID: *id}).streamIDFor(pos[0])
+	if err != nil {
+		return err
+	}
+	s, closeNC, err := poolStore(ctx, *natsURL)
+	if err != nil {
+		return err
+	}
+	defer closeNC()
+	if err := s.Submit(ctx, pool.Assignment{StreamID: sid, URL: pos[0], Channel: *channel}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "submitted %s (%s)\n", sid, ingest.Redact(pos[0]))
+	return nil
+}
+
+func cmdStop(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("stop", flag.ContinueOnError)
+	natsURL := fs.String("nats", "", "NATS server URL (default $NATS_URL)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{fmt.Errorf("stop takes one stream id, got %d arguments", len(pos))}
+	}
+	s, closeNC, err := poolStore(ctx, *natsURL)
+	if err != nil {
+		return err
+	}
+	defer closeNC()
+	if err := s.Stop(ctx, pos[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "stopped %s\n", pos[0])
+	return nil
+}
+
+func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	natsURL := fs.String("nats", "", "NATS server URL (default $NATS_URL)")
+	asJSON := fs.Bool("json", false, "print one JSON object {streams, workers}")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError{fmt.Errorf("status takes no arguments, got %q", pos)}
+	}
+	s, closeNC, err := poolStore(ctx, *natsURL)
+	if err != nil {
+		return err
+	}
+	defer closeNC()
+	streams, workers, err := s.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if streams == nil {
+			streams = []pool.StreamEntry{}
+		}
+		if workers == nil {
+			workers = []pool.WorkerEntry{}
+		}
+		return json.NewEncoder(stdout).Encode(map[string]any{"streams": streams, "workers": workers})
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STREAM\tSTATE\tWORKER\tSINCE\tURL")
+	for _, e := range streams {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.StreamID, e.State, dash(e.Worker), e.Since.Local().Format(time.DateTime), e.URL)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "WORKER\tLOAD\tCAPACITY\tHEARTBEAT\tSTATE")
+	for _, w := range workers {
+		state := "ready"
+		if w.Draining {
+			state = "draining"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s ago\t%s\n", w.Worker, w.Load, w.Capacity, time.Since(w.Heartbeat).Round(100*time.Millisecond), state)
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
