@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -84,9 +85,14 @@ func (p *testPool) open() *Store {
 // start runs a worker on its own connection; the returned cancel drains it
 // and waits.
 func (p *testPool) start(id string, capacity int) (*Worker, *Metrics, func()) {
+	return p.startWith(id, capacity, nil)
+}
+
+func (p *testPool) startWith(id string, capacity int, apply func([]byte) error) (*Worker, *Metrics, func()) {
 	m := NewMetrics(prometheus.NewRegistry())
 	w, err := NewWorker(Options{Store: p.open(), ID: id, Capacity: capacity, AckWait: 3 * time.Second,
-		FetchWait: 200 * time.Millisecond, Heartbeat: 200 * time.Millisecond, Watcher: p.watch.for_(id), Metrics: m})
+		FetchWait: 200 * time.Millisecond, Heartbeat: 200 * time.Millisecond, Watcher: p.watch.for_(id), Metrics: m,
+		ApplyRules: apply})
 	require.NoError(p.t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -174,4 +180,50 @@ func TestDeadWorkerLeaseLapses(t *testing.T) {
 	require.Greater(t, took, 2*time.Second, "redelivered only after the ack wait")
 	time.Sleep(2 * time.Second)
 	require.Greater(t, testutilValue(m.LeaseRenewals), 0.0)
+}
+
+func TestPushedRulesReachEveryWorker(t *testing.T) {
+	p := newTestPool(t)
+	first, err := p.store.PushRules(context.Background(), []byte("v1"))
+	require.NoError(t, err)
+	var mu sync.Mutex
+	got := map[string][]string{}
+	applier := func(id string) func([]byte) error {
+		return func(b []byte) error {
+			if string(b) == "bad" {
+				return errors.New("invalid")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			got[id] = append(got[id], string(b))
+			return nil
+		}
+	}
+	p.startWith("a", 1, applier("a"))
+	p.startWith("b", 1, applier("b"))
+	revisions := func() map[string]uint64 {
+		_, ws, err := p.store.Status(context.Background())
+		require.NoError(t, err)
+		m := map[string]uint64{}
+		for _, w := range ws {
+			m[w.Worker] = w.RulesRevision
+		}
+		return m
+	}
+	require.Eventually(t, func() bool {
+		r := revisions()
+		return r["a"] == first && r["b"] == first
+	}, 10*time.Second, 50*time.Millisecond, "the stored rules are taken up at start")
+
+	_, err = p.store.PushRules(context.Background(), []byte("bad"))
+	require.NoError(t, err)
+	second, err := p.store.PushRules(context.Background(), []byte("v2"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		r := revisions()
+		return r["a"] == second && r["b"] == second
+	}, 10*time.Second, 50*time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, map[string][]string{"a": {"v1", "v2"}, "b": {"v1", "v2"}}, got, "bad rules refused")
 }

@@ -29,6 +29,10 @@ const (
 	// WorkersBucket holds, per worker id, a WorkerEntry; entries expire
 	// when a worker stops sending heartbeats.
 	WorkersBucket = "streamwatch_workers"
+	// RulesBucket holds the rules pushed to all workers, YAML under RulesKey.
+	RulesBucket = "streamwatch_rules"
+	// RulesKey is the key of the rules in RulesBucket.
+	RulesKey = "rules"
 	// StopPrefix prefixes the subject that stops a stream: streamwatch.control.stop.<stream_id>.
 	StopPrefix = "streamwatch.control.stop."
 )
@@ -78,6 +82,9 @@ type WorkerEntry struct {
 	Streams   []string  `json:"streams"`
 	Draining  bool      `json:"draining,omitempty"`
 	Heartbeat time.Time `json:"heartbeat"`
+	// RulesRevision is the revision of the pushed rules in force; 0: the
+	// worker's own (--rules or built in).
+	RulesRevision uint64 `json:"rules_revision,omitempty"`
 }
 
 // Store is the pool's view of JetStream: the assignment stream, its
@@ -87,6 +94,7 @@ type Store struct {
 	JS       jetstream.JetStream
 	Streams  jetstream.KeyValue
 	Workers  jetstream.KeyValue
+	Rules    jetstream.KeyValue
 	Assign   jetstream.Stream
 	consumer jetstream.Consumer
 }
@@ -125,6 +133,12 @@ func Open(ctx context.Context, nc *nats.Conn, ackWait time.Duration) (*Store, er
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", WorkersBucket, err)
+	}
+	s.Rules, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: RulesBucket, Description: "streamwatch: rules in force on all workers", History: 10,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", RulesBucket, err)
 	}
 	return s, nil
 }
@@ -192,6 +206,18 @@ func (s *Store) Stop(ctx context.Context, id string) error {
 		return fmt.Errorf("stop %s: %w", id, err)
 	}
 	return s.NC.FlushWithContext(ctx)
+}
+
+// PushRules stores rules (YAML, validated by the caller) for every worker to
+// take up, and returns their revision.
+func (s *Store) PushRules(ctx context.Context, yaml []byte) (uint64, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	rev, err := s.Rules.Put(ctx, RulesKey, yaml)
+	if err != nil {
+		return 0, fmt.Errorf("push rules: %w", err)
+	}
+	return rev, nil
 }
 
 type revEntry[T any] struct {

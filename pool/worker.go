@@ -43,8 +43,12 @@ type Options struct {
 	// FetchWait bounds one pull request. Default 1s.
 	FetchWait time.Duration
 	Watcher   Watcher
-	Metrics   *Metrics // required
-	Logger    *slog.Logger
+	// ApplyRules, if not nil, is handed every version of the rules pushed
+	// to RulesBucket (the one stored when the worker starts, then each new
+	// one); an error refuses that version and the rules in force stay.
+	ApplyRules func(yaml []byte) error
+	Metrics    *Metrics // required
+	Logger     *slog.Logger
 }
 
 // held is one assignment a worker holds.
@@ -70,6 +74,8 @@ type Worker struct {
 	room  chan struct{} // signalled when an assignment ends
 	ready atomic.Bool
 	wg    sync.WaitGroup
+	// rulesRev is the revision of the pushed rules in force.
+	rulesRev atomic.Uint64
 }
 
 // NewWorker checks o and returns a worker; Run starts it.
@@ -132,6 +138,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		defer cancel()
 		_ = w.o.Store.Workers.Delete(dctx, w.o.ID)
 	}()
+
+	if w.o.ApplyRules != nil {
+		rctx, rcancel := context.WithCancel(ctx)
+		rdone := make(chan struct{})
+		go func() { defer close(rdone); w.watchRules(rctx) }()
+		defer func() { rcancel(); <-rdone }()
+	}
 
 	w.ready.Store(true)
 	w.log.Info("worker started", "capacity", w.o.Capacity, "ack_wait", w.o.AckWait.String())
@@ -364,7 +377,7 @@ func (w *Worker) heartbeats(ctx context.Context) {
 	for {
 		w.mu.Lock()
 		e := WorkerEntry{Worker: w.o.ID, Capacity: w.o.Capacity, Load: len(w.held),
-			Draining: !w.ready.Load(), Heartbeat: time.Now().UTC()}
+			Draining: !w.ready.Load(), Heartbeat: time.Now().UTC(), RulesRevision: w.rulesRev.Load()}
 		for id := range w.held {
 			e.Streams = append(e.Streams, id)
 		}
@@ -381,5 +394,37 @@ func (w *Worker) heartbeats(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// watchRules hands each version of the pushed rules to ApplyRules until ctx
+// ends.
+func (w *Worker) watchRules(ctx context.Context) {
+	log := w.log.With("bucket", RulesBucket)
+	for ctx.Err() == nil {
+		watcher, err := w.o.Store.Rules.Watch(ctx, RulesKey)
+		if err != nil {
+			log.Warn("rules not watched; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
+			continue
+		}
+		for e := range watcher.Updates() {
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue // nil: the stored value has been sent
+			}
+			if e.Revision() <= w.rulesRev.Load() {
+				continue
+			}
+			if err := w.o.ApplyRules(e.Value()); err != nil {
+				log.Error("pushed rules refused; the rules in force stay", "revision", e.Revision(), "err", err)
+				continue
+			}
+			w.rulesRev.Store(e.Revision())
+			log.Info("pushed rules in force", "revision", e.Revision())
+		}
+		_ = watcher.Stop()
 	}
 }

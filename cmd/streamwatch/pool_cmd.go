@@ -16,6 +16,7 @@ import (
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/monitor"
 	"github.com/streamwatch/streamwatch/pool"
 )
@@ -69,6 +70,16 @@ func cmdWorker(ctx context.Context, args []string) error {
 	worker, err := pool.NewWorker(pool.Options{
 		Store: store, ID: *workerID, Capacity: *capacity, AckWait: *ackWait,
 		Metrics: pool.NewMetrics(w.reg), Logger: w.log,
+		// Pushed rules replace those of --rules (or the built-in ones) on
+		// every worker; streams take them up at their next sampled frame.
+		ApplyRules: func(yaml []byte) error {
+			r, err := match.ParseRules(yaml)
+			if err != nil {
+				return err
+			}
+			w.live.Swap(r, match.NewMatcher(r))
+			return nil
+		},
 		Watcher: pool.WatchFunc(func(ctx context.Context, a pool.Assignment) error {
 			return monitor.Run(ctx, w.monitorOptions(a.URL, a.StreamID, a.Channel, false, *realtime))
 		}),
@@ -76,7 +87,9 @@ func cmdWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return w.serve(ctx, true, worker.Ready, worker.Run)
+	// The rules come from the pool's bucket; the --rules file is only the
+	// start, so it is not watched.
+	return w.serve(ctx, false, worker.Ready, worker.Run)
 }
 
 // defaultWorkerID is the host name and process id.
@@ -194,13 +207,17 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.StreamID, e.State, dash(e.Worker), e.Since.Local().Format(time.DateTime), e.URL)
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "WORKER\tLOAD\tCAPACITY\tHEARTBEAT\tSTATE")
+	fmt.Fprintln(tw, "WORKER\tLOAD\tCAPACITY\tHEARTBEAT\tSTATE\tRULES")
 	for _, w := range workers {
 		state := "ready"
 		if w.Draining {
 			state = "draining"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s ago\t%s\n", w.Worker, w.Load, w.Capacity, time.Since(w.Heartbeat).Round(100*time.Millisecond), state)
+		rules := "own"
+		if w.RulesRevision > 0 {
+			rules = "rev " + strconv.FormatUint(w.RulesRevision, 10)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s ago\t%s\t%s\n", w.Worker, w.Load, w.Capacity, time.Since(w.Heartbeat).Round(100*time.Millisecond), state, rules)
 	}
 	return tw.Flush()
 }
@@ -210,4 +227,38 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// cmdRulesPush validates a rules file and stores it for every worker.
+func cmdRulesPush(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("rules push", flag.ContinueOnError)
+	natsURL := fs.String("nats", "", "NATS server URL (default $NATS_URL)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{fmt.Errorf("rules push takes one file, got %d arguments", len(pos))}
+	}
+	data, err := os.ReadFile(pos[0])
+	if err != nil {
+		return err
+	}
+	r, err := match.ParseRules(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, closeNC, err := poolStore(ctx, *natsURL)
+	if err != nil {
+		return err
+	}
+	defer closeNC()
+	rev, err := s.PushRules(ctx, data)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: pushed as revision %d: %s\n", pos[0], rev, r.Summary())
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/clipgen"
 	"github.com/streamwatch/streamwatch/monitor"
@@ -107,6 +108,8 @@ type attachLog struct {
 	active map[string]int       // stream → monitors running it, by status events
 	last   map[string]time.Time // stream → last attached
 	twice  []string
+	// pushedRule: an alert of the rule pushed during the test was seen.
+	pushedRule map[string]bool
 }
 
 func (a *attachLog) attachedSince(ids []string, since time.Time) bool {
@@ -187,7 +190,16 @@ func TestPoolFailoverAndDrain(t *testing.T) {
 	nc, err := nats.Connect(n.url())
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
-	log := &attachLog{active: map[string]int{}, last: map[string]time.Time{}}
+	log := &attachLog{active: map[string]int{}, last: map[string]time.Time{}, pushedRule: map[string]bool{}}
+	_, err = nc.Subscribe("streamwatch.alerts.*", func(m *nats.Msg) {
+		var r alerts.Record
+		if json.Unmarshal(m.Data, &r) == nil && r.Rule == "pushed-offer" {
+			log.mu.Lock()
+			log.pushedRule[r.StreamID] = true
+			log.mu.Unlock()
+		}
+	})
+	require.NoError(t, err)
 	_, err = nc.Subscribe("streamwatch.streams.*.status", func(m *nats.Msg) {
 		var s monitor.StreamStatus
 		if json.Unmarshal(m.Data, &s) != nil {
@@ -316,6 +328,35 @@ func TestPoolFailoverAndDrain(t *testing.T) {
 	renewed := regexp.MustCompile(`(?m)^streamwatch_pool_lease_renewals_total [1-9]`)
 	require.Eventually(t, func() bool { _, m := other.get(t, "/metrics"); return renewed.MatchString(m) },
 		15*time.Second, 500*time.Millisecond, "leases renewed with in-progress acks")
+
+	// Rules pushed while the pool runs: every stream takes them up without
+	// restarting (no new attach), and they match.
+	rulesFile := filepath.Join(t.TempDir(), "pushed.yaml")
+	require.NoError(t, os.WriteFile(rulesFile, []byte("brands: [oops"), 0o644))
+	r = runBin(t, 30*time.Second, "", "rules", "push", rulesFile, "--nats", n.url())
+	require.Equal(t, 1, r.code, "invalid rules are not pushed")
+	require.NoError(t, os.WriteFile(rulesFile, []byte(reloadRules("bag", "bag", "pushed-offer")), 0o644))
+	attachedBefore := log.lastAttach(ids)
+	pushAt := time.Now()
+	r = runBin(t, 30*time.Second, "", "rules", "push", rulesFile, "--nats", n.url())
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "pushed as revision 1")
+	require.Eventually(t, func() bool {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		for _, id := range ids {
+			if !log.pushedRule[id] {
+				return false
+			}
+		}
+		return true
+	}, 60*time.Second, 200*time.Millisecond, "an alert of the pushed rule on each stream")
+	t.Logf("rules push → an alert of the pushed rule on all six streams after %s", time.Since(pushAt).Round(100*time.Millisecond))
+	require.Equal(t, attachedBefore, log.lastAttach(ids), "no stream restarted")
+	require.Eventually(t, func() bool {
+		r = runBin(t, 30*time.Second, "", "status", "--nats", n.url())
+		return regexp.MustCompile(`(?m)^` + other.id + ` .* rev 1\s*$`).MatchString(r.stdout)
+	}, 10*time.Second, 500*time.Millisecond, "status shows the worker's rules revision")
 
 	// stop: the holder stops the monitor and forgets the stream.
 	r = runBin(t, 30*time.Second, "", "stop", "p1", "--nats", n.url())

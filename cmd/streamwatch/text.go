@@ -51,8 +51,11 @@ func cmdMatch(ctx context.Context, args []string, in io.Reader, out io.Writer) e
 
 // cmdRules runs "rules check FILE".
 func cmdRules(args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "push" {
+		return cmdRulesPush(args[1:], out)
+	}
 	if len(args) != 2 || args[0] != "check" {
-		return usageError{fmt.Errorf("usage: streamwatch rules check FILE")}
+		return usageError{fmt.Errorf("usage: streamwatch rules check FILE | rules push FILE --nats URL")}
 	}
 	r, err := match.LoadRules(args[1])
 	if err != nil {
