@@ -227,3 +227,19 @@ func TestPushedRulesReachEveryWorker(t *testing.T) {
 	defer mu.Unlock()
 	require.Equal(t, map[string][]string{"a": {"v1", "v2"}, "b": {"v1", "v2"}}, got, "bad rules refused")
 }
+
+func TestLostLeaseStopsTheStream(t *testing.T) {
+	p := newTestPool(t)
+	w, m, _ := p.start("a", 1)
+	p.submit("s1")
+	require.Eventually(t, func() bool { return len(p.watch.by("a")) == 1 }, 10*time.Second, 50*time.Millisecond)
+	// The worker's connection goes away for good: renewals fail, and after
+	// an ack wait the worker gives the stream up (another may have it now).
+	w.o.Store.NC.Close()
+	require.Eventually(t, func() bool { return p.watch.count() == 0 }, 10*time.Second, 100*time.Millisecond)
+	require.Greater(t, testutilValue(m.LeaseFailures), 0.0)
+	require.Equal(t, 0, w.Load())
+	// The stream is not lost: another worker gets it once the lease lapses.
+	p.start("b", 1)
+	require.Eventually(t, func() bool { return len(p.watch.by("b")) == 1 }, 15*time.Second, 100*time.Millisecond)
+}

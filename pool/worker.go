@@ -63,6 +63,9 @@ type held struct {
 	released atomic.Bool
 	// handback is set by the drain, which settles the message itself.
 	handback atomic.Bool
+	// leaseLost is set when renewals failed for an ack wait: the message is
+	// left alone, JetStream redelivers it.
+	leaseLost atomic.Bool
 }
 
 // Worker takes assignments from the pool up to its capacity and watches them.
@@ -241,10 +244,13 @@ func (w *Worker) take(ctx context.Context, msg jetstream.Msg) {
 	}()
 }
 
-// renew keeps h leased until ctx ends.
+// renew keeps h leased until ctx ends. A lease not renewed for a whole ack
+// wait is lost: JetStream may have handed the stream to another worker, so
+// this one stops watching it rather than watch it twice.
 func (w *Worker) renew(ctx context.Context, h *held) {
 	t := time.NewTicker(w.o.AckWait / 3)
 	defer t.Stop()
+	lastOK := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -257,8 +263,15 @@ func (w *Worker) renew(ctx context.Context, h *held) {
 		if err := h.msg.InProgress(); err != nil {
 			w.o.Metrics.LeaseFailures.Inc()
 			w.log.Warn("lease not renewed", "stream", h.a.StreamID, "err", err)
+			if time.Since(lastOK) >= w.o.AckWait {
+				w.log.Error("lease lost; stopping the stream", "stream", h.a.StreamID)
+				h.leaseLost.Store(true)
+				h.cancel()
+				return
+			}
 			continue
 		}
+		lastOK = time.Now()
 		w.o.Metrics.LeaseRenewals.Inc()
 	}
 }
@@ -274,8 +287,8 @@ func (w *Worker) finish(h *held, err error) {
 	case w.room <- struct{}{}:
 	default:
 	}
-	if h.handback.Load() || !h.released.CompareAndSwap(false, true) {
-		return // handed back by the drain
+	if h.handback.Load() || h.leaseLost.Load() || !h.released.CompareAndSwap(false, true) {
+		return // handed back by the drain, or gone with the lease
 	}
 	log := w.log.With("stream", h.a.StreamID)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
