@@ -121,14 +121,18 @@ func TestCapacityQueueAndDrainHandOff(t *testing.T) {
 	require.Eventually(t, func() bool { return p.watch.count() == 4 }, 10*time.Second, 50*time.Millisecond,
 		"the queued streams start when a worker is added")
 
-	streams, workers, err := p.store.Status(context.Background())
-	require.NoError(t, err)
+	// Each worker heartbeats on its own schedule: wait for both to have written.
+	var streams []StreamEntry
+	require.Eventually(t, func() bool {
+		ss, ws, err := p.store.Status(context.Background())
+		streams = ss
+		return err == nil && len(ws) == 2
+	}, 5*time.Second, 50*time.Millisecond, "both workers in status")
 	require.Len(t, streams, 4)
 	for _, s := range streams {
 		require.Equal(t, StateWatching, s.State)
 		require.NotContains(t, s.URL, "secret")
 	}
-	require.Len(t, workers, 2)
 
 	begin := time.Now()
 	stopA() // drain: b has room for one more only
