@@ -199,29 +199,23 @@ func (c *common) streamIDFor(src string) (string, error) {
 }
 
 func (c *common) validate() error {
-	if c.sampleInterval <= 0 {
-		return usageError{fmt.Errorf("--sample-interval must be positive, got %s", c.sampleInterval)}
-	}
-	if c.ocrWorkers <= 0 {
-		return usageError{fmt.Errorf("--ocr-workers must be positive, got %d", c.ocrWorkers)}
-	}
-	if c.gap <= 0 {
-		return usageError{fmt.Errorf("--gap must be positive, got %s", c.gap)}
-	}
-	if c.minHits <= 0 {
-		return usageError{fmt.Errorf("--min-hits must be positive, got %d", c.minHits)}
-	}
-	if c.maxSegment <= 0 {
-		return usageError{fmt.Errorf("--max-segment must be positive, got %s", c.maxSegment)}
-	}
-	if c.reconnectMax <= 0 {
-		return usageError{fmt.Errorf("--reconnect-max must be positive, got %s", c.reconnectMax)}
-	}
-	if c.stallTimeout <= 0 {
-		return usageError{fmt.Errorf("--stall-timeout must be positive, got %s", c.stallTimeout)}
-	}
-	if c.outboxMax <= 0 {
-		return usageError{fmt.Errorf("--outbox-max must be positive, got %d", c.outboxMax)}
+	for _, f := range []struct {
+		name string
+		ok   bool
+		got  any
+	}{
+		{"sample-interval", c.sampleInterval > 0, c.sampleInterval},
+		{"ocr-workers", c.ocrWorkers > 0, c.ocrWorkers},
+		{"gap", c.gap > 0, c.gap},
+		{"min-hits", c.minHits > 0, c.minHits},
+		{"max-segment", c.maxSegment > 0, c.maxSegment},
+		{"reconnect-max", c.reconnectMax > 0, c.reconnectMax},
+		{"stall-timeout", c.stallTimeout > 0, c.stallTimeout},
+		{"outbox-max", c.outboxMax > 0, c.outboxMax},
+	} {
+		if !f.ok {
+			return usageError{fmt.Errorf("--%s must be positive, got %v", f.name, f.got)}
+		}
 	}
 	return nil
 }
