@@ -48,6 +48,12 @@ type segment struct {
 	phrases    []string
 	evidence   []match.Evidence
 	open       bool // confirmed: MinHits reached, records published
+	// resumed: taken over from another watcher (Resume) and not observed
+	// since; quietFrom is the media time from which its gap counts (the
+	// first frame observed after the take-over, not its last hit, since
+	// nobody watched in between).
+	resumed   bool
+	quietFrom int64
 }
 
 // Tracker turns the rule hits of one stream, frame by frame, into segment
@@ -130,7 +136,10 @@ func (t *Tracker) Observe(atMS int64, wall time.Time, hits []match.Hit) []Record
 	// than the gap, before opening anew.
 	for _, k := range t.keys() {
 		s := t.segs[k]
-		if atMS-s.lastMS > t.opts.Gap.Milliseconds() {
+		if s.resumed {
+			s.resumed, s.quietFrom = false, atMS
+		}
+		if atMS-max(s.lastMS, s.quietFrom) > t.opts.Gap.Milliseconds() {
 			if s.open {
 				out = append(out, t.record(s, StateClosed, wall))
 			}
@@ -173,6 +182,42 @@ func (t *Tracker) Observe(atMS int64, wall time.Time, hits []match.Hit) []Record
 		}
 	}
 	return out
+}
+
+// Resume takes over the segments another watcher of the stream left open:
+// recs holds the last record of each (see Recover). A resumed segment keeps
+// its alert id and counts its revisions on; if its brand (or, for a
+// phrase-only rule, its rule) is seen again within the gap after the first
+// frame observed here, it continues, else it is closed, its end where it was
+// last seen. Records of other streams and closed records are ignored; a
+// segment open here already is not replaced. Call Resume before Observe.
+func (t *Tracker) Resume(recs []Record) int {
+	n := 0
+	for _, r := range recs {
+		if r.StreamID != t.opts.StreamID || r.State == StateClosed || r.AlertID == "" {
+			continue
+		}
+		key := "rule:" + r.Rule
+		if len(r.Brands) > 0 {
+			key = "brand:" + r.Brands[0]
+		}
+		if _, ok := t.segs[key]; ok {
+			continue
+		}
+		started, err := time.Parse(time.RFC3339Nano, r.StartedAt)
+		if err != nil {
+			started = time.Time{}
+		}
+		s := &segment{key: key, id: r.AlertID, rule: r.Rule, severity: r.Severity, revision: r.Revision + 1,
+			hits: t.opts.MinHits, startMS: r.StartMS, lastMS: r.EndMS, lastUpdate: r.EndMS, startedAt: started,
+			brands: slices.Clone(r.Brands), phrases: slices.Clone(r.Phrases), open: true, resumed: true}
+		for _, e := range r.Evidence {
+			s.evidence = append(s.evidence, e.Evidence)
+		}
+		t.segs[key] = s
+		n++
+	}
+	return n
 }
 
 // Close ends every open segment, as at the end of the stream.

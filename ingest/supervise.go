@@ -92,6 +92,7 @@ type Supervised struct {
 	lastMS   int64
 	lastWall time.Time
 	haveLast bool
+	resumed  bool         // ContinueFrom was called: the first frame continues lastMS
 	lastLive atomic.Int64 // unix nanos of the latest frame or attach, for the watchdog
 }
 
@@ -209,6 +210,19 @@ func (s *Supervised) Info() Info {
 	return s.info
 }
 
+// ContinueFrom makes the media time of a live source continue a timeline
+// begun by an earlier watcher (another worker, a previous run): the first
+// frame gets ms plus the wall-clock time since wall, as after a reconnect, and
+// the span in between is reported as a gap. Call it before Run. It does
+// nothing for a source that is not live: a recording read again starts at 0,
+// so its media times (and alert ids) come out as before.
+func (s *Supervised) ContinueFrom(ms int64, wall time.Time) {
+	if !s.Info().Live || wall.IsZero() || ms < 0 {
+		return
+	}
+	s.lastMS, s.lastWall, s.haveLast, s.resumed = ms, wall, true, true
+}
+
 // Run decodes the source, reopening it after failures when it is a network
 // source, and calls handle for each frame. Media time continues across a
 // reconnect from the last frame's media time plus the wall-clock time that
@@ -219,7 +233,7 @@ func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err err
 	defer func() { s.emit(Status{State: StateEnded, Err: err}) }()
 	var (
 		offset     int64
-		needOffset bool // the first frame of a reopened source sets offset
+		needOffset = s.resumed // the first frame of a reopened source sets offset
 		handleErr  error
 	)
 	wrapped := func(f Frame) error {

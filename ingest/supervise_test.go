@@ -170,3 +170,53 @@ func TestSuperviseFileEndsWithoutReconnect(t *testing.T) {
 	require.Equal(t, 75, n)
 	require.Equal(t, []string{StateAttached, StateEnded}, log.states())
 }
+
+func TestSuperviseContinueFrom(t *testing.T) {
+	// A live source taken over from an earlier watcher: media time goes on
+	// from the earlier timeline plus the wall time since, reported as a gap.
+	var log statusLog
+	s, err := Supervise(context.Background(), tsStream(t), Options{Logger: quietLogger(), ReadTimeout: time.Minute},
+		SuperviseOptions{Status: log.add})
+	require.NoError(t, err)
+	defer s.Close()
+	require.True(t, s.Info().Live)
+	from := time.Now().Add(-3 * time.Second)
+	s.ContinueFrom(50000, from)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var ms []int64
+	err = s.Run(ctx, func(f Frame) error {
+		if ms = append(ms, f.MediaMS); len(ms) == 10 {
+			cancel()
+		}
+		return nil
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	require.GreaterOrEqual(t, ms[0], int64(53000))
+	require.Less(t, ms[0], int64(53000)+time.Since(from).Milliseconds())
+	require.Equal(t, int64(9*40), ms[9]-ms[0], "frames keep their spacing")
+	var gaps []*Gap
+	for _, e := range log.all() {
+		if e.State == StateGap {
+			gaps = append(gaps, e.Gap)
+		}
+	}
+	require.Len(t, gaps, 1)
+	require.Equal(t, int64(50000), gaps[0].FromMS)
+	require.Equal(t, ms[0], gaps[0].ToMS)
+
+	// A file is read again from 0: its media times, and so its alert ids,
+	// come out as before.
+	f, err := Supervise(context.Background(), h264Clip(t), Options{Logger: quietLogger()}, SuperviseOptions{})
+	require.NoError(t, err)
+	defer f.Close()
+	f.ContinueFrom(50000, from)
+	first := int64(-1)
+	require.NoError(t, f.Run(context.Background(), func(fr Frame) error {
+		if first < 0 {
+			first = fr.MediaMS
+		}
+		return nil
+	}))
+	require.Zero(t, first)
+}

@@ -40,6 +40,20 @@ func (rf *recentFrames) image(atMS int64) *image.Gray {
 	return nil
 }
 
+// storedAlready notes the images an earlier watcher stored for r (the keys
+// derive from the alert id and evidence), so they are referred to, not
+// looked for among frames this watcher never had.
+func (rf *recentFrames) storedAlready(r alerts.Record) {
+	for _, e := range r.Evidence {
+		if e.Crop != "" {
+			rf.stored[e.Crop] = true
+		}
+	}
+	if r.EvidenceFrame != "" {
+		rf.stored[r.EvidenceFrame] = true
+	}
+}
+
 // attach stores the images r's evidence needs (those not stored before and
 // whose frame is still at hand) and sets their keys in r. A failed store is
 // logged and leaves the key out: the record goes out all the same.

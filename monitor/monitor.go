@@ -67,6 +67,17 @@ type Options struct {
 	// rules than before, the stream takes them up from that frame on,
 	// keeping its history. Optional.
 	RulesSource func() (*match.Rules, match.Matcher)
+
+	// Resume, when set and the source is live, is asked once the source is
+	// open for what earlier watchers of the stream left (alerts.Recover): the
+	// stream's media time continues theirs, and segments they left open go on
+	// under the same alert ids if their caption is still on screen, else are
+	// closed. An error is logged and the stream starts afresh. Optional.
+	Resume func(ctx context.Context) (alerts.Resume, error)
+	// Handoff, when ctx is cancelled with it as the cause
+	// (context.WithCancelCause), ends Run without closing the open segments:
+	// the watcher that takes the stream over resumes them. Optional.
+	Handoff error
 }
 
 // ocrResult is a sampled frame and what OCR read in it.
@@ -156,6 +167,14 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer src.Close()
 
+	topts := o.Tracker
+	topts.StreamID, topts.Channel = o.StreamID, o.Channel
+	tracker := alerts.NewTracker(topts)
+	recent := newRecentFrames(16)
+	if o.Resume != nil && src.Info().Live {
+		resume(ctx, o, src, tracker, recent, log)
+	}
+
 	mode, capacity := frames.DropOldest, 1
 	if o.Replay {
 		mode, capacity = frames.Block, 2*o.Reader.Size()
@@ -234,10 +253,6 @@ func Run(ctx context.Context, o Options) error {
 	g.Go(func() error { // match, track, publish: one frame at a time, in media order
 		ev := match.NewEvaluator(o.Rules, o.Matcher, o.Channel)
 		inForce := o.Rules
-		topts := o.Tracker
-		topts.StreamID, topts.Channel = o.StreamID, o.Channel
-		tracker := alerts.NewTracker(topts)
-		recent := newRecentFrames(16)
 		last := time.Now()
 		publish := func(rs []alerts.Record) {
 			for _, r := range rs {
@@ -260,7 +275,13 @@ func Run(ctx context.Context, o Options) error {
 		}
 		defer func() {
 			open := tracker.Open()
-			publish(withEvidence(tracker.Close(last)))
+			if o.Handoff != nil && errors.Is(context.Cause(ctx), o.Handoff) {
+				if open > 0 {
+					log.Info("handed over with segments open", "open", open)
+				}
+			} else {
+				publish(withEvidence(tracker.Close(last)))
+			}
 			o.Metrics.Alerts.OpenSegments.Sub(float64(open))
 		}()
 		for res := range results {
@@ -298,4 +319,26 @@ func Run(ctx context.Context, o Options) error {
 		return nil
 	})
 	return g.Wait()
+}
+
+// resume continues what earlier watchers of a live stream left: its media
+// time, and the segments still open.
+func resume(ctx context.Context, o Options, src *ingest.Supervised, tracker *alerts.Tracker, recent *recentFrames, log *slog.Logger) {
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err := o.Resume(rctx)
+	if err != nil {
+		log.Warn("earlier alerts not read; media time and segments start afresh", "err", err)
+		return
+	}
+	if res.Wall.IsZero() {
+		return
+	}
+	src.ContinueFrom(res.MediaMS, res.Wall)
+	n := tracker.Resume(res.Open)
+	o.Metrics.Alerts.OpenSegments.Add(float64(n))
+	for _, r := range res.Open {
+		recent.storedAlready(r)
+	}
+	log.Info("continuing earlier watch", "media_ms", res.MediaMS, "since", res.Wall, "open_segments", n)
 }

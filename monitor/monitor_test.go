@@ -225,6 +225,43 @@ func TestCancelStopsAndClosesSegments(t *testing.T) {
 	require.Equal(t, alerts.StateClosed, last.State)
 }
 
+func TestHandoffLeavesSegmentsOpen(t *testing.T) {
+	path := gen(t, clipgen.Clip{Name: "handoff", DurationMS: 30000, Background: "testsrc2",
+		Captions: []clipgen.Caption{caption("GUCCI bag 1:1 replica", 0, 30000)}})
+	errHandoff := fmt.Errorf("handed over")
+	sink := &collect{}
+	resumed := 0
+	ctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{
+			URL: path, StreamID: "live", Rules: match.DefaultRules(), Reader: sharedPool(t),
+			Detector: frames.Detector{}, Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
+			Handoff: errHandoff,
+			// A file is no live source: nothing of an earlier watch is resumed.
+			Resume: func(context.Context) (alerts.Resume, error) { resumed++; return alerts.Resume{}, nil },
+		})
+	}()
+	require.Eventually(t, func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return len(sink.rs) > 0
+	}, time.Minute, 50*time.Millisecond)
+	cancel(errHandoff)
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not stop after cancel")
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for _, r := range sink.rs {
+		require.NotEqual(t, alerts.StateClosed, r.State, "a handed-over segment is left open for the next watcher")
+	}
+	require.Zero(t, resumed)
+}
+
 // countingReader counts the lines handed to OCR.
 type countingReader struct {
 	Reader

@@ -19,6 +19,7 @@ type fakeWatch struct {
 	mu       sync.Mutex
 	watching map[string]string // stream → worker
 	twice    []string
+	causes   map[string]error // stream → why its last watch was cancelled
 }
 
 func (f *fakeWatch) for_(worker string) Watcher {
@@ -32,6 +33,7 @@ func (f *fakeWatch) for_(worker string) Watcher {
 		<-ctx.Done()
 		f.mu.Lock()
 		delete(f.watching, a.StreamID)
+		f.causes[a.StreamID] = context.Cause(ctx)
 		f.mu.Unlock()
 		return ctx.Err()
 	})
@@ -66,7 +68,7 @@ func newTestPool(t *testing.T) *testPool {
 	srv, err := embednats.Start(t.TempDir(), 0)
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	p := &testPool{t: t, url: srv.ClientURL(), watch: &fakeWatch{watching: map[string]string{}}}
+	p := &testPool{t: t, url: srv.ClientURL(), watch: &fakeWatch{watching: map[string]string{}, causes: map[string]error{}}}
 	p.store = p.open()
 	return p
 }
@@ -142,6 +144,14 @@ func TestCapacityQueueAndDrainHandOff(t *testing.T) {
 	require.Equal(t, 2.0, testutilValue(am.Handoffs))
 	require.False(t, a.Ready())
 	require.Empty(t, p.watch.twice)
+	handed := 0
+	p.watch.mu.Lock()
+	for _, c := range p.watch.causes {
+		require.ErrorIs(t, c, ErrHandoff, "a drained stream is cancelled as handed over")
+		handed++
+	}
+	p.watch.mu.Unlock()
+	require.Equal(t, 2, handed)
 }
 
 func TestSubmitTwiceRefusedAndStop(t *testing.T) {
@@ -159,6 +169,9 @@ func TestSubmitTwiceRefusedAndStop(t *testing.T) {
 
 	require.NoError(t, p.store.Stop(context.Background(), "s2"))
 	require.Eventually(t, func() bool { return p.watch.count() == 0 }, 5*time.Second, 20*time.Millisecond)
+	p.watch.mu.Lock()
+	require.ErrorIs(t, p.watch.causes["s2"], errStopped, "a stopped stream is not handed over")
+	p.watch.mu.Unlock()
 	require.Eventually(t, func() bool {
 		s, _, err := p.store.Status(context.Background())
 		return err == nil && len(s) == 0
@@ -243,7 +256,41 @@ func TestLostLeaseStopsTheStream(t *testing.T) {
 	require.Eventually(t, func() bool { return p.watch.count() == 0 }, 10*time.Second, 100*time.Millisecond)
 	require.Greater(t, testutilValue(m.LeaseFailures), 0.0)
 	require.Equal(t, 0, w.Load())
+	p.watch.mu.Lock()
+	require.ErrorIs(t, p.watch.causes["s1"], ErrHandoff, "its segments are left for the next worker")
+	p.watch.mu.Unlock()
 	// The stream is not lost: another worker gets it once the lease lapses.
 	p.start("b", 1)
 	require.Eventually(t, func() bool { return len(p.watch.by("b")) == 1 }, 15*time.Second, 100*time.Millisecond)
+}
+
+func TestStopWhileBeingTakenIsNotUndone(t *testing.T) {
+	p := newTestPool(t)
+	w, err := NewWorker(Options{Store: p.open(), ID: "a", Capacity: 1, Watcher: p.watch.for_("a"),
+		Metrics: NewMetrics(prometheus.NewRegistry())})
+	require.NoError(t, err)
+	ctx := context.Background()
+	a := Assignment{StreamID: "s1", URL: "rtmp://h/live/s1"}
+
+	// The worker read the entry, then the operator stopped the stream before
+	// the worker wrote it back as watched: the stop stands.
+	p.submit("s1")
+	e, err := p.store.entry(ctx, "s1")
+	require.NoError(t, err)
+	require.NoError(t, p.store.Stop(ctx, "s1"))
+	require.False(t, w.claim(a, e, true))
+	_, err = p.store.Streams.Get(ctx, "s1")
+	require.Error(t, err, "the stopped stream's entry is not written back")
+
+	// Rewritten meanwhile (a drained worker marking it queued): claimed.
+	p.submit("s2")
+	a.StreamID = "s2"
+	e, err = p.store.entry(ctx, "s2")
+	require.NoError(t, err)
+	w.putEntry(StreamEntry{StreamID: "s2", State: StateQueued, Since: time.Now()})
+	require.True(t, w.claim(a, e, true))
+	e, err = p.store.entry(ctx, "s2")
+	require.NoError(t, err)
+	require.Equal(t, StateWatching, e.v.State)
+	require.Equal(t, "a", e.v.Worker)
 }

@@ -55,7 +55,7 @@ type Options struct {
 type held struct {
 	a      Assignment
 	msg    jetstream.Msg
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	done   chan struct{}
 	// stopped is set when the stream is stopped by the operator.
 	stopped atomic.Bool
@@ -67,6 +67,15 @@ type held struct {
 	// left alone, JetStream redelivers it.
 	leaseLost atomic.Bool
 }
+
+// ErrHandoff is the cause with which a worker cancels the watch of a stream
+// it gives up to another worker (a drain, a lost lease), as opposed to one
+// that ends or is stopped: the watcher should leave the stream's open
+// segments for the next to resume (monitor.Options.Handoff).
+var ErrHandoff = errors.New("pool: stream handed over to another worker")
+
+// errStopped is the cause of a watch ended by `streamwatch stop`.
+var errStopped = errors.New("pool: stream stopped")
 
 // Worker takes assignments from the pool up to its capacity and watches them.
 type Worker struct {
@@ -203,6 +212,7 @@ func (w *Worker) take(ctx context.Context, msg jetstream.Msg) {
 	kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	entry, err := w.o.Store.entry(kctx, a.StreamID)
 	cancel()
+	known := err == nil
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		log.Info("stream stopped while queued; dropped")
 		_ = msg.Ack()
@@ -218,7 +228,7 @@ func (w *Worker) take(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Ack()
 		return
 	}
-	mctx, mcancel := context.WithCancel(context.WithoutCancel(ctx))
+	mctx, mcancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	h := &held{a: a, msg: msg, cancel: mcancel, done: make(chan struct{})}
 	w.held[a.StreamID] = h
 	w.o.Metrics.Assignments.Set(float64(len(w.held)))
@@ -229,10 +239,17 @@ func (w *Worker) take(ctx context.Context, msg jetstream.Msg) {
 	} else {
 		log.Info("assignment taken")
 	}
-	e := entry.v
-	e.StreamID, e.URL, e.Channel = a.StreamID, ingest.Redact(a.URL), a.Channel
-	e.Worker, e.State, e.Since, e.Error = w.o.ID, StateWatching, time.Now().UTC(), ""
-	w.putEntry(e)
+	if !w.claim(a, entry, known) {
+		log.Info("stream stopped while being taken; dropped")
+		w.mu.Lock()
+		delete(w.held, a.StreamID)
+		w.o.Metrics.Assignments.Set(float64(len(w.held)))
+		w.mu.Unlock()
+		mcancel(errStopped)
+		h.released.Store(true)
+		_ = msg.Ack()
+		return
+	}
 
 	w.wg.Add(2)
 	go func() { defer w.wg.Done(); w.renew(mctx, h) }()
@@ -266,7 +283,7 @@ func (w *Worker) renew(ctx context.Context, h *held) {
 			if time.Since(lastOK) >= w.o.AckWait {
 				w.log.Error("lease lost; stopping the stream", "stream", h.a.StreamID)
 				h.leaseLost.Store(true)
-				h.cancel()
+				h.cancel(ErrHandoff)
 				return
 			}
 			continue
@@ -278,7 +295,7 @@ func (w *Worker) renew(ctx context.Context, h *held) {
 
 // finish settles an assignment whose watch returned.
 func (w *Worker) finish(h *held, err error) {
-	h.cancel()
+	h.cancel(nil)
 	w.mu.Lock()
 	delete(w.held, h.a.StreamID)
 	w.o.Metrics.Assignments.Set(float64(len(w.held)))
@@ -321,7 +338,7 @@ func (w *Worker) stop(id string) {
 		return
 	}
 	h.stopped.Store(true)
-	h.cancel()
+	h.cancel(errStopped)
 }
 
 // handbackWait bounds how long the drain waits for a monitor to stop before it
@@ -342,7 +359,7 @@ func (w *Worker) drain() {
 	w.log.Info("draining", "streams", len(hs))
 	for _, h := range hs {
 		h.handback.Store(true)
-		h.cancel()
+		h.cancel(ErrHandoff)
 	}
 	var wg sync.WaitGroup
 	for _, h := range hs {
@@ -372,6 +389,42 @@ func (w *Worker) drain() {
 	wg.Wait()
 	w.wg.Wait()
 	w.log.Info("drained", "handed_back", len(hs))
+}
+
+// claim writes the stream's entry as watched by this worker, on top of the
+// revision read (when known), so that a stop that deleted the entry meanwhile
+// is seen rather than undone: false means the stream was stopped.
+func (w *Worker) claim(a Assignment, entry revEntry[StreamEntry], known bool) bool {
+	e := entry.v
+	e.StreamID, e.URL, e.Channel = a.StreamID, ingest.Redact(a.URL), a.Channel
+	e.Worker, e.State, e.Since, e.Error = w.o.ID, StateWatching, time.Now().UTC(), ""
+	val, _ := json.Marshal(e)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for range 3 {
+		if !known {
+			break
+		}
+		_, err := w.o.Store.Streams.Update(ctx, a.StreamID, val, entry.rev)
+		if err == nil {
+			return true
+		}
+		// Changed since it was read: deleted by a stop, or rewritten (by the
+		// worker that handed the stream back): read it again.
+		cur, gerr := w.o.Store.entry(ctx, a.StreamID)
+		if errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted) {
+			return false
+		}
+		if gerr != nil {
+			w.log.Warn("stream entry unreadable", "stream", a.StreamID, "err", gerr)
+			break
+		}
+		entry.rev = cur.rev
+	}
+	if _, err := w.o.Store.Streams.Put(ctx, a.StreamID, val); err != nil {
+		w.log.Warn("stream entry not updated", "stream", a.StreamID, "err", err)
+	}
+	return true
 }
 
 func (w *Worker) putEntry(e StreamEntry) {

@@ -93,9 +93,14 @@ func child(t *testing.T, name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// publish streams the clip in real time to url in container format.
+// publish streams liveClip in real time to url in container format.
 func publish(t *testing.T, format, url string, extra ...string) *exec.Cmd {
-	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", liveClip(t), "-c", "copy"}
+	return publishClip(t, liveClip(t), format, url, extra...)
+}
+
+// publishClip streams clip in real time to url in container format.
+func publishClip(t *testing.T, clip, format, url string, extra ...string) *exec.Cmd {
+	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", clip, "-c", "copy"}
 	args = append(args, extra...)
 	args = append(args, "-f", format, url)
 	return child(t, "ffmpeg", args...)

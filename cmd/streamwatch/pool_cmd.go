@@ -81,7 +81,19 @@ func cmdWorker(ctx context.Context, args []string) error {
 			return nil
 		},
 		Watcher: pool.WatchFunc(func(ctx context.Context, a pool.Assignment) error {
-			return monitor.Run(ctx, w.monitorOptions(a.URL, a.StreamID, a.Channel, false, *realtime))
+			o := w.monitorOptions(a.URL, a.StreamID, a.Channel, false, *realtime)
+			o.Handoff = pool.ErrHandoff // open segments stay open for the next worker
+			err := monitor.Run(ctx, o)
+			if errors.Is(context.Cause(ctx), pool.ErrHandoff) {
+				// The next worker reads the stream's records to continue
+				// them: send what is waiting before the stream is handed on.
+				fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				if ferr := w.outbox.Flush(fctx); ferr != nil {
+					w.log.Warn("outbox not flushed before hand-over", "stream", a.StreamID, "err", ferr)
+				}
+			}
+			return err
 		}),
 	})
 	if err != nil {

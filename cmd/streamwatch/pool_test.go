@@ -38,12 +38,14 @@ type poolWorker struct {
 	exitAt  time.Time
 }
 
-func startPoolWorker(t *testing.T, natsURL, id string, capacity int) *poolWorker {
+// startPoolWorker starts `streamwatch worker` with one OCR worker, metrics on
+// a free port, its own outbox, and extra flags.
+func startPoolWorker(t *testing.T, natsURL, id string, capacity int, extra ...string) *poolWorker {
 	t.Helper()
 	w := &poolWorker{id: id, stderr: &syncBuf{}, exited: make(chan struct{})}
-	w.cmd = exec.Command(binary, "worker", "--nats", natsURL, "--worker-id", id, "--capacity", fmt.Sprint(capacity),
-		"--realtime", "--metrics-addr", "127.0.0.1:0", "--ocr-workers", "1", "--sample-interval", "2s",
-		"--outbox-dir", t.TempDir(), "--evidence-dir", t.TempDir())
+	args := []string{"worker", "--nats", natsURL, "--worker-id", id, "--capacity", fmt.Sprint(capacity),
+		"--metrics-addr", "127.0.0.1:0", "--ocr-workers", "1", "--outbox-dir", t.TempDir()}
+	w.cmd = exec.Command(binary, append(args, extra...)...)
 	w.cmd.Env = append(os.Environ(), "NATS_URL=", "OMP_THREAD_LIMIT=1")
 	pr, pw := io.Pipe()
 	w.cmd.Stderr = pw
@@ -144,6 +146,31 @@ func (a *attachLog) lastAttach(ids []string) time.Time {
 	return t
 }
 
+// newAttachLog follows the status events the monitors publish.
+func newAttachLog(t *testing.T, nc *nats.Conn) *attachLog {
+	log := &attachLog{active: map[string]int{}, last: map[string]time.Time{}, pushedRule: map[string]bool{}}
+	_, err := nc.Subscribe("streamwatch.streams.*.status", func(m *nats.Msg) {
+		var s monitor.StreamStatus
+		if json.Unmarshal(m.Data, &s) != nil {
+			return
+		}
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		switch s.State {
+		case ingest.StateAttached:
+			log.active[s.StreamID]++
+			log.last[s.StreamID] = time.Now()
+			if log.active[s.StreamID] > 1 {
+				log.twice = append(log.twice, s.StreamID)
+			}
+		case ingest.StateEnded:
+			log.active[s.StreamID]--
+		}
+	})
+	require.NoError(t, err)
+	return log
+}
+
 // holders returns, from the streams bucket, the worker of each watched stream.
 func holders(t *testing.T, s *pool.Store) map[string]string {
 	streams, _, err := s.Status(context.Background())
@@ -190,32 +217,13 @@ func TestPoolFailoverAndDrain(t *testing.T) {
 	nc, err := nats.Connect(n.url())
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
-	log := &attachLog{active: map[string]int{}, last: map[string]time.Time{}, pushedRule: map[string]bool{}}
+	log := newAttachLog(t, nc)
 	_, err = nc.Subscribe("streamwatch.alerts.*", func(m *nats.Msg) {
 		var r alerts.Record
 		if json.Unmarshal(m.Data, &r) == nil && r.Rule == "pushed-offer" {
 			log.mu.Lock()
 			log.pushedRule[r.StreamID] = true
 			log.mu.Unlock()
-		}
-	})
-	require.NoError(t, err)
-	_, err = nc.Subscribe("streamwatch.streams.*.status", func(m *nats.Msg) {
-		var s monitor.StreamStatus
-		if json.Unmarshal(m.Data, &s) != nil {
-			return
-		}
-		log.mu.Lock()
-		defer log.mu.Unlock()
-		switch s.State {
-		case ingest.StateAttached:
-			log.active[s.StreamID]++
-			log.last[s.StreamID] = time.Now()
-			if log.active[s.StreamID] > 1 {
-				log.twice = append(log.twice, s.StreamID)
-			}
-		case ingest.StateEnded:
-			log.active[s.StreamID]--
 		}
 	})
 	require.NoError(t, err)
@@ -226,7 +234,10 @@ func TestPoolFailoverAndDrain(t *testing.T) {
 	require.NoError(t, err)
 
 	// One worker with room for four: two of the six wait.
-	w1 := startPoolWorker(t, n.url(), "w1", 4)
+	paced := func(id string, capacity int) *poolWorker {
+		return startPoolWorker(t, n.url(), id, capacity, "--realtime", "--sample-interval", "2s", "--evidence-dir", t.TempDir())
+	}
+	w1 := paced("w1", 4)
 	ids := []string{"p1", "p2", "p3", "p4", "p5", "p6"}
 	for _, id := range ids {
 		r := runBin(t, 30*time.Second, "", "submit", clip, "--stream-id", id, "--nats", n.url())
@@ -242,10 +253,10 @@ func TestPoolFailoverAndDrain(t *testing.T) {
 	require.Contains(t, metrics, "streamwatch_pool_assignments 4")
 	require.Contains(t, metrics, "streamwatch_pool_capacity 4")
 
-	w2 := startPoolWorker(t, n.url(), "w2", 6)
+	w2 := paced("w2", 6)
 	require.Eventually(t, func() bool { return len(holders(t, store)) == 6 }, 30*time.Second, 200*time.Millisecond,
 		"the queued streams start when a worker is added")
-	w3 := startPoolWorker(t, n.url(), "w3", 6)
+	w3 := paced("w3", 6)
 	require.Eventually(t, func() bool { return log.attachedSince(ids, time.Time{}) }, 60*time.Second, 200*time.Millisecond,
 		"all six attached")
 	require.Eventually(t, func() bool {

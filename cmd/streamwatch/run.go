@@ -108,6 +108,7 @@ type wiring struct {
 	sinks    alerts.Multi
 	natsURL  string
 	nc       *nats.Conn
+	js       jetstream.JetStream
 	reg      *prometheus.Registry
 	metrics  *monitor.Metrics
 	evidence alerts.EvidenceStore
@@ -195,6 +196,7 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 		if err != nil {
 			return nil, fmt.Errorf("jetstream: %w", err)
 		}
+		w.js = js
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, err = alerts.EnsureStreamWith(cctx, js, alerts.StreamOptions{MaxAge: c.alertsMaxAge, MaxBytes: c.alertsMaxBytes})
 		if err == nil && w.evidence == nil {
@@ -226,6 +228,12 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 // monitorOptions are the options of one stream's monitor.
 func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) monitor.Options {
 	c := w.c
+	var resume func(context.Context) (alerts.Resume, error)
+	if w.js != nil && !replay {
+		// A live stream watched before (by another worker, or this command
+		// before a crash) continues its media time and open segments.
+		resume = func(ctx context.Context) (alerts.Resume, error) { return alerts.Recover(ctx, w.js, id) }
+	}
 	return monitor.Options{
 		URL:      src,
 		StreamID: id,
@@ -248,6 +256,7 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		Status:         func(st ingest.Status) { publishStatus(w.nc, id, st, w.log) },
 		Metrics:        w.metrics,
 		Logger:         w.log,
+		Resume:         resume,
 	}
 }
 
