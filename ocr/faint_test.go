@@ -27,3 +27,34 @@ func TestHanCount(t *testing.T) {
 	require.Equal(t, 0, hanCount("Gucci"))
 	require.Equal(t, 3, hanCount("香奈儿 A"))
 }
+
+// TestReadLowContrastBox reads grey text on a dark grey box over a darker
+// frame: over the crop around the line, Otsu splits the frame from box and
+// text together; the box's own threshold must be tried.
+func TestReadLowContrastBox(t *testing.T) {
+	w, err := newWorker([]string{"eng"})
+	require.NoError(t, err)
+	defer w.close()
+	img := renderFrame(t, "color=c=0x1e2430:size=720x1280",
+		frameText{text: "Prada bag AAA quality", font: regular, size: 44, x: "(w-tw)/2", y: "940",
+			style: "fontcolor=0x909090:box=1:boxcolor=0x505050:boxborderw=10"})
+	l, err := w.readRegion(img, caption(t, img))
+	require.NoError(t, err)
+	require.Equal(t, "Prada bag AAA quality", l.Text)
+}
+
+// TestReadWidelySpacedLetters reads a name spelled with wide gaps in a CJK
+// face's Latin glyphs ("ＧＵＣＣＩ"): Tesseract reads it right but doubts it
+// (confidence 0–20); the confident symbols it makes of other renderings
+// must not win, nor the Chinese model's look-alikes without Han.
+func TestReadWidelySpacedLetters(t *testing.T) {
+	w, err := newWorker([]string{"eng", "chi_sim"})
+	require.NoError(t, err)
+	defer w.close()
+	const cjk = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+	img := renderFrame(t, "color=c=0x1e2430:size=720x1280",
+		frameText{text: "ＧＵＣＣＩ 1:1 replica", font: cjk, size: 48, x: "(w-tw)/2", y: "940", style: demoStyle})
+	l, err := w.readRegion(img, caption(t, img))
+	require.NoError(t, err)
+	require.Equal(t, "GUCCI 1:1 replica", l.Text)
+}

@@ -406,7 +406,7 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 		if err != nil {
 			return Line{}, err
 		}
-		if again.worth() > l.worth() {
+		if again.beats(l) {
 			l, prep = again, alt
 		}
 	}
@@ -422,7 +422,7 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 		if err != nil {
 			return Line{}, err
 		}
-		if again.worth() > l.worth() {
+		if again.beats(l) {
 			l, prep = again, sh
 		}
 		if !l.doubtful() {
@@ -452,7 +452,7 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 		if err != nil {
 			return Line{}, err
 		}
-		if again.worth() > l.worth() {
+		if again.beats(l) {
 			l, prep = again, alt
 		}
 	}
@@ -487,7 +487,10 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 			}
 		}
 	}
-	if zh.Text != "" && (zh.Confidence > l.Confidence || !meaningful(l.Text)) {
+	// The Chinese model is asked for Chinese: a reading of it without Han
+	// characters (its look-alikes of a Latin line the English model found
+	// hard) wins only over a reading that holds no letters.
+	if zh.Text != "" && (zh.Confidence > l.Confidence && hasHan(zh.Text) || !meaningful(l.Text)) {
 		return zh.Line, nil
 	}
 	return l.Line, nil
@@ -539,6 +542,15 @@ func (r reading) worth() float64 {
 		s += float64(n) * wd.conf / 100
 	}
 	return s
+}
+
+// beats tells whether r is a better reading of a line than o: it scores
+// higher (worth), and is not garbage unless o is too. A handful of
+// confident symbols ("-6 «", Tesseract's reading of a rendering that kept
+// only fragments of the glyphs) must not displace a full reading that
+// Tesseract doubts (it gives widely spaced letters, "G U C C I", 0–20).
+func (r reading) beats(o reading) bool {
+	return r.worth() > o.worth() && (!garbage(r.Text) || garbage(o.Text))
 }
 
 // doubtful reports whether r may be a misreading worth reading again from

@@ -591,7 +591,8 @@ func missed(ink, other []bool, w, h int, core image.Rectangle) int {
 func alternates(src *image.Gray, core image.Rectangle) []*image.Gray {
 	img, core := scaled(src, core)
 	w, h := img.Rect.Dx(), img.Rect.Dy()
-	light := binarise(img, otsu(img))
+	t := otsu(img)
+	light := binarise(img, t)
 	_, lightText := glyphs(img, light, w, h, core)
 	var out []*image.Gray
 	for _, p := range []pick{
@@ -601,7 +602,28 @@ func alternates(src *image.Gray, core image.Rectangle) []*image.Gray {
 		ink, _ := pickGlyphs(img, light, w, h, core, p)
 		out = append(out, renderInk(ink, w, h, core))
 	}
+	// The threshold of the line's own box: around a caption box the crop
+	// holds the frame too, and with three levels (frame, box, text) Otsu
+	// may split the frame from box and text together, which for text of
+	// low contrast with its box (grey on dark grey) loses the text.
+	if sub, ok := img.SubImage(core.Add(img.Rect.Min)).(*image.Gray); ok {
+		if tc := otsu(sub); absDiff(tc, t) >= coreThresholdGap {
+			ink, _ := glyphs(img, binarise(img, tc), w, h, core)
+			out = append(out, renderInk(ink, w, h, core))
+		}
+	}
 	return out
+}
+
+// coreThresholdGap is how far the Otsu threshold of a line's box must be
+// from that of the crop around it for alternates to try it too.
+const coreThresholdGap = 24
+
+func absDiff(a, b uint8) uint8 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }
 
 // shadowRendering returns the line in core read as light text with a dark
