@@ -399,6 +399,66 @@ func (lx *lexicon) fuzzy(nt *normText, text string, dst *Result) {
 			}
 		}
 	}
+	lx.split(nt, text, dst)
+}
+
+// maxSplitPieces is the most pieces a name written apart is found in.
+const maxSplitPieces = 3
+
+// split finds one-word names of five letters and more written in two or
+// three pieces, one separator apart, one of them of one or two letters
+// ("Gu cci", "Pra-da", "Ba.len.ciaga"): joined, the pieces must spell the
+// name exactly (after normalisation). Longer pieces on both sides are words
+// of their own ("car tier" stays apart).
+func (lx *lexicon) split(nt *normText, text string, dst *Result) {
+	fx := &lx.fz
+	toks, rs := nt.toks, nt.runes
+	for ti := 0; ti+1 < len(toks); ti++ {
+		if !toks[ti].latin {
+			continue
+		}
+		var h uint64
+		n, short := 0, false
+		for k := ti; k < len(toks) && k < ti+maxSplitPieces; k++ {
+			tk := toks[k]
+			if !tk.latin || k > ti && (tk.start-toks[k-1].end != 1 || !isSeparator(rs[tk.start-1])) {
+				break
+			}
+			w := rs[tk.start:tk.end]
+			if n += len(w); n > maxFuzzyRunes {
+				break
+			}
+			short = short || len(w) <= 2
+			for _, r := range w {
+				h = h*hashBase + uint64(r) + 1
+			}
+			if k == ti || !short || n < 5 {
+				continue
+			}
+			fx.lookup(mixKey(h, n), func(id int32) {
+				v := fx.word(id)
+				if len(v) != n {
+					return
+				}
+				i := 0
+				for _, t := range toks[ti : k+1] {
+					for _, r := range rs[t.start:t.end] {
+						if v[i] != r {
+							return
+						}
+						i++
+					}
+				}
+				for _, fi := range fx.first[id] {
+					if t := &fx.terms[fi]; len(t.words) == 1 {
+						e := &lx.entries[t.entry]
+						b, end := nt.starts[toks[ti].start], nt.ends[tk.end-1]
+						dst.Spans = append(dst.Spans, Span{Start: b, End: end, Kind: e.kind, ID: e.id, Term: e.terms[0], Text: text[b:end], How: HowNormalised})
+					}
+				}
+			})
+		}
+	}
 }
 
 // candidates finds the vocabulary words within budget of token ti.

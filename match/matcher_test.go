@@ -85,7 +85,19 @@ func TestMatchAdversarial(t *testing.T) {
 		{"dashed letters", "G-U-C-C-I bag", []string{"brand:gucci:G-U-C-C-I:normalised"}},
 		{"spaced initials", "L V wallet", []string{"brand:louis-vuitton:L V:normalised"}},
 		{"article before spaced letters", "a G U C C I bag", []string{"brand:gucci:G U C C I:normalised"}},
-		{"mixed separators do not join", "G.U C.C.I", nil},
+		{"mixed separators: two pieces of a name", "G.U C.C.I", []string{"brand:gucci:G.U C.C.I:normalised"}},
+		// names written in pieces
+		{"name in two pieces", "Gu cci bag", []string{"brand:gucci:Gu cci:normalised"}},
+		{"name split by a dash", "PRA-DA 1:1", []string{"brand:prada:PRA-DA:normalised", "phrase:replica:1:1:exact"}},
+		{"name in three pieces", "Ba len ciaga", []string{"brand:balenciaga:Ba len ciaga:normalised"}},
+		{"two words are not a name", "car tier list", nil},
+		{"pieces must spell the name", "Gu cca bag", nil},
+		{"emoji between letters", "G🔥U🔥C🔥C🔥I", []string{"brand:gucci:G🔥U🔥C🔥C🔥I:normalised"}},
+		// spaces that separate nothing
+		{"spaced Chinese", "劳 力 士 高 仿", []string{"brand:rolex:劳 力 士:normalised", "phrase:replica:高 仿:normalised"}},
+		{"space between Latin and Chinese", "香奈儿 A 货", []string{"brand:chanel:香奈儿:exact", "phrase:high-grade-copy:A 货:normalised"}},
+		{"ratio read with spaces", "Prada 1 : 1", []string{"brand:prada:Prada:exact", "phrase:replica:1 : 1:normalised"}},
+		{"spaced colon in a time", "2 : 30 pm", nil},
 		{"spelled-out word hides no short name", "S I L V E R", nil},
 		// word boundaries
 		{"LV not inside SILVER", "SILVER ring", nil},

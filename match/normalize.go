@@ -64,7 +64,62 @@ func (t *normText) reset(s string) {
 		i += size
 	}
 	t.joinSingles()
+	t.dropInnerSpaces()
 	t.readLeet()
+}
+
+// dropInnerSpaces drops the spaces that separate nothing: between
+// characters spelled out one by one when one of them is of a script written
+// without spaces ("劳 力 士 高 仿" is "劳力士高仿", "A 货" is "A货"), and beside
+// the colon of a ratio ("1 : 1", as OCR often reads "1:1"). Spaces between
+// words of several characters stay: "限时秒杀 今日特价" is two words.
+func (t *normText) dropInnerSpaces() {
+	rs := t.runes
+	n := len(rs)
+	// drop decides on the space at i from the original runes around it:
+	// p2 and a before it, b and c after it (' ' beyond either end).
+	drop := func(i int, p2, a rune) bool {
+		if rs[i] != ' ' || i == 0 || i+1 >= n {
+			return false
+		}
+		b, c := rs[i+1], rune(' ')
+		if i+2 < n {
+			c = rs[i+2]
+		}
+		if a == ':' && '0' <= b && b <= '9' || b == ':' && '0' <= a && a <= '9' {
+			return true
+		}
+		return p2 == ' ' && c == ' ' && (isUnspaced(a) || isUnspaced(b))
+	}
+	at := func(i int) rune {
+		if i < 0 {
+			return ' '
+		}
+		return rs[i]
+	}
+	first := -1
+	for i := 1; i < n; i++ {
+		if rs[i] == ' ' && drop(i, at(i-2), rs[i-1]) {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return
+	}
+	// Compact in place, remembering the original runes behind i, which the
+	// copy overwrites.
+	w := first
+	p2, p1 := at(first-2), rs[first-1]
+	for i := first; i < n; i++ {
+		cur := rs[i]
+		if cur != ' ' || !drop(i, p2, p1) {
+			rs[w], t.starts[w], t.ends[w], t.joined[w] = cur, t.starts[i], t.ends[i], t.joined[i]
+			w++
+		}
+		p2, p1 = p1, cur
+	}
+	t.runes, t.starts, t.ends, t.joined = rs[:w], t.starts[:w], t.ends[:w], t.joined[:w]
 }
 
 // emit appends one normalised rune for the input bytes [start, end).
@@ -242,7 +297,9 @@ func isSeparator(r rune) bool {
 	case ' ', '.', '-', '_', '*', '·', '•', '/', '~', '+':
 		return true
 	}
-	return false
+	// Emoji and other pictographs between letters ("G🔥U🔥C🔥C🔥I"); not
+	// Chinese, the bulk of non-ASCII text, which needs no table lookup.
+	return r >= 0x2000 && (r < 0x3400 || r > 0x9FFF) && unicode.Is(unicode.So, r)
 }
 
 // isLetter reports whether r is a letter of a space-separated script.
