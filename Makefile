@@ -9,11 +9,11 @@ BIN     := bin/streamwatch
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 # Debian 12 packages: FFmpeg 5.1 libraries for go-astiav, Tesseract 5.3 with
-# English and Simplified Chinese, the ffmpeg CLI and fonts for the clip generator.
+# English, Simplified and Traditional Chinese, the ffmpeg CLI and fonts for the clip generator.
 DEB_PKGS := gcc pkg-config ffmpeg \
 	libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev libavfilter-dev \
 	libswscale-dev libswresample-dev libpostproc-dev \
-	libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim \
+	libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
 	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk chromium \
 	nginx libnginx-mod-rtmp
 

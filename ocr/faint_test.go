@@ -1,6 +1,7 @@
 package ocr
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -57,4 +58,28 @@ func TestReadWidelySpacedLetters(t *testing.T) {
 	l, err := w.readRegion(img, caption(t, img))
 	require.NoError(t, err)
 	require.Equal(t, "GUCCI 1:1 replica", l.Text)
+}
+
+// TestReadTraditionalChinese reads Traditional characters the Simplified
+// model lacks ("馳" of 古馳, Gucci): it doubts them, and the Traditional
+// model reads the line again.
+func TestReadTraditionalChinese(t *testing.T) {
+	w, err := newWorker(DefaultLanguages)
+	require.NoError(t, err)
+	defer w.close()
+	const cjk = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+	img := renderFrame(t, "color=c=0x1e2430:size=720x1280",
+		frameText{text: "古馳 高仿 包包", font: cjk, size: 48, x: "(w-tw)/2", y: "940", style: demoStyle})
+	l, err := w.readRegion(img, caption(t, img))
+	require.NoError(t, err)
+	require.Equal(t, "古馳高仿包包", strings.ReplaceAll(l.Text, " ", ""))
+	require.Equal(t, 1, w.reads[w.traditional])
+
+	// Simplified text the Simplified model is sure of is read once.
+	img = renderFrame(t, "color=c=0x1e2430:size=720x1280",
+		frameText{text: "香奈儿 精仿 包邮", font: cjk, size: 48, x: "(w-tw)/2", y: "940", style: demoStyle})
+	l, err = w.readRegion(img, caption(t, img))
+	require.NoError(t, err)
+	require.Equal(t, "香奈儿精仿包邮", strings.ReplaceAll(l.Text, " ", ""))
+	require.Equal(t, 1, w.reads[w.traditional], "no Traditional read for a sure Simplified line")
 }

@@ -32,14 +32,14 @@ type Options struct {
 	// Size is the number of Tesseract clients, each served by its own
 	// goroutine. Default: runtime.NumCPU().
 	Size int
-	// Languages are Tesseract language codes. Default: eng, chi_sim.
+	// Languages are Tesseract language codes. Default: eng, chi_sim, chi_tra.
 	Languages []string
 	// Duration, when set, observes the seconds each Read spends in Tesseract.
 	Duration prometheus.Observer
 }
 
 // DefaultLanguages are read when Options.Languages is empty.
-var DefaultLanguages = []string{"eng", "chi_sim"}
+var DefaultLanguages = []string{"eng", "chi_sim", "chi_tra"}
 
 type job struct {
 	ctx     context.Context
@@ -189,6 +189,10 @@ type worker struct {
 	all     *gosseract.Client
 	eng     *gosseract.Client         // nil unless eng is configured with other languages
 	chinese *gosseract.Client         // nil unless chi_sim is configured with other languages
+	// traditional reads again, with chi_tra, a Chinese line in which the
+	// Simplified model doubts a character (see readChinese); nil unless
+	// chi_tra is configured with chi_sim.
+	traditional *gosseract.Client
 	reads   map[*gosseract.Client]int // line reads per client, for tests
 	inited  map[*gosseract.Client]bool
 }
@@ -209,6 +213,9 @@ func newWorker(langs []string) (*worker, error) {
 			case "chi_sim":
 				w.chinese = newClient()
 				c = w.chinese
+			case "chi_tra":
+				w.traditional = newClient()
+				c = w.traditional
 			default:
 				continue
 			}
@@ -233,9 +240,14 @@ func newWorker(langs []string) (*worker, error) {
 		}
 	}
 	// The line clients are initialised now; the mixed-language one only if a
-	// whole-frame read ever needs it (it loads every model: seconds of CPU).
+	// whole-frame read ever needs it (it loads every model: seconds of CPU),
+	// the Traditional Chinese one only if a line ever needs it.
+	if w.traditional != nil && w.chinese == nil {
+		w.traditional.Close()
+		w.traditional = nil
+	}
 	for _, c := range w.clients() {
-		if c == w.all && len(w.clients()) > 1 {
+		if c == w.all && len(w.clients()) > 1 || c == w.traditional {
 			continue
 		}
 		if err := w.ready(c); err != nil {
@@ -284,7 +296,7 @@ func initClient(c *gosseract.Client) error {
 
 func (w *worker) clients() []*gosseract.Client {
 	var cs []*gosseract.Client
-	for _, c := range []*gosseract.Client{w.all, w.eng, w.chinese} {
+	for _, c := range []*gosseract.Client{w.all, w.eng, w.chinese, w.traditional} {
 		if c != nil {
 			cs = append(cs, c)
 		}
@@ -338,7 +350,7 @@ func (w *worker) readPage(img *image.Gray) ([]Line, error) {
 		if !ok {
 			continue
 		}
-		again, err := w.readLine(w.chinese, PrepareLine(sub))
+		again, err := w.readChinese(PrepareLine(sub))
 		if err != nil {
 			return nil, err
 		}
@@ -435,7 +447,7 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 	var zh reading
 	zhRead := w.chinese != nil && (hasHan(l.Text) || l.Confidence < sureConfidence || garbage(l.Text))
 	if zhRead {
-		if zh, err = w.readLine(w.chinese, preps[0]); err != nil {
+		if zh, err = w.readChinese(preps[0]); err != nil {
 			return Line{}, err
 		}
 		// Chinese models are less sure of single characters than English
@@ -460,7 +472,7 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 		return l.Line, nil
 	}
 	if prep != preps[0] && zh.Confidence < sureConfidence {
-		again, err := w.readLine(w.chinese, prep)
+		again, err := w.readChinese(prep)
 		if err != nil {
 			return Line{}, err
 		}
@@ -478,7 +490,7 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 			if alt == prep {
 				continue
 			}
-			again, err := w.readLine(w.chinese, alt)
+			again, err := w.readChinese(alt)
 			if err != nil {
 				return Line{}, err
 			}
@@ -503,6 +515,42 @@ func around(r, b image.Rectangle) image.Rectangle {
 	h := r.Dy()
 	return image.Rect(r.Min.X-3*h, r.Min.Y-h/2, r.Max.X+3*h, r.Max.Y+h/2).Intersect(b)
 }
+
+// readChinese reads img with the Simplified Chinese model and, when that
+// doubts one of the Han characters it read (chi_sim reads Traditional
+// characters it lacks, "古馳", as others with confidence 0-55), with the
+// Traditional one too; the more confident reading wins. The matcher reads
+// Traditional as Simplified.
+func (w *worker) readChinese(img *image.Gray) (reading, error) {
+	zh, err := w.readLine(w.chinese, img)
+	if err != nil || w.traditional == nil || !doubtsHan(zh) {
+		return zh, err
+	}
+	tr, err := w.readLine(w.traditional, img)
+	if err != nil {
+		return reading{}, err
+	}
+	if tr.Text != "" && tr.Confidence > zh.Confidence {
+		return tr, nil
+	}
+	return zh, nil
+}
+
+// doubtsHan reports whether a word of r holding Han characters has less
+// than doubtfulHan confidence: the Simplified model reads the characters it
+// knows at 70 and more.
+func doubtsHan(r reading) bool {
+	for _, wd := range r.words {
+		if wd.conf < doubtfulHan && hasHan(wd.text) {
+			return true
+		}
+	}
+	return false
+}
+
+// doubtfulHan is the confidence below which a Chinese word is read again
+// with the Traditional model.
+const doubtfulHan = 60
 
 func (w *worker) readLine(c *gosseract.Client, img *image.Gray) (reading, error) {
 	if err := w.ready(c); err != nil {

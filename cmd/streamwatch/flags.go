@@ -61,7 +61,7 @@ func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.nats, "nats", "", "NATS server URL (default $NATS_URL)")
 	fs.IntVar(&c.ocrWorkers, "ocr-workers", runtime.NumCPU(), "Tesseract clients in the OCR pool")
-	fs.StringVar(&c.languages, "languages", "eng+chi_sim", "Tesseract languages, joined with +")
+	fs.StringVar(&c.languages, "languages", "eng+chi_sim+chi_tra", "Tesseract languages, joined with +")
 	fs.DurationVar(&c.gap, "gap", 3*time.Second, "longest media-time gap without a hit that a segment bridges")
 	fs.IntVar(&c.minHits, "min-hits", 2, "sampled frames with a hit before a segment opens")
 	fs.DurationVar(&c.maxSegment, "max-segment", 10*time.Minute, "media time after which an open segment is closed and a new one opened")
