@@ -479,16 +479,21 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 // Summary describes the rules in one line, for logs and the CLI:
 // "3 brands (6 names), 2 phrases (9 terms), 2 rules".
 func (r *Rules) Summary() string {
-	names, terms := 0, 0
+	names, terms, excludes := 0, 0, 0
 	for _, b := range r.Brands {
 		names += len(b.Names)
 	}
 	for _, p := range r.Phrases {
 		terms += len(p.Terms)
+		excludes += len(p.Exclude)
+	}
+	phrases := count(terms, "term")
+	if excludes > 0 {
+		phrases += ", " + count(excludes, "exclude")
 	}
 	return fmt.Sprintf("%s (%s), %s (%s), %s",
 		count(len(r.Brands), "brand"), count(names, "name"),
-		count(len(r.Phrases), "phrase"), count(terms, "term"),
+		count(len(r.Phrases), "phrase"), phrases,
 		count(len(r.Rules), "rule"))
 }
 

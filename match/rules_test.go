@@ -240,6 +240,15 @@ func TestSummary(t *testing.T) {
 			},
 			"3 brands (6 names), 2 phrases (9 terms), 2 rules",
 		},
+		{
+			"excludes",
+			&Rules{
+				Brands:  []Brand{{ID: "b", Names: []string{"x"}}},
+				Phrases: []Phrase{{ID: "p", Terms: []string{"y"}, Exclude: []string{"y z"}}, {ID: "q", Terms: []string{"w"}, Exclude: []string{"w v", "w u"}}},
+				Rules:   []Rule{{ID: "r"}},
+			},
+			"1 brand (1 name), 2 phrases (2 terms, 3 excludes), 1 rule",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -163,6 +163,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	src, err := ingest.Supervise(ctx, o.URL, o.Ingest, sopts)
 	if err != nil {
+		// Never attached: say so all the same, so that whoever follows the
+		// stream's status learns that nobody watches it.
+		sopts.Status(ingest.Status{State: ingest.StateEnded, At: time.Now(), Err: err})
 		return err
 	}
 	defer src.Close()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/frames"
+	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/clipgen"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/ocr"
@@ -260,6 +261,19 @@ func TestHandoffLeavesSegmentsOpen(t *testing.T) {
 		require.NotEqual(t, alerts.StateClosed, r.State, "a handed-over segment is left open for the next watcher")
 	}
 	require.Zero(t, resumed)
+}
+
+func TestFailedFirstOpenReportsEnded(t *testing.T) {
+	var got []ingest.Status
+	err := Run(context.Background(), Options{
+		URL: filepath.Join(t.TempDir(), "missing.mp4"), StreamID: "gone", Rules: match.DefaultRules(),
+		Reader: sharedPool(t), Sink: &collect{}, Metrics: NewMetrics(prometheus.NewRegistry()),
+		Status: func(st ingest.Status) { got = append(got, st) },
+	})
+	require.Error(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, ingest.StateEnded, got[0].State)
+	require.ErrorIs(t, got[0].Err, err)
 }
 
 // countingReader counts the lines handed to OCR.
