@@ -135,3 +135,24 @@ func TestRecoverFromJetStream(t *testing.T) {
 		require.NotEqual(t, r.AlertID, out[1].AlertID)
 	}
 }
+
+func TestTrackerSuspendBridgesAnOutage(t *testing.T) {
+	offer := hit("counterfeit-offer", []string{"gucci"}, []string{"replica"}, "GUCCI 1:1 replica")
+	tr := NewTracker(TrackerOptions{StreamID: "s1"})
+	rs := observe(tr, []step{{1000, []match.Hit{offer}}, {2000, []match.Hit{offer}}})
+	require.Equal(t, []string{"open"}, states(rs))
+	// A reconnect: 20 s unwatched, the caption is still there 2 s after.
+	tr.Suspend()
+	rs = observe(tr, []step{{22000, nil}, {24000, []match.Hit{offer}}})
+	require.Equal(t, []string{"update"}, states(rs), "the same alert goes on")
+	// Without a hit within the gap after the outage, it closes where it was last seen.
+	tr.Suspend()
+	rs = observe(tr, []step{{60000, nil}, {63500, nil}})
+	require.Equal(t, []string{"closed"}, states(rs))
+	require.Equal(t, int64(24000), rs[0].EndMS)
+
+	// Not suspended, the same outage splits the caption into two alerts.
+	tr = NewTracker(TrackerOptions{StreamID: "s1"})
+	rs = observe(tr, []step{{1000, []match.Hit{offer}}, {2000, []match.Hit{offer}}, {22000, nil}, {24000, []match.Hit{offer}}, {25000, []match.Hit{offer}}})
+	require.Equal(t, []string{"open", "closed", "open"}, states(rs))
+}

@@ -220,6 +220,18 @@ func (t *Tracker) Resume(recs []Record) int {
 	return n
 }
 
+// Suspend tells the tracker that the stream went unwatched (a reconnect):
+// open segments do not count the span as quiet. Each waits Gap from the
+// next frame observed, as after Resume, so a caption still on screen after
+// the outage continues its alert instead of opening another.
+func (t *Tracker) Suspend() {
+	for _, s := range t.segs {
+		if s.open {
+			s.resumed = true
+		}
+	}
+}
+
 // Close ends every open segment, as at the end of the stream.
 func (t *Tracker) Close(wall time.Time) []Record {
 	var out []Record

@@ -13,4 +13,7 @@ type Sampled struct {
 	Image   *image.Gray // the picture as 8-bit luma
 	// Regions are candidate text-line boxes; nil means "read the whole frame".
 	Regions []image.Rectangle
+	// Gaps counts the unwatched spans of the stream (reconnects, a take-over)
+	// before this frame.
+	Gaps int64
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -154,7 +155,11 @@ func Run(ctx context.Context, o Options) error {
 	up := o.Metrics.StreamUp.WithLabelValues(o.StreamID)
 	defer up.Set(0)
 	sopts := o.Supervise
+	var gaps atomic.Int64 // unwatched spans so far; frames carry the count to the tracker
 	sopts.Status = func(st ingest.Status) {
+		if st.State == ingest.StateGap {
+			gaps.Add(1)
+		}
 		o.Metrics.observeStatus(o.StreamID, st)
 		logStatus(log, o.URL, st)
 		if o.Status != nil {
@@ -202,7 +207,7 @@ func Run(ctx context.Context, o Options) error {
 				return err
 			}
 			o.Metrics.FramesSampled.Inc()
-			s := frames.Sampled{Seq: seq, MediaMS: f.MediaMS, Wall: f.Wall, Image: img}
+			s := frames.Sampled{Seq: seq, MediaMS: f.MediaMS, Wall: f.Wall, Image: img, Gaps: gaps.Load()}
 			seq++
 			return queue.Put(gctx, s)
 		})
@@ -257,6 +262,7 @@ func Run(ctx context.Context, o Options) error {
 		ev := match.NewEvaluator(o.Rules, o.Matcher, o.Channel)
 		inForce := o.Rules
 		last := time.Now()
+		var seenGaps int64
 		publish := func(rs []alerts.Record) {
 			for _, r := range rs {
 				o.Metrics.Alerts.Records.WithLabelValues(r.State).Inc()
@@ -312,6 +318,12 @@ func Run(ctx context.Context, o Options) error {
 			hits := ev.Observe(r.frame.MediaMS, lines)
 			for _, h := range hits {
 				o.Metrics.Matches.WithLabelValues(h.Rule).Inc()
+			}
+			if r.frame.Gaps > seenGaps {
+				// Nobody watched for a while: what was on screen before may
+				// still be, and is not taken for gone.
+				seenGaps = r.frame.Gaps
+				tracker.Suspend()
 			}
 			before := tracker.Open()
 			recent.add(r.frame)
