@@ -1,7 +1,9 @@
 package frames
 
 import (
+	"context"
 	"image"
+	"sync"
 	"sync/atomic"
 )
 
@@ -34,7 +36,16 @@ type Entry struct {
 	// forgotten entry's successor, over unchanged pixels, counts on.
 	reads     int
 	forgotten atomic.Bool
+	settled   chan struct{} // closed by Settle
+	settle    sync.Once
 }
+
+// Settle says that the owner of the read has filled in Lines and decided
+// whether to Forget: a later frame's Check may reuse e (or, forgotten, read
+// the line again). Check waits for it, so that a doubtful reading is retried
+// even when later frames come before the read is done (a replay, OCR behind).
+// Safe to call from the goroutine that fills in Lines, more than once.
+func (e *Entry) Settle() { e.settle.Do(func() { close(e.settled) }) }
 
 // Forget keeps later frames from reusing e's reading (a doubtful one, worth
 // another try on the next frame): the line is read again, as if it had
@@ -49,7 +60,9 @@ func (e *Entry) Reads() int { return e.reads }
 // entries, to reuse) and lines to read; each line to read gets a new entry,
 // returned in fresh in the order of toRead, whose Lines the caller fills in
 // once read. Entries not seen in this frame are forgotten.
-func (g *Gate) Check(img *image.Gray, regions []image.Rectangle) (reused []*Entry, toRead []image.Rectangle, fresh []*Entry) {
+// A line unchanged since an entry not yet settled waits for it (see Settle);
+// if ctx ends first, the line is read again.
+func (g *Gate) Check(ctx context.Context, img *image.Gray, regions []image.Rectangle) (reused []*Entry, toRead []image.Rectangle, fresh []*Entry) {
 	maxChanged := g.MaxChanged
 	if maxChanged <= 0 {
 		maxChanged = 0.02
@@ -60,7 +73,7 @@ func (g *Gate) Check(img *image.Gray, regions []image.Rectangle) (reused []*Entr
 		if r.Empty() {
 			continue
 		}
-		e, reads := g.find(img, r, maxChanged)
+		e, reads := g.find(ctx, img, r, maxChanged)
 		if e != nil {
 			reused = append(reused, e)
 			keep = append(keep, e)
@@ -78,13 +91,18 @@ func (g *Gate) Check(img *image.Gray, regions []image.Rectangle) (reused []*Entr
 
 // find returns the entry to reuse for r, or nil and the reads of an
 // unchanged but forgotten entry.
-func (g *Gate) find(img *image.Gray, r image.Rectangle, maxChanged float64) (*Entry, int) {
+func (g *Gate) find(ctx context.Context, img *image.Gray, r image.Rectangle, maxChanged float64) (*Entry, int) {
 	reads := 0
 	for _, e := range g.entries {
 		if iou(e.Box, r) < 0.7 || !e.Box.In(img.Rect) {
 			continue
 		}
 		if e.changed(img) <= maxChanged {
+			select {
+			case <-e.settled:
+			case <-ctx.Done():
+				continue
+			}
 			if !e.forgotten.Load() {
 				return e, 0
 			}
@@ -95,7 +113,7 @@ func (g *Gate) find(img *image.Gray, r image.Rectangle, maxChanged float64) (*En
 }
 
 func newEntry(img *image.Gray, r image.Rectangle) *Entry {
-	e := &Entry{Box: r, ink: make([]bool, r.Dx()*r.Dy())}
+	e := &Entry{Box: r, ink: make([]bool, r.Dx()*r.Dy()), settled: make(chan struct{})}
 	e.threshold = meanThreshold(img, r)
 	i := 0
 	for y := r.Min.Y; y < r.Max.Y; y++ {

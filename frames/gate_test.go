@@ -1,8 +1,10 @@
 package frames
 
 import (
+	"context"
 	"image"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -32,20 +34,22 @@ func frame(noise uint8) *image.Gray {
 func TestGate(t *testing.T) {
 	box := image.Rect(40, 100, 280, 130)
 	var g Gate
+	ctx := context.Background()
 
 	f1 := frame(1)
 	caption(f1, box, 0)
-	reused, toRead, fresh := g.Check(f1, []image.Rectangle{box})
+	reused, toRead, fresh := g.Check(ctx, f1, []image.Rectangle{box})
 	require.Empty(t, reused)
 	require.Equal(t, []image.Rectangle{box}, toRead)
 	require.Len(t, fresh, 1)
 	fresh[0].Lines = "GUCCI bag 1:1 replica"
+	fresh[0].Settle()
 
 	// The same caption over a changed background, found with a box off by a
 	// few pixels: reused.
 	f2 := frame(2)
 	caption(f2, box, 0)
-	reused, toRead, _ = g.Check(f2, []image.Rectangle{box.Add(image.Pt(2, 1))})
+	reused, toRead, _ = g.Check(ctx, f2, []image.Rectangle{box.Add(image.Pt(2, 1))})
 	require.Empty(t, toRead)
 	require.Len(t, reused, 1)
 	require.Equal(t, "GUCCI bag 1:1 replica", reused[0].Lines)
@@ -53,23 +57,23 @@ func TestGate(t *testing.T) {
 	// Other text in the same place: read again.
 	f3 := frame(1)
 	caption(f3, box, 1)
-	reused, toRead, fresh = g.Check(f3, []image.Rectangle{box})
+	reused, toRead, fresh = g.Check(ctx, f3, []image.Rectangle{box})
 	require.Empty(t, reused)
 	require.Equal(t, []image.Rectangle{box}, toRead)
 	require.Nil(t, fresh[0].Lines)
 
 	// A caption that went away is forgotten: when it comes back it is read.
-	_, toRead, _ = g.Check(frame(1), nil)
+	_, toRead, _ = g.Check(ctx, frame(1), nil)
 	require.Empty(t, toRead)
 	require.Empty(t, g.entries)
-	reused, toRead, _ = g.Check(f3, []image.Rectangle{box})
+	reused, toRead, _ = g.Check(ctx, f3, []image.Rectangle{box})
 	require.Empty(t, reused)
 	require.Len(t, toRead, 1)
 
 	// The same text moved elsewhere (a marquee): read again.
 	f4 := frame(1)
 	caption(f4, box.Add(image.Pt(0, 60)), 1)
-	reused, toRead, _ = g.Check(f4, []image.Rectangle{box.Add(image.Pt(0, 60))})
+	reused, toRead, _ = g.Check(ctx, f4, []image.Rectangle{box.Add(image.Pt(0, 60))})
 	require.Empty(t, reused)
 	require.Len(t, toRead, 1)
 }
@@ -79,22 +83,57 @@ func TestGate(t *testing.T) {
 func TestGateForget(t *testing.T) {
 	box := image.Rect(40, 100, 280, 130)
 	var g Gate
+	ctx := context.Background()
 	f := frame(1)
 	caption(f, box, 0)
-	_, toRead, fresh := g.Check(f, []image.Rectangle{box})
+	_, toRead, fresh := g.Check(ctx, f, []image.Rectangle{box})
 	require.Len(t, toRead, 1)
 	require.Equal(t, 1, fresh[0].Reads())
 	fresh[0].Lines = "GUCCl bag 1:1 repIica"
 	fresh[0].Forget()
+	fresh[0].Settle()
 
-	reused, toRead, fresh := g.Check(f, []image.Rectangle{box})
+	reused, toRead, fresh := g.Check(ctx, f, []image.Rectangle{box})
 	require.Empty(t, reused)
 	require.Len(t, toRead, 1)
 	require.Equal(t, 2, fresh[0].Reads())
 	fresh[0].Lines = "GUCCI bag 1:1 replica"
+	fresh[0].Settle()
 
-	reused, toRead, _ = g.Check(f, []image.Rectangle{box})
+	reused, toRead, _ = g.Check(ctx, f, []image.Rectangle{box})
 	require.Empty(t, toRead)
 	require.Len(t, reused, 1)
 	require.Equal(t, "GUCCI bag 1:1 replica", reused[0].Lines)
+}
+
+// TestGateWaitsForPendingRead: a later frame checked while the line's read
+// is still out (a replay decodes faster than OCR reads) waits for it to
+// settle, so that a doubtful reading is retried rather than reused; if ctx
+// ends first, the line is read again.
+func TestGateWaitsForPendingRead(t *testing.T) {
+	box := image.Rect(40, 100, 280, 130)
+	var g Gate
+	ctx := context.Background()
+	f := frame(1)
+	caption(f, box, 0)
+	_, _, fresh := g.Check(ctx, f, []image.Rectangle{box})
+	pending := fresh[0]
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		pending.Lines = "GUCCl bag 1:1 repIica"
+		pending.Forget()
+		pending.Settle()
+	}()
+	start := time.Now()
+	reused, toRead, fresh := g.Check(ctx, f, []image.Rectangle{box})
+	require.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "waited for the read")
+	require.Empty(t, reused)
+	require.Len(t, toRead, 1, "the doubtful reading is not reused")
+	require.Equal(t, 2, fresh[0].Reads())
+
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	reused, toRead, _ = g.Check(cctx, f, []image.Rectangle{box})
+	require.Empty(t, reused)
+	require.Len(t, toRead, 1, "never settled: read again")
 }

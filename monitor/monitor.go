@@ -120,6 +120,7 @@ func gateLines(r ocrResult) []ocr.Line {
 				break
 			}
 		}
+		e.Settle()
 	}
 	for _, e := range r.reused {
 		if ls, ok := e.Lines.([]ocr.Line); ok {
@@ -231,7 +232,7 @@ func Run(ctx context.Context, o Options) error {
 			var reused, fresh []*frames.Entry
 			if o.Detector != nil {
 				s.Regions = o.Detector.Detect(s.Image)
-				reused, s.Regions, fresh = gate.Check(s.Image, s.Regions)
+				reused, s.Regions, fresh = gate.Check(gctx, s.Image, s.Regions)
 				if s.Regions == nil {
 					s.Regions = []image.Rectangle{} // found lines, all unchanged: read nothing
 				}
