@@ -295,16 +295,26 @@ func nonNil(s []string) []string {
 // boundaryOK reports whether a match of e over runes [start, end) stands on
 // word boundaries as e requires. Inside a spelled-out run ("a G U C C I") the
 // letters count as separate words for terms of four runes and more.
+//
+// A ratio is a word of its own where it touches letters: OCR drops the
+// space before and after it, and sellers write "LV1:1", so "LV1:1" holds
+// LV and 1:1, "1:1bag" holds 1:1; "2Gucci" holds nothing.
 func boundaryOK(nt *normText, e *entry, start, end int) bool {
 	rs := nt.runes
 	long := len(e.norm) >= 4
-	if e.boundStart && start > 0 && isWordRune(rs[start-1]) && !(long && nt.joined[start]) {
+	if e.boundStart && start > 0 && isWordRune(rs[start-1]) && !(long && nt.joined[start]) && !ratioEdge(rs, start-1, start) {
 		return false
 	}
-	if e.boundEnd && end < len(rs) && isWordRune(rs[end]) && !(long && nt.joined[end]) {
+	if e.boundEnd && end < len(rs) && isWordRune(rs[end]) && !(long && nt.joined[end]) && !ratioEdge(rs, end-1, end) {
 		return false
 	}
 	return true
+}
+
+// ratioEdge reports whether runes a and b = a+1 are a letter and the digit
+// of a ratio next to it, in either order.
+func ratioEdge(rs []rune, a, b int) bool {
+	return isLetter(rs[a]) && inRatio(rs, b) || inRatio(rs, a) && isLetter(rs[b])
 }
 
 // exact runs the automaton over the normalised text.

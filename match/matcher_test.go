@@ -109,6 +109,10 @@ func TestMatchAdversarial(t *testing.T) {
 		{"Gucci before an apostrophe", "Gucci's", []string{"brand:gucci:Gucci:exact"}},
 		{"Latin name between Chinese", "古驰GUCCI高仿", []string{"brand:gucci:古驰:exact", "brand:gucci:GUCCI:exact", "phrase:replica:高仿:exact"}},
 		{"1:1 not inside a time", "21:15", nil},
+		{"ratio glued to a name", "LV1:1", []string{"brand:louis-vuitton:LV:exact", "phrase:replica:1:1:exact"}},
+		{"ratio glued to words", "GUCCI1:1bag", []string{"brand:gucci:GUCCI:exact", "phrase:replica:1:1:exact"}},
+		{"ratio after a letter", "Triple S1:1", []string{"phrase:replica:1:1:exact"}},
+		{"a digit before a name is no ratio", "2Gucci 1:12", nil},
 		{"AAA not inside AAAAAA", "AAAAAA", nil},
 		{"Chinese substring", "古驰高仿包包", []string{"brand:gucci:古驰:exact", "phrase:replica:高仿:exact"}},
 		// fuzzy

@@ -374,6 +374,13 @@ func (t *normText) joinSingles() {
 	t.runes, t.starts, t.ends, t.joined = rs[:w], t.starts[:w], t.ends[:w], t.joined[:w]
 }
 
+// inRatio reports whether rs[i] is a digit of a ratio: a digit, a colon and
+// a digit ("1:1"), the digit on either side of the colon.
+func inRatio(rs []rune, i int) bool {
+	digit := func(k int) bool { return k >= 0 && k < len(rs) && '0' <= rs[k] && rs[k] <= '9' }
+	return digit(i) && (i+2 < len(rs) && rs[i+1] == ':' && digit(i+2) || i >= 2 && rs[i-1] == ':' && digit(i-2))
+}
+
 // leet maps the digits and signs that stand for letters inside a word.
 func leet(r rune) (rune, bool) {
 	switch r {
@@ -416,6 +423,9 @@ func (t *normText) readLeet() {
 			for k := i; k < j; k++ {
 				if isLeetSign(rs[k]) && (k+1 == j || isLeetSign(rs[k+1])) {
 					continue // a sign ending the word is punctuation ("Gucci$")
+				}
+				if inRatio(rs, k) {
+					continue // "LV1:1" is LV and 1:1, not "lvl:1"
 				}
 				if c, ok := leet(rs[k]); ok {
 					rs[k] = c
