@@ -415,6 +415,17 @@ func (lx *lexicon) fuzzy(nt *normText, text string, dst *Result) {
 // maxSplitPieces is the most pieces a name written apart is found in.
 const maxSplitPieces = 3
 
+// shortPieceAhead reports whether one of the first maxSplitPieces tokens of
+// toks is of one or two letters, as split needs.
+func shortPieceAhead(toks []token) bool {
+	for _, t := range toks[:min(len(toks), maxSplitPieces)] {
+		if t.end-t.start <= 2 {
+			return true
+		}
+	}
+	return false
+}
+
 // split finds one-word names of five letters and more written in two or
 // three pieces, one separator apart, one of them of one or two letters
 // ("Gu cci", "Pra-da", "Ba.len.ciaga"): joined, the pieces must spell the
@@ -424,7 +435,7 @@ func (lx *lexicon) split(nt *normText, text string, dst *Result) {
 	fx := &lx.fz
 	toks, rs := nt.toks, nt.runes
 	for ti := 0; ti+1 < len(toks); ti++ {
-		if !toks[ti].latin {
+		if !toks[ti].latin || !shortPieceAhead(toks[ti:]) {
 			continue
 		}
 		var h uint64

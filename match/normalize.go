@@ -98,8 +98,11 @@ func (t *normText) dropInnerSpaces() {
 		return rs[i]
 	}
 	first := -1
-	for i := 1; i < n; i++ {
-		if rs[i] == ' ' && drop(i, at(i-2), rs[i-1]) {
+	for i := 1; i+1 < n; i++ {
+		if rs[i] != ' ' || rs[i-1] < utf8.RuneSelf && rs[i+1] < utf8.RuneSelf && rs[i-1] != ':' && rs[i+1] != ':' {
+			continue // between two ASCII characters only a ratio's colon drops a space
+		}
+		if drop(i, at(i-2), rs[i-1]) {
 			first = i
 			break
 		}
@@ -297,9 +300,14 @@ func isSeparator(r rune) bool {
 	case ' ', '.', '-', '_', '*', '·', '•', '/', '~', '+':
 		return true
 	}
-	// Emoji and other pictographs between letters ("G🔥U🔥C🔥C🔥I"); not
-	// Chinese, the bulk of non-ASCII text, which needs no table lookup.
-	return r >= 0x2000 && (r < 0x3400 || r > 0x9FFF) && unicode.Is(unicode.So, r)
+	return r >= 0x2000 && isPictograph(r)
+}
+
+// isPictograph reports whether r is an emoji or another pictograph, which
+// may separate spelled-out letters ("G🔥U🔥C🔥C🔥I"). Chinese, the bulk of
+// non-ASCII text, needs no table lookup.
+func isPictograph(r rune) bool {
+	return (r < 0x3400 || r > 0x9FFF) && unicode.Is(unicode.So, r)
 }
 
 // isLetter reports whether r is a letter of a space-separated script.
@@ -424,10 +432,7 @@ func (t *normText) readLeet() {
 				if isLeetSign(rs[k]) && (k+1 == j || isLeetSign(rs[k+1])) {
 					continue // a sign ending the word is punctuation ("Gucci$")
 				}
-				if inRatio(rs, k) {
-					continue // "LV1:1" is LV and 1:1, not "lvl:1"
-				}
-				if c, ok := leet(rs[k]); ok {
+				if c, ok := leet(rs[k]); ok && !inRatio(rs, k) { // "LV1:1" is LV and 1:1, not "lvl:1"
 					rs[k] = c
 				}
 			}
