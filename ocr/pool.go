@@ -187,14 +187,14 @@ func (p *Pool) work(w *worker) {
 // only when that first read is doubtful.
 type worker struct {
 	all     *gosseract.Client
-	eng     *gosseract.Client         // nil unless eng is configured with other languages
-	chinese *gosseract.Client         // nil unless chi_sim is configured with other languages
+	eng     *gosseract.Client // nil unless eng is configured with other languages
+	chinese *gosseract.Client // nil unless chi_sim is configured with other languages
 	// traditional reads again, with chi_tra, a Chinese line in which the
 	// Simplified model doubts a character (see readChinese); nil unless
 	// chi_tra is configured with chi_sim.
 	traditional *gosseract.Client
-	reads   map[*gosseract.Client]int // line reads per client, for tests
-	inited  map[*gosseract.Client]bool
+	reads       map[*gosseract.Client]int // line reads per client, for tests
+	inited      map[*gosseract.Client]bool
 }
 
 func newWorker(langs []string) (*worker, error) {
