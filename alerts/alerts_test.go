@@ -213,15 +213,22 @@ func TestStreamIDs(t *testing.T) {
 	}
 }
 
-func TestJetStreamSinkDedupes(t *testing.T) {
+// testJetStream starts an embedded NATS server with JetStream for the test.
+func testJetStream(t *testing.T) jetstream.JetStream {
+	t.Helper()
 	srv, err := embednats.Start(t.TempDir(), 0)
 	require.NoError(t, err)
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
 	nc, err := nats.Connect(srv.ClientURL())
 	require.NoError(t, err)
-	defer nc.Close()
+	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
+	return js
+}
+
+func TestJetStreamSinkDedupes(t *testing.T) {
+	js := testJetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	stream, err := EnsureStream(ctx, js)

@@ -5,11 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
-	"github.com/streamwatch/streamwatch/internal/embednats"
 	"github.com/streamwatch/streamwatch/match"
 )
 
@@ -78,17 +75,10 @@ func TestTrackerResumeClosesWhatIsGone(t *testing.T) {
 }
 
 func TestRecoverFromJetStream(t *testing.T) {
-	srv, err := embednats.Start(t.TempDir(), 0)
-	require.NoError(t, err)
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	nc, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	js := testJetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err = EnsureStream(ctx, js)
+	_, err := EnsureStream(ctx, js)
 	require.NoError(t, err)
 
 	res, err := Recover(ctx, js, "s1")

@@ -166,14 +166,7 @@ func TestPoolLiveFailoverOneAlertPerCaption(t *testing.T) {
 	require.Eventually(t, func() bool { return attach.attachedSince(drained, termAt) }, 10*time.Second, 20*time.Millisecond,
 		"the drained worker's streams are watched again")
 	handoff := attach.lastAttach(drained).Sub(termAt)
-	select {
-	case <-w1.exited:
-	case <-time.After(15 * time.Second):
-		t.Fatal("drained worker still running 15 s after SIGTERM")
-	}
-	w1.mu.Lock()
-	exitAfter := w1.exitAt.Sub(termAt)
-	w1.mu.Unlock()
+	exitAfter := w1.exitedAfter(t, termAt)
 	t.Logf("SIGTERM at clip %.1f s → both streams taken by w3 in %s, re-attached (first RTMP keyframe) in %s; w1 exited after %s",
 		termAt.Sub(clipStart).Seconds(), moved.Round(10*time.Millisecond), handoff.Round(10*time.Millisecond), exitAfter.Round(10*time.Millisecond))
 	require.Less(t, handoff, 10*time.Second)

@@ -88,6 +88,20 @@ func startPoolWorker(t *testing.T, natsURL, id string, capacity int, extra ...st
 	return w
 }
 
+// exitedAfter waits up to 15 s for the worker to exit (after SIGTERM at
+// since) and returns how long after since it did.
+func (w *poolWorker) exitedAfter(t *testing.T, since time.Time) time.Duration {
+	t.Helper()
+	select {
+	case <-w.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("worker %s still running 15 s after SIGTERM", w.id)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.exitAt.Sub(since)
+}
+
 func (w *poolWorker) get(t *testing.T, path string) (int, string) {
 	w.mu.Lock()
 	addr := w.metrics
@@ -319,14 +333,7 @@ func TestPoolFailoverAndDrain(t *testing.T) {
 		return log.attachedSince(moved, termAt)
 	}, 20*time.Second, 50*time.Millisecond, "the drained worker's streams move")
 	handoff := log.lastAttach(moved).Sub(termAt)
-	select {
-	case <-drained.exited:
-	case <-time.After(15 * time.Second):
-		t.Fatal("drained worker still running 15 s after SIGTERM")
-	}
-	drained.mu.Lock()
-	exitAfter := drained.exitAt.Sub(termAt)
-	drained.mu.Unlock()
+	exitAfter := drained.exitedAfter(t, termAt)
 	t.Logf("SIGTERM → %d streams re-attached on %s in %s; worker exited after %s (readyz 503 seen: %v)",
 		len(moved), other.id, handoff.Round(10*time.Millisecond), exitAfter.Round(10*time.Millisecond), sawUnready)
 	require.Less(t, handoff, 10*time.Second)
