@@ -256,24 +256,8 @@ func startWatch(t *testing.T, url, id string, args ...string) *liveWorker {
 	w.cmd = exec.Command(binary, all...)
 	w.cmd.Env = append(os.Environ(), "NATS_URL=", "OMP_THREAD_LIMIT=1", "STREAMWATCH_OUTBOX_DIR="+t.TempDir())
 	w.cmd.WaitDelay = 10 * time.Second
-	pr, pw := io.Pipe()
-	w.cmd.Stderr = pw
+	pw, done := teeStderr(w.cmd, w.stderr, func(addr string) { w.mu.Lock(); w.metrics = addr; w.mu.Unlock() })
 	require.NoError(t, w.cmd.Start())
-	metricsRe := regexp.MustCompile(`addr=http://(\S+)/metrics`)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			l := sc.Text()
-			w.stderr.Write([]byte(l + "\n"))
-			if m := metricsRe.FindStringSubmatch(l); m != nil {
-				w.mu.Lock()
-				w.metrics = m[1]
-				w.mu.Unlock()
-			}
-		}
-	}()
 	t.Cleanup(func() {
 		if w.cmd.ProcessState == nil {
 			_ = w.cmd.Process.Kill()
@@ -286,6 +270,30 @@ func startWatch(t *testing.T, url, id string, args ...string) *liveWorker {
 		}
 	})
 	return w
+}
+
+var metricsAddrRe = regexp.MustCompile(`addr=http://(\S+)/metrics`)
+
+// teeStderr copies cmd's stderr, line by line, into buf, and hands metrics
+// the address of /metrics once the process logs it. Call it before Start;
+// close the returned writer once the process has exited, and done closes
+// when the last line is in buf.
+func teeStderr(cmd *exec.Cmd, buf *syncBuf, metrics func(addr string)) (pw io.Closer, done <-chan struct{}) {
+	pr, w := io.Pipe()
+	cmd.Stderr = w
+	d := make(chan struct{})
+	go func() {
+		defer close(d)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			l := sc.Text()
+			buf.Write([]byte(l + "\n"))
+			if m := metricsAddrRe.FindStringSubmatch(l); m != nil {
+				metrics(m[1])
+			}
+		}
+	}()
+	return w, d
 }
 
 // stop interrupts the worker and waits for it to exit cleanly.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -47,24 +46,8 @@ func startPoolWorker(t *testing.T, natsURL, id string, capacity int, extra ...st
 		"--metrics-addr", "127.0.0.1:0", "--ocr-workers", "1", "--outbox-dir", t.TempDir()}
 	w.cmd = exec.Command(binary, append(args, extra...)...)
 	w.cmd.Env = append(os.Environ(), "NATS_URL=", "OMP_THREAD_LIMIT=1")
-	pr, pw := io.Pipe()
-	w.cmd.Stderr = pw
+	pw, scanned := teeStderr(w.cmd, w.stderr, func(addr string) { w.mu.Lock(); w.metrics = addr; w.mu.Unlock() })
 	require.NoError(t, w.cmd.Start())
-	metricsRe := regexp.MustCompile(`addr=http://(\S+)/metrics`)
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			l := sc.Text()
-			w.stderr.Write([]byte(l + "\n"))
-			if m := metricsRe.FindStringSubmatch(l); m != nil {
-				w.mu.Lock()
-				w.metrics = m[1]
-				w.mu.Unlock()
-			}
-		}
-	}()
 	go func() {
 		_ = w.cmd.Wait()
 		w.mu.Lock()
