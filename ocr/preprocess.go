@@ -3,6 +3,8 @@ package ocr
 import (
 	"image"
 	"slices"
+
+	"github.com/streamwatch/streamwatch/internal/unionfind"
 )
 
 // Line crops are brought to a height Tesseract's line recogniser reads well
@@ -153,33 +155,16 @@ type pick struct {
 // pickGlyphs is glyphs under hypothesis p.
 func pickGlyphs(img *image.Gray, light []bool, w, h int, core image.Rectangle, p pick) (ink []bool, lightText bool) {
 	// Label 4-connected components of equal class with union-find.
-	parent := make([]int32, w*h)
-	for i := range parent {
-		parent[i] = int32(i)
-	}
-	find := func(i int32) int32 {
-		for parent[i] != i {
-			parent[i] = parent[parent[i]]
-			i = parent[i]
-		}
-		return i
-	}
-	union := func(a, b int32) {
-		ra, rb := find(a), find(b)
-		if ra < rb {
-			parent[rb] = ra
-		} else if rb < ra {
-			parent[ra] = rb
-		}
-	}
+	var sets unionfind.Sets
+	sets.Reset(w * h)
 	for y := range h {
 		for x := range w {
 			i := y*w + x
 			if x > 0 && light[i-1] == light[i] {
-				union(int32(i-1), int32(i))
+				sets.Union(i-1, i)
 			}
 			if y > 0 && light[i-w] == light[i] {
-				union(int32(i-w), int32(i))
+				sets.Union(i-w, i)
 			}
 		}
 	}
@@ -195,16 +180,14 @@ func pickGlyphs(img *image.Gray, light []bool, w, h int, core image.Rectangle, p
 		peak           uint8 // lightest pixel of a light component, darkest of a dark one
 		drop           bool
 	}
-	for i := range parent {
-		parent[i] = find(int32(i))
-	}
-	// label[i] is the component of pixel i. It takes over parent's memory:
+	// label[i] is the component of pixel i. It takes over the roots' memory:
 	// a root is the smallest index of its set, so its entry turns into a
-	// label before any member's is read, and parent[i] is read before it
+	// label before any member's is read, and roots[i] is read before it
 	// is overwritten.
+	roots := sets.Roots()
 	var comps []comp
-	label := parent
-	for i, r := range parent {
+	label := roots
+	for i, r := range roots {
 		if int(r) == i {
 			label[i] = int32(len(comps))
 			x, y := i%w, i/w
