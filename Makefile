@@ -44,6 +44,14 @@ run: build
 test: deps deploy-check
 	$(GO) vet ./...
 	$(GO) test -race -timeout 20m -count=1 ./...
+	$(GO) test -count=1 -run '$(NORACE_RUN)' $(NORACE_PKGS)
+
+# The checks that skip under -race (it makes sync.Pool drop items and compiles
+# several times slower): an allocation count and a compile-time bound. The test
+# target runs them once more without -race; a test that reads raceEnabled
+# (grep -rn raceEnabled --include=*_test.go .) belongs in this list.
+NORACE_PKGS := ./match/
+NORACE_RUN  := ^(TestMatchIntoReusesResult|TestCompileLarge)$$
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
