@@ -17,7 +17,7 @@ DEB_PKGS := gcc pkg-config ffmpeg \
 	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk chromium \
 	nginx libnginx-mod-rtmp
 
-.PHONY: all deps build run test bench demo-clip vet clean
+.PHONY: all deps build run test bench demo-clip vet clean lint
 
 all: build
 
@@ -96,3 +96,13 @@ deploy-check: $(KUSTOMIZE) $(PROMTOOL)
 	$(PROMTOOL) test rules deploy/prometheus/alerts_test.yml
 	$(PROMTOOL) check config deploy/prometheus/prometheus.yml
 	cd deploy/validate && $(GO) vet ./... && KUSTOMIZE=$(KUSTOMIZE) $(GO) test -count=1 ./...
+
+# lint runs golangci-lint (config in .golangci.yml), built once into bin/tools.
+GOLANGCI_VERSION := v2.15.0
+GOLANGCI := $(CURDIR)/bin/tools/golangci-lint-$(GOLANGCI_VERSION)/golangci-lint
+
+$(GOLANGCI):
+	GOBIN=$(@D) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+
+lint: deps $(GOLANGCI)
+	$(GOLANGCI) run ./...
