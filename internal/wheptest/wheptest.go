@@ -181,6 +181,22 @@ func acceptOffer(w http.ResponseWriter, r *http.Request, api *webrtc.API) (strin
 	return string(b), pc, true
 }
 
+// keep runs add under s.mu to keep pc, unless the server is closing: then it
+// closes pc, answers 503 and returns false.
+func (s *Server) keep(w http.ResponseWriter, pc *webrtc.PeerConnection, add func()) bool {
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		add()
+	}
+	s.mu.Unlock()
+	if closed {
+		_ = pc.Close() // a connection never used; Close frees its ports
+		http.Error(w, "closing", http.StatusServiceUnavailable)
+	}
+	return !closed
+}
+
 // writeAnswer answers offer on pc with 201 Created, the SDP answer, Location
 // and Link headers.
 func writeAnswer(w http.ResponseWriter, pc *webrtc.PeerConnection, offer, location string, links ...string) {
@@ -238,18 +254,15 @@ func (s *Server) postWHEP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		_ = pc.Close()
-		http.Error(w, "closing", http.StatusServiceUnavailable)
+	var id string
+	if !s.keep(w, pc, func() {
+		s.next++
+		id = strconv.Itoa(s.next)
+		s.sessions[id] = pc
+		s.wg.Add(1)
+	}) {
 		return
 	}
-	s.next++
-	id := strconv.Itoa(s.next)
-	s.sessions[id] = pc
-	s.wg.Add(1)
-	s.mu.Unlock()
 	go func() { // ends when pc closes
 		defer s.wg.Done()
 		for {
@@ -320,15 +333,9 @@ func (s *Server) postWHIP(w http.ResponseWriter, r *http.Request) {
 			_ = s.Track.WriteRTP(pkt)
 		}
 	})
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		_ = pc.Close()
-		http.Error(w, "closing", http.StatusServiceUnavailable)
+	if !s.keep(w, pc, func() { s.publishers = append(s.publishers, p) }) {
 		return
 	}
-	s.publishers = append(s.publishers, p)
-	s.mu.Unlock()
 	writeAnswer(w, pc, offer, "/whip/1")
 }
 
