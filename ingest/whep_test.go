@@ -20,6 +20,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/internal/wheptest"
 )
 
@@ -158,7 +159,7 @@ func TestWHEPEndpointRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startWHEPServer(t, wheptest.Options{Status: tc.status})
 			url := whepURL(srv, ":tok3n@")
-			var logs syncBuffer
+			var logs testutil.SyncBuffer
 			var s Stream
 			var err error
 			within(t, 5*time.Second, func() {
@@ -281,7 +282,7 @@ func TestWHEPLossyLoopback(t *testing.T) {
 		{
 			name: "h264", codec: wheptest.H264, want: "h264",
 			file: func(t testing.TB) string {
-				return clip(t, "whep.h264", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
+				return testutil.Clip(t, "whep.h264", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
 					"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline",
 					"-g", "25", "-pix_fmt", "yuv420p", "-bsf:v", "h264_mp4toannexb", "-f", "h264")
 			},
@@ -289,7 +290,7 @@ func TestWHEPLossyLoopback(t *testing.T) {
 		{
 			name: "vp8", codec: wheptest.VP8, want: "vp8",
 			file: func(t testing.TB) string {
-				return clip(t, "whep.ivf", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
+				return testutil.Clip(t, "whep.ivf", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
 					"-c:v", "libvpx", "-deadline", "realtime", "-b:v", "500k", "-g", "25", "-f", "ivf")
 			},
 		},
@@ -307,7 +308,7 @@ func TestWHEPLossyLoopback(t *testing.T) {
 					func(i int) bool { return i%13 == 3 }) // and reordering
 			})
 
-			var logs syncBuffer
+			var logs testutil.SyncBuffer
 			s, err := OpenStream(context.Background(), whepURL(srv, ":tok3n@"), Options{Logger: textLogger(&logs), ReadTimeout: 5 * time.Second})
 			require.NoError(t, err)
 			defer s.Close()
@@ -365,7 +366,7 @@ func TestWHEPNoMediaTimesOut(t *testing.T) {
 }
 
 func TestWHEPCancelAndClose(t *testing.T) {
-	path := clip(t, "whep.h264", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
+	path := testutil.Clip(t, "whep.h264", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
 		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline",
 		"-g", "25", "-pix_fmt", "yuv420p", "-bsf:v", "h264_mp4toannexb", "-f", "h264")
 	srv := startWHEPServer(t, wheptest.Options{})
