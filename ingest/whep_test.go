@@ -16,7 +16,6 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/stretchr/testify/require"
 
@@ -227,20 +226,8 @@ func feed(ctx context.Context, t testing.TB, track *webrtc.TrackLocalStaticRTP, 
 		}
 	} else {
 		pay = &codecs.H264Payloader{}
-		r, err := h264reader.NewReader(bytes.NewReader(data))
+		units, err = wheptest.AccessUnits(data)
 		require.NoError(t, err)
-		var au []byte
-		for {
-			nal, err := r.NextNAL()
-			if err != nil {
-				break
-			}
-			au = append(au, 0, 0, 0, 1)
-			au = append(au, nal.Data...)
-			if nal.UnitType == h264reader.NalUnitTypeCodedSliceNonIdr || nal.UnitType == h264reader.NalUnitTypeCodedSliceIdr {
-				units, au = append(units, au), nil
-			}
-		}
 	}
 	require.NotEmpty(t, units)
 	pk := rtp.NewPacketizer(1200, 96, 0x1234, pay, rtp.NewRandomSequencer(), 90000)
