@@ -17,9 +17,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/streamwatch/streamwatch/alerts"
-	"github.com/streamwatch/streamwatch/frames"
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/clipgen"
+	"github.com/streamwatch/streamwatch/lines"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/ocr"
 )
@@ -99,7 +99,7 @@ func replay(t *testing.T, path, channel string) *collect {
 	defer cancel()
 	err := Run(ctx, Options{
 		URL: path, StreamID: "test", Channel: channel, Replay: true,
-		Rules: match.DefaultRules(), Reader: sharedPool(t), Detector: frames.Detector{},
+		Rules: match.DefaultRules(), Reader: sharedPool(t), Detector: lines.Detector{},
 		Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 	})
 	require.NoError(t, err)
@@ -177,7 +177,7 @@ func replayWith(t *testing.T, path, channel string, rules *match.Rules) *collect
 	defer cancel()
 	err := Run(ctx, Options{
 		URL: path, StreamID: "test", Channel: channel, Replay: true,
-		Rules: rules, Reader: sharedPool(t), Detector: frames.Detector{},
+		Rules: rules, Reader: sharedPool(t), Detector: lines.Detector{},
 		Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 	})
 	require.NoError(t, err)
@@ -207,7 +207,7 @@ func TestCancelStopsAndClosesSegments(t *testing.T) {
 	go func() {
 		done <- Run(ctx, Options{
 			URL: path, StreamID: "live", Rules: match.DefaultRules(), Reader: sharedPool(t),
-			Detector: frames.Detector{}, Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
+			Detector: lines.Detector{}, Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 		})
 	}()
 	require.Eventually(t, func() bool {
@@ -237,7 +237,7 @@ func TestHandoffLeavesSegmentsOpen(t *testing.T) {
 	go func() {
 		done <- Run(ctx, Options{
 			URL: path, StreamID: "live", Rules: match.DefaultRules(), Reader: sharedPool(t),
-			Detector: frames.Detector{}, Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
+			Detector: lines.Detector{}, Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 			Handoff: errHandoff,
 			// A file is no live source: nothing of an earlier watch is resumed.
 			Resume: func(context.Context) (alerts.Resume, error) { resumed++; return alerts.Resume{}, nil },
@@ -305,7 +305,7 @@ func TestChangeGateReadsAStaticCaptionOnce(t *testing.T) {
 	metrics := NewMetrics(prometheus.NewRegistry())
 	err := Run(context.Background(), Options{
 		URL: path, StreamID: "static", Replay: true, Rules: match.DefaultRules(),
-		Reader: reader, Detector: frames.Detector{}, Sink: sink, Metrics: metrics,
+		Reader: reader, Detector: lines.Detector{}, Sink: sink, Metrics: metrics,
 	})
 	require.NoError(t, err)
 	require.LessOrEqual(t, reader.lines, 2, "lines read: %d in %d calls", reader.lines, reader.calls)

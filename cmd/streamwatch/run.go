@@ -24,9 +24,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/streamwatch/streamwatch/alerts"
-	"github.com/streamwatch/streamwatch/frames"
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/lines"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/monitor"
 	"github.com/streamwatch/streamwatch/ocr"
@@ -248,7 +248,7 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		Matcher:        w.matcher,
 		RulesSource:    w.live.Load,
 		Reader:         w.ocr,
-		Detector:       frames.Detector{},
+		Detector:       lines.Detector{},
 		Sink:           w.sinks,
 		Evidence:       w.evidence,
 		Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},
