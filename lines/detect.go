@@ -13,13 +13,6 @@ type DetectOptions struct {
 	MinHeight, MaxHeight int
 }
 
-// Detector adapts Detect to the monitor's detector interface. It holds no
-// state besides its options, so one value may serve any number of goroutines.
-type Detector struct{ Options DetectOptions }
-
-// Detect returns candidate text-line boxes in img; see the function Detect.
-func (d Detector) Detect(img *image.Gray) []image.Rectangle { return Detect(img, d.Options) }
-
 // The detector looks for rows in which contrast changes sign often within a
 // short distance: a row through a line of glyphs crosses a stroke edge every
 // few pixels, while the edges of colour bars, long vertical edges and thin
@@ -126,19 +119,29 @@ type scratch struct {
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // Detect returns candidate text-line boxes in img (in img's coordinates),
-// ordered top to bottom then left to right, non-overlapping, padded a little so
-// glyphs aren't clipped. It finds light and dark text alike, outlined and
-// shadowed text, and text on semi-transparent boxes over busy backgrounds. The
-// result is never nil, so that a caller can tell "no text here" from "not
-// looked at".
+// ordered top to bottom then left to right, non-overlapping, with a margin
+// (see Margin) so glyphs aren't clipped. It finds light and dark text alike,
+// outlined and shadowed text, and text on semi-transparent boxes over busy
+// backgrounds. The result is never nil, so that a caller can tell "no text
+// here" from "not looked at". Detect is safe for concurrent use.
 func Detect(img *image.Gray, o DetectOptions) []image.Rectangle {
+	crops := detect(img, o)
+	out := make([]image.Rectangle, len(crops))
+	for i, c := range crops {
+		out[i] = c.Box
+	}
+	return out
+}
+
+// detect is Detect with each line's box both as found and with its margin.
+func detect(img *image.Gray, o DetectOptions) []Crop {
 	if o.MinHeight <= 0 {
 		o.MinHeight = 10
 	}
 	if o.MaxHeight <= 0 {
 		o.MaxHeight = 160
 	}
-	out := []image.Rectangle{}
+	out := []Crop{}
 	b := img.Rect
 	if b.Dx() < 8 || b.Dy() < 8 || o.MaxHeight < o.MinHeight {
 		return out
@@ -182,12 +185,12 @@ func Detect(img *image.Gray, o DetectOptions) []image.Rectangle {
 		lines = lines[:maxBoxes]
 	}
 	for _, c := range lines {
-		out = append(out, c.r)
+		out = append(out, Crop{Text: c.r, Box: c.r})
 	}
 	pad(out, image.Rect(0, 0, b.Dx(), b.Dy()))
 	order(out)
 	for i := range out {
-		out[i] = out[i].Add(b.Min)
+		out[i].Text, out[i].Box = out[i].Text.Add(b.Min), out[i].Box.Add(b.Min)
 	}
 	return out
 }
@@ -212,45 +215,50 @@ func (s *scratch) halve(i int, p plane) plane {
 	return plane{pix: buf, stride: w, w: w, h: h, scale: p.scale * 2}
 }
 
-// pad grows each box by a margin proportional to its height, within bounds,
-// without letting padded boxes overlap: where two would, they meet halfway.
-func pad(rs []image.Rectangle, bounds image.Rectangle) {
-	orig := slices.Clone(rs)
-	for i, r := range rs {
-		h := r.Dy()
-		py, px := max(2, h/6), max(3, h/5)
-		rs[i] = image.Rect(r.Min.X-px, r.Min.Y-py, r.Max.X+px, r.Max.Y+py).Intersect(bounds)
+// Margin returns the margin the detector leaves around a line whose glyphs
+// are h pixels tall: about a fifth of h on either side and a sixth above and
+// below, at least 3 and 2 pixels. Engines take it for granted (see Crop).
+func Margin(h int) (x, y int) { return max(3, h/5), max(2, h/6) }
+
+// pad sets each crop's Box to its Text with Margin around it, within bounds,
+// without letting boxes overlap: where two would, they meet halfway.
+func pad(cs []Crop, bounds image.Rectangle) {
+	for i, c := range cs {
+		px, py := Margin(c.Text.Dy())
+		r := c.Text
+		cs[i].Box = image.Rect(r.Min.X-px, r.Min.Y-py, r.Max.X+px, r.Max.Y+py).Intersect(bounds)
 	}
-	for i := range rs {
-		for j := range rs {
-			if i == j || !rs[i].Overlaps(rs[j]) {
+	for i := range cs {
+		for j := range cs {
+			if i == j || !cs[i].Box.Overlaps(cs[j].Box) {
 				continue
 			}
-			a, b := orig[i], orig[j]
+			a, b := cs[i].Text, cs[j].Text
+			ri, rj := &cs[i].Box, &cs[j].Box
 			switch {
 			case a.Max.Y <= b.Min.Y: // a above b
 				m := (a.Max.Y + b.Min.Y) / 2
-				rs[i].Max.Y, rs[j].Min.Y = min(rs[i].Max.Y, m), max(rs[j].Min.Y, m)
+				ri.Max.Y, rj.Min.Y = min(ri.Max.Y, m), max(rj.Min.Y, m)
 			case a.Max.X <= b.Min.X: // a left of b
 				m := (a.Max.X + b.Min.X) / 2
-				rs[i].Max.X, rs[j].Min.X = min(rs[i].Max.X, m), max(rs[j].Min.X, m)
+				ri.Max.X, rj.Min.X = min(ri.Max.X, m), max(rj.Min.X, m)
 			}
 		}
 	}
 }
 
-// order sorts boxes into reading order: rows of boxes that share most of
-// their height, top to bottom, each row left to right.
-func order(rs []image.Rectangle) {
-	slices.SortFunc(rs, func(a, b image.Rectangle) int {
-		return (a.Min.Y + a.Max.Y) - (b.Min.Y + b.Max.Y)
+// order sorts crops into reading order by their boxes: rows of boxes that
+// share most of their height, top to bottom, each row left to right.
+func order(cs []Crop) {
+	slices.SortFunc(cs, func(a, b Crop) int {
+		return (a.Box.Min.Y + a.Box.Max.Y) - (b.Box.Min.Y + b.Box.Max.Y)
 	})
-	for i := 0; i < len(rs); {
+	for i := 0; i < len(cs); {
 		j := i + 1
-		for j < len(rs) && 2*(min(rs[i].Max.Y, rs[j].Max.Y)-max(rs[i].Min.Y, rs[j].Min.Y)) > min(rs[i].Dy(), rs[j].Dy()) {
+		for j < len(cs) && 2*(min(cs[i].Box.Max.Y, cs[j].Box.Max.Y)-max(cs[i].Box.Min.Y, cs[j].Box.Min.Y)) > min(cs[i].Box.Dy(), cs[j].Box.Dy()) {
 			j++
 		}
-		slices.SortFunc(rs[i:j], func(a, b image.Rectangle) int { return a.Min.X - b.Min.X })
+		slices.SortFunc(cs[i:j], func(a, b Crop) int { return a.Box.Min.X - b.Box.Min.X })
 		i = j
 	}
 }

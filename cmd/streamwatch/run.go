@@ -26,7 +26,6 @@ import (
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/embednats"
-	"github.com/streamwatch/streamwatch/lines"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/monitor"
 	"github.com/streamwatch/streamwatch/ocr"
@@ -247,8 +246,7 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		Rules:          w.rules,
 		Matcher:        w.matcher,
 		RulesSource:    w.live.Load,
-		Reader:         w.ocr,
-		Detector:       lines.Detector{},
+		Engine:         w.ocr,
 		Sink:           w.sinks,
 		Evidence:       w.evidence,
 		Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},
