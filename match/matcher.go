@@ -7,22 +7,6 @@ import (
 	"unicode"
 )
 
-// Kinds of lexicon entry, as used in Span.Kind and Rule.Require.
-const (
-	KindBrand  = "brand"
-	KindPhrase = "phrase"
-
-	kindExclude = "exclude" // a phrase's exclude term; never in a Result
-	kindSeed    = "seed"    // half of a Chinese name, to find it with one wrong character
-)
-
-// How a span was found, as in Span.How.
-const (
-	HowExact      = "exact"      // the text is the lexicon term, but for case and spacing
-	HowNormalised = "normalised" // equal after normalisation (width, accents, script, look-alikes, spelling out)
-	HowFuzzy      = "fuzzy"      // within the term's edit budget; Span.Distance says how far
-)
-
 // IntoMatcher is a Matcher that can reuse the storage of a Result. The
 // Matcher of NewMatcher is one: MatchInto allocates nothing once warm.
 type IntoMatcher interface {
@@ -60,7 +44,8 @@ func NewMatcher(r *Rules) Matcher {
 
 // entry is one lexicon name or term, after normalisation.
 type entry struct {
-	kind, id   string
+	kind       Kind
+	id         string
 	terms      []string // the names or terms that normalise to norm
 	norm       []rune
 	boundStart bool // the text must not continue a word before the match
@@ -101,9 +86,12 @@ func compile(r *Rules) *lexicon {
 		lx.link()
 		return lx
 	}
-	type key struct{ kind, id, norm string }
+	type key struct {
+		kind     Kind
+		id, norm string
+	}
 	index := make(map[key]int32)
-	add := func(kind, id, term string) {
+	add := func(kind Kind, id, term string) {
 		norm := normalizeTerm(term)
 		if len(norm) == 0 {
 			return
@@ -591,18 +579,9 @@ func (lx *lexicon) assemble(nt *normText, text string, ti int, t *fuzzyTerm, d0 
 
 // reach is how far the spans of one kind and id reach, for dropContained.
 type reach struct {
-	kind, id string
-	end      int
-}
-
-func howRank(h string) int {
-	switch h {
-	case HowExact:
-		return 0
-	case HowNormalised:
-		return 1
-	}
-	return 2
+	kind Kind
+	id   string
+	end  int
 }
 
 // finish applies excludes, prefers exact findings to fuzzy ones, drops
@@ -658,7 +637,7 @@ func dropContained(spans []Span, nt *normText) []Span {
 			cmp.Compare(b.End, a.End),
 			cmp.Compare(a.Kind, b.Kind),
 			cmp.Compare(a.ID, b.ID),
-			cmp.Compare(howRank(a.How), howRank(b.How)),
+			cmp.Compare(a.How.rank(), b.How.rank()),
 			cmp.Compare(a.Distance, b.Distance),
 			cmp.Compare(a.Term, b.Term),
 		)

@@ -37,11 +37,15 @@ const (
 	StopPrefix = "streamwatch.control.stop."
 )
 
+// State is where a stream of the pool stands, as in StreamEntry.State. Its
+// JSON form is the word itself.
+type State string
+
 // States of a StreamEntry.
 const (
-	StateQueued   = "queued"   // submitted, waiting for a worker with room
-	StateWatching = "watching" // held by Worker
-	StateFailed   = "failed"   // the monitor ended with an error; Error says which
+	StateQueued   State = "queued"   // submitted, waiting for a worker with room
+	StateWatching State = "watching" // held by Worker
+	StateFailed   State = "failed"   // the monitor ended with an error; Error says which
 )
 
 // DefaultAckWait is the lease of an assignment: a worker that sends no
@@ -69,7 +73,7 @@ type StreamEntry struct {
 	URL      string    `json:"url"` // redacted
 	Channel  string    `json:"channel,omitempty"`
 	Worker   string    `json:"worker,omitempty"`
-	State    string    `json:"state"`
+	State    State     `json:"state"`
 	Since    time.Time `json:"since"`
 	Error    string    `json:"error,omitempty"`
 }
