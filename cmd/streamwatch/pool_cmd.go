@@ -90,7 +90,7 @@ func cmdWorker(ctx context.Context, args []string) error {
 				fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				defer cancel()
 				if ferr := w.outbox.Flush(fctx); ferr != nil {
-					w.log.Warn("outbox not flushed before hand-over", "stream", a.StreamID, "err", ferr)
+					w.log.Warn("outbox not flushed before hand-over", "component", "cmd", "stream", a.StreamID, "err", ferr)
 				}
 			}
 			return err
