@@ -189,7 +189,7 @@ func Run(ctx context.Context, o Options) error {
 		var seenGaps int64
 		publish := func(rs []alerts.Record) {
 			for _, r := range rs {
-				o.Metrics.Alerts.Records.WithLabelValues(r.State).Inc()
+				o.Metrics.Alerts.Records.WithLabelValues(string(r.State)).Inc()
 				// Publishing outlives cancellation so that closing records of a
 				// stopped stream still go out.
 				if err := o.Sink.Publish(context.WithoutCancel(gctx), r); err != nil {
@@ -273,7 +273,10 @@ func resume(ctx context.Context, o Options, src *ingest.Supervised, tracker *ale
 		return
 	}
 	src.ContinueFrom(res.MediaMS, res.Wall)
-	n := tracker.Resume(res.Open)
+	n, err := tracker.Resume(res.Open)
+	if err != nil {
+		log.Warn("resumed segments start at the zero time", "err", err)
+	}
 	o.Metrics.Alerts.OpenSegments.Add(float64(n))
 	for _, r := range res.Open {
 		recent.storedAlready(r)
