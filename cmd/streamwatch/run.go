@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/streamwatch/streamwatch/alerts"
-	"github.com/streamwatch/streamwatch/frames"
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/embednats"
 	"github.com/streamwatch/streamwatch/match"
@@ -263,8 +262,7 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		Rules:          w.rules,
 		Matcher:        w.matcher,
 		RulesSource:    w.live.Load,
-		Reader:         w.ocr,
-		Detector:       frames.Detector{},
+		Engine:         w.ocr,
 		Sink:           w.sinks,
 		Evidence:       w.evidence,
 		Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},
