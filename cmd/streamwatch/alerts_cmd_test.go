@@ -205,7 +205,7 @@ func TestAlertsFollowPrintsNewRecordsUntilInterrupted(t *testing.T) {
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }() // gone already when the test got that far
 	lines := make(chan string, 10)
 	go func() {
 		sc := bufio.NewScanner(stdout)

@@ -254,7 +254,7 @@ func teeStderr(cmd *exec.Cmd, buf *testutil.SyncBuffer, metrics func(addr string
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			l := sc.Text()
-			buf.Write([]byte(l + "\n"))
+			_, _ = buf.Write([]byte(l + "\n")) // a SyncBuffer never fails
 			if m := metricsAddrRe.FindStringSubmatch(l); m != nil {
 				metrics(m[1])
 			}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,7 +69,7 @@ func runBin(t *testing.T, timeout time.Duration, stdin string, args ...string) r
 	err := cmd.Run()
 	require.NoError(t, ctx.Err(), "timed out; stderr: %s", se.String())
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else {
 		require.NoError(t, err)
@@ -216,7 +217,7 @@ func TestWatchEmbeddedNATSAndMetrics(t *testing.T) {
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }() // gone already when the test got that far
 
 	natsRe := regexp.MustCompile(`embedded NATS with JetStream at (nats://\S+)`)
 	metricsRe := regexp.MustCompile(`addr=http://(\S+)/metrics`)

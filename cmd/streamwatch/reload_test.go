@@ -56,7 +56,7 @@ func TestWatchReloadsRules(t *testing.T) {
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }() // gone already when the test got that far
 	lines := make(chan string, 1000)
 	var all strings.Builder
 	go func() {

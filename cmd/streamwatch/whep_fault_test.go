@@ -38,7 +38,7 @@ type faultyWHEP struct {
 func startFaultyWHEP(t *testing.T, backend string, answer func(n int) int) *faultyWHEP {
 	t.Helper()
 	f := &faultyWHEP{answer: answer}
-	var proxy http.Handler = http.NotFoundHandler()
+	proxy := http.NotFoundHandler()
 	if backend != "" {
 		u, err := url.Parse(backend)
 		require.NoError(t, err)

@@ -189,7 +189,7 @@ func BaselineSegments(m *NaiveMatcher, frames []FrameText, gapMS int64) []Segmen
 		if len(brands) == 0 || len(phrases) == 0 {
 			continue
 		}
-		ev := Evidence{AtMS: f.AtMS, Text: f.Text}
+		ev := Evidence(f)
 		if n := len(segs); n > 0 && f.AtMS-segs[n-1].EndMS <= gapMS {
 			s := &segs[n-1]
 			s.EndMS = f.AtMS

@@ -3,11 +3,13 @@ package eval
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/streamwatch/streamwatch/alerts"
 	"io"
 	"slices"
 	"sort"
+
+	"github.com/streamwatch/streamwatch/alerts"
 
 	"github.com/streamwatch/streamwatch/internal/clipgen"
 )
@@ -94,6 +96,9 @@ func sortSegments(segs []Segment) {
 	})
 }
 
+// ErrNoAlertID is returned, wrapped, for an alert record without alert_id.
+var ErrNoAlertID = errors.New("eval: no alert_id")
+
 // record is a streamwatch alert record (README, "Alert records").
 type record = alerts.Record
 
@@ -122,7 +127,7 @@ func ParseRecords(r io.Reader) ([]Segment, error) {
 			return nil, fmt.Errorf("record on line %d: %w", line, err)
 		}
 		if rec.AlertID == "" {
-			return nil, fmt.Errorf("record on line %d: no alert_id", line)
+			return nil, fmt.Errorf("record on line %d: %w", line, ErrNoAlertID)
 		}
 		a, ok := byID[rec.AlertID]
 		if !ok {
