@@ -191,6 +191,21 @@ type timed[T any] struct {
 	v  T
 }
 
+// collectTimed appends to *into, under mu, every message on subject that
+// decodes as a T, with the time it arrived.
+func collectTimed[T any](t *testing.T, nc *nats.Conn, subject string, mu *sync.Mutex, into *[]timed[T]) {
+	t.Helper()
+	_, err := nc.Subscribe(subject, func(m *nats.Msg) {
+		var v T
+		if json.Unmarshal(m.Data, &v) == nil {
+			mu.Lock()
+			*into = append(*into, timed[T]{time.Now(), v})
+			mu.Unlock()
+		}
+	})
+	require.NoError(t, err)
+}
+
 // startWatch runs watch on url against an embedded NATS server of the test's
 // and collects its alerts and status events.
 func startWatch(t *testing.T, url, id string, args ...string) *liveWorker {
@@ -198,24 +213,8 @@ func startWatch(t *testing.T, url, id string, args ...string) *liveWorker {
 	srv := testutil.NATSServer(t)
 	nc := testutil.Connect(t, srv.ClientURL())
 	w := &liveWorker{id: id, out: filepath.Join(t.TempDir(), "alerts.jsonl"), stderr: &testutil.SyncBuffer{}}
-	_, err := nc.Subscribe("streamwatch.alerts."+id, func(m *nats.Msg) {
-		var r alerts.Record
-		if json.Unmarshal(m.Data, &r) == nil {
-			w.mu.Lock()
-			w.alerts = append(w.alerts, timed[alerts.Record]{time.Now(), r})
-			w.mu.Unlock()
-		}
-	})
-	require.NoError(t, err)
-	_, err = nc.Subscribe(monitor.StatusSubject(id), func(m *nats.Msg) {
-		var s monitor.StreamStatus
-		if json.Unmarshal(m.Data, &s) == nil {
-			w.mu.Lock()
-			w.statuses = append(w.statuses, timed[monitor.StreamStatus]{time.Now(), s})
-			w.mu.Unlock()
-		}
-	})
-	require.NoError(t, err)
+	collectTimed(t, nc, "streamwatch.alerts."+id, &w.mu, &w.alerts)
+	collectTimed(t, nc, monitor.StatusSubject(id), &w.mu, &w.statuses)
 	require.NoError(t, nc.Flush())
 
 	all := append([]string{"watch", url, "--nats", srv.ClientURL(), "--stream-id", id, "--out", w.out,
