@@ -235,7 +235,7 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	if err != nil {
 		return nil, err
 	}
-	w.closers = append(w.closers, func() { pool.Close() })
+	w.closers = append(w.closers, func() { w.closed("OCR pool", pool.Close()) })
 	w.ocr = pool
 	return w, nil
 }
