@@ -17,7 +17,7 @@ DEB_PKGS := gcc pkg-config ffmpeg \
 	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk chromium \
 	nginx libnginx-mod-rtmp
 
-.PHONY: all deps build run test bench demo-clip vet clean
+.PHONY: all deps build run test bench demo-clip vet clean lint
 
 all: build
 
@@ -44,6 +44,14 @@ run: build
 test: deps deploy-check
 	$(GO) vet ./...
 	$(GO) test -race -timeout 20m -count=1 ./...
+	$(GO) test -count=1 -run '$(NORACE_RUN)' $(NORACE_PKGS)
+
+# The checks that skip under -race (it makes sync.Pool drop items and compiles
+# several times slower): an allocation count and a compile-time bound. The test
+# target runs them once more without -race; a test that reads raceEnabled
+# (grep -rn raceEnabled --include=*_test.go .) belongs in this list.
+NORACE_PKGS := ./match/
+NORACE_RUN  := ^(TestMatchIntoReusesResult|TestCompileLarge)$$
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
@@ -88,3 +96,13 @@ deploy-check: $(KUSTOMIZE) $(PROMTOOL)
 	$(PROMTOOL) test rules deploy/prometheus/alerts_test.yml
 	$(PROMTOOL) check config deploy/prometheus/prometheus.yml
 	cd deploy/validate && $(GO) vet ./... && KUSTOMIZE=$(KUSTOMIZE) $(GO) test -count=1 ./...
+
+# lint runs golangci-lint (config in .golangci.yml), built once into bin/tools.
+GOLANGCI_VERSION := v2.15.0
+GOLANGCI := $(CURDIR)/bin/tools/golangci-lint-$(GOLANGCI_VERSION)/golangci-lint
+
+$(GOLANGCI):
+	GOBIN=$(@D) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+
+lint: deps $(GOLANGCI)
+	$(GOLANGCI) run ./...

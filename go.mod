@@ -7,6 +7,7 @@ require (
 	github.com/bluenviron/gortsplib/v4 v4.12.3
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
+	github.com/oklog/run v1.1.0
 	github.com/otiai10/gosseract/v2 v2.4.1
 	github.com/pion/interceptor v0.1.51
 	github.com/pion/logging v0.2.4

@@ -41,7 +41,7 @@ func run(tr *Tracker, steps []step) []Record {
 func states(rs []Record) []string {
 	var s []string
 	for _, r := range rs {
-		s = append(s, r.State)
+		s = append(s, string(r.State))
 	}
 	return s
 }
@@ -165,7 +165,7 @@ func TestTrackerOneSegmentPerBrand(t *testing.T) {
 	rs := run(NewTracker(TrackerOptions{StreamID: "s"}), []step{{1000, frame}, {2000, frame}, {9000, nil}})
 	require.Equal(t, []string{"open", "closed"}, states(rs))
 	require.Equal(t, "counterfeit-offer", rs[0].Rule)
-	require.Equal(t, "high", rs[0].Severity)
+	require.Equal(t, match.SeverityHigh, rs[0].Severity)
 
 	// Two brands in one caption: a segment each.
 	two := []match.Hit{hit("counterfeit-offer", []string{"gucci", "prada"}, []string{"replica"}, "GUCCI PRADA replica")}

@@ -31,7 +31,8 @@ type OutboxOptions struct {
 	// DirectTimeout bounds a send tried directly while the outbox is empty.
 	// Default 5s.
 	DirectTimeout time.Duration
-	Logger        *slog.Logger
+	// Logger receives the outbox's logs, with component=outbox. Default: none.
+	Logger *slog.Logger
 	// Dropped counts update records dropped because the outbox was full.
 	Dropped prometheus.Counter
 	// Waiting tracks the records in the outbox.
@@ -55,13 +56,16 @@ type Outbox struct {
 
 type outboxItem struct {
 	path  string
-	state string
+	state State
 }
+
+// ErrOutboxDir is returned by OpenOutbox without a directory.
+var ErrOutboxDir = errors.New("alerts: outbox needs a directory")
 
 // OpenOutbox opens (creating if needed) the outbox in opts.Dir in front of next.
 func OpenOutbox(opts OutboxOptions, next Sink) (*Outbox, error) {
 	if opts.Dir == "" {
-		return nil, errors.New("alerts: outbox needs a directory")
+		return nil, ErrOutboxDir
 	}
 	if opts.MaxRecords <= 0 {
 		opts.MaxRecords = 10000
@@ -74,7 +78,7 @@ func OpenOutbox(opts OutboxOptions, next Sink) (*Outbox, error) {
 	}
 	log := opts.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("alerts: outbox: %w", err)
@@ -93,16 +97,19 @@ func OpenOutbox(opts OutboxOptions, next Sink) (*Outbox, error) {
 			continue // not ours
 		}
 		o.seq = max(o.seq, s)
-		o.waiting = append(o.waiting, outboxItem{path: n, state: state})
+		o.waiting = append(o.waiting, outboxItem{path: n, state: State(state)})
 	}
 	if len(o.waiting) > 0 {
 		o.log.Warn("outbox holds records from an earlier run; sending them first", "records", len(o.waiting), "dir", opts.Dir)
 	}
 	o.gauge()
 	// Remove temporary files of a write that a crash interrupted.
-	tmps, _ := filepath.Glob(filepath.Join(opts.Dir, "*.tmp"))
+	tmps, err := filepath.Glob(filepath.Join(opts.Dir, "*.tmp"))
+	if err != nil {
+		return nil, fmt.Errorf("alerts: outbox: %w", err)
+	}
 	for _, t := range tmps {
-		os.Remove(t)
+		o.remove(t, "interrupted write")
 	}
 	return o, nil
 }
@@ -166,7 +173,7 @@ func (o *Outbox) dropUpdate(r Record) bool {
 		if it.state != StateUpdate {
 			continue
 		}
-		os.Remove(it.path)
+		o.remove(it.path, "dropped update record")
 		o.waiting = append(o.waiting[:i], o.waiting[i+1:]...)
 		o.dropped("outbox full: dropped the oldest waiting update record")
 		return true
@@ -275,8 +282,18 @@ func (o *Outbox) send(ctx context.Context, it outboxItem) error {
 	}
 	o.gauge()
 	o.mu.Unlock()
-	os.Remove(it.path)
+	o.remove(it.path, "sent record")
 	return nil
+}
+
+// remove deletes a file of the outbox that is no longer needed. A file left
+// behind is not lost data, but a sent record left behind would be sent again
+// by the next run (deduplicated by JetStream within its window) and a full
+// disk would stop the outbox, so the failure is logged.
+func (o *Outbox) remove(path, what string) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		o.log.Error("outbox file not removed", "file", what, "path", path, "err", err)
+	}
 }
 
 func isDecodeError(err error) bool {
@@ -294,12 +311,10 @@ func writeDurably(path string, data []byte) error {
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
+		return errors.Join(err, f.Close())
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+		return errors.Join(err, f.Close())
 	}
 	if err := f.Close(); err != nil {
 		return err
@@ -311,6 +326,5 @@ func writeDurably(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	return errors.Join(d.Sync(), d.Close())
 }

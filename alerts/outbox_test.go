@@ -39,7 +39,7 @@ func (f *flaky) records() []Record {
 	return append([]Record(nil), f.got...)
 }
 
-func rec(id, state string, rev int) Record {
+func rec(id string, state State, rev int) Record {
 	return Record{SchemaVersion: 1, AlertID: id, Revision: rev, State: state, StreamID: "s", Brands: []string{}, Phrases: []string{}, Evidence: []Evidence{}}
 }
 
@@ -108,7 +108,7 @@ func TestOutboxOverflowDropsUpdatesFirst(t *testing.T) {
 	require.NoError(t, ob.Flush(ctx))
 	var states []string
 	for _, r := range next.records() {
-		states = append(states, r.AlertID+":"+r.State)
+		states = append(states, r.AlertID+":"+string(r.State))
 	}
 	require.Equal(t, []string{"a:open", "b:open", "a:closed", "b:closed"}, states)
 }

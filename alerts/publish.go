@@ -51,8 +51,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Alert records waiting in the on-disk outbox for NATS.",
 		}),
 	}
-	for _, s := range []string{StateOpen, StateUpdate, StateClosed} {
-		m.Records.WithLabelValues(s)
+	for _, s := range States() {
+		m.Records.WithLabelValues(string(s))
 	}
 	reg.MustRegister(m.Records, m.OpenSegments, m.OutboxDropped, m.OutboxWaiting)
 	return m

@@ -6,20 +6,41 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/streamwatch/streamwatch/match"
 )
 
 // SchemaVersion is the version of the alert record layout.
 const SchemaVersion = 1
 
+// State is where a record stands in the life of its segment. Its JSON form
+// is the word itself ("open", "update", "closed").
+type State string
+
 // States of a segment as carried in Record.State.
 const (
-	StateOpen   = "open"
-	StateUpdate = "update"
-	StateClosed = "closed"
+	StateOpen   State = "open"   // the segment is confirmed; the first record of an alert
+	StateUpdate State = "update" // brands, phrases or evidence joined, or a periodic update
+	StateClosed State = "closed" // the segment ended; the last record of an alert
 )
+
+// States returns every State, in the order of a segment's life.
+func States() []State { return []State{StateOpen, StateUpdate, StateClosed} }
+
+// ErrState is returned by ParseState for a word that names no state.
+var ErrState = errors.New("alerts: unknown record state")
+
+// ParseState returns the state named s ("open", "update" or "closed").
+func ParseState(s string) (State, error) {
+	if st := State(s); slices.Contains(States(), st) {
+		return st, nil
+	}
+	return "", fmt.Errorf("%w %q: want open, update or closed", ErrState, s)
+}
 
 // TimeFormat is RFC 3339 with milliseconds, in UTC.
 const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
@@ -30,19 +51,19 @@ type Record struct {
 	SchemaVersion int    `json:"schema_version"`
 	AlertID       string `json:"alert_id"`
 	// Revision counts the records of one alert: 0 for open, then 1, 2, …
-	Revision  int        `json:"revision"`
-	State     string     `json:"state"`
-	Rule      string     `json:"rule"`
-	Severity  string     `json:"severity"`
-	StreamID  string     `json:"stream_id"`
-	Channel   string     `json:"channel"`
-	Brands    []string   `json:"brands"`
-	Phrases   []string   `json:"phrases"`
-	StartMS   int64      `json:"start_ms"`
-	EndMS     int64      `json:"end_ms"`
-	StartedAt string     `json:"started_at"`
-	UpdatedAt string     `json:"updated_at"`
-	Evidence  []Evidence `json:"evidence"`
+	Revision  int            `json:"revision"`
+	State     State          `json:"state"`
+	Rule      string         `json:"rule"`
+	Severity  match.Severity `json:"severity"`
+	StreamID  string         `json:"stream_id"`
+	Channel   string         `json:"channel"`
+	Brands    []string       `json:"brands"`
+	Phrases   []string       `json:"phrases"`
+	StartMS   int64          `json:"start_ms"`
+	EndMS     int64          `json:"end_ms"`
+	StartedAt string         `json:"started_at"`
+	UpdatedAt string         `json:"updated_at"`
+	Evidence  []Evidence     `json:"evidence"`
 	// EvidenceFrame is the key of the stored JPEG of the frame that best
 	// shows the alert (the first evidence line's), with the lines boxed.
 	EvidenceFrame string `json:"evidence_frame,omitempty"`

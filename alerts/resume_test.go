@@ -33,7 +33,9 @@ func TestTrackerResumeContinuesTheSegment(t *testing.T) {
 	// The second joins 20 s later (media time continued): the caption is
 	// still there, so the segment goes on under the same id, revisions on.
 	tr := NewTracker(TrackerOptions{StreamID: "s1"})
-	require.Equal(t, 1, tr.Resume([]Record{last}))
+	n, err := tr.Resume([]Record{last})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
 	require.Equal(t, 1, tr.Open())
 	rs := run(tr, []step{{27000, []match.Hit{offer}}, {28000, []match.Hit{offer, other}}, {29000, []match.Hit{other}}})
 	require.Equal(t, []string{"update", "open", "closed", "closed"}, states(rs))
@@ -61,7 +63,9 @@ func TestTrackerResumeClosesWhatIsGone(t *testing.T) {
 	// A closed record, another stream's record are not resumed.
 	other := first[0]
 	other.StreamID = "s2"
-	require.Equal(t, 1, tr.Resume([]Record{first[0], other, {AlertID: "x", StreamID: "s1", State: StateClosed}}))
+	n, err := tr.Resume([]Record{first[0], other, {AlertID: "x", StreamID: "s1", State: StateClosed}})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
 	// The unwatched 30 s are no gap: the segment waits Gap from the first
 	// frame seen here, then closes where it was last seen.
 	rs := observe(tr, []step{{32000, nil}, {34000, nil}})
@@ -116,7 +120,9 @@ func TestRecoverFromJetStream(t *testing.T) {
 
 	// A resumed tracker continues, and new segments start after every old one.
 	tr2 := NewTracker(TrackerOptions{StreamID: "s1"})
-	require.Equal(t, 1, tr2.Resume(res.Open))
+	n, err := tr2.Resume(res.Open)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
 	at := res.MediaMS + 15000
 	out := observe(tr2, []step{{at, []match.Hit{gucci, prada}}, {at + 1000, []match.Hit{gucci, prada}}})
 	require.Equal(t, []string{"update", "open"}, states(out))
@@ -145,4 +151,21 @@ func TestTrackerSuspendBridgesAnOutage(t *testing.T) {
 	tr = NewTracker(TrackerOptions{StreamID: "s1"})
 	rs = observe(tr, []step{{1000, []match.Hit{offer}}, {2000, []match.Hit{offer}}, {22000, nil}, {24000, []match.Hit{offer}}, {25000, []match.Hit{offer}}})
 	require.Equal(t, []string{"open", "closed", "open"}, states(rs))
+}
+
+func TestTrackerResumeReportsAnUnreadableStart(t *testing.T) {
+	offer := hit("counterfeit-offer", []string{"gucci"}, []string{"replica"}, "GUCCI 1:1 replica")
+	first := observe(NewTracker(TrackerOptions{StreamID: "s1"}), []step{{1000, []match.Hit{offer}}, {2000, []match.Hit{offer}}})
+	require.Len(t, first, 1)
+	bad := first[0]
+	bad.StartedAt = "yesterday"
+	tr := NewTracker(TrackerOptions{StreamID: "s1"})
+	n, err := tr.Resume([]Record{bad})
+	require.ErrorIs(t, err, ErrStartedAt)
+	require.ErrorContains(t, err, bad.AlertID)
+	require.Equal(t, 1, n, "the segment is resumed all the same")
+	rs := tr.Close(time.Unix(100, 0))
+	require.Len(t, rs, 1)
+	require.Equal(t, bad.AlertID, rs[0].AlertID)
+	require.Equal(t, FormatTime(time.Time{}), rs[0].StartedAt)
 }

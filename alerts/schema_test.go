@@ -37,14 +37,14 @@ func schemaRecords(t *testing.T) []Record {
 }
 
 func TestSchemaAcceptsTrackerRecords(t *testing.T) {
-	seen := map[string]bool{}
+	seen := map[State]bool{}
 	for _, r := range schemaRecords(t) {
 		data, err := json.Marshal(r)
 		require.NoError(t, err)
 		require.NoError(t, ValidateRecordJSON(data), "%s", data)
 		seen[r.State] = true
 	}
-	require.Equal(t, map[string]bool{StateOpen: true, StateUpdate: true, StateClosed: true}, seen)
+	require.Equal(t, map[State]bool{StateOpen: true, StateUpdate: true, StateClosed: true}, seen)
 }
 
 // schemaValid returns a valid record as a JSON object to break, with the
@@ -155,4 +155,23 @@ func TestSchemaCoversRecord(t *testing.T) {
 	for _, name := range doc.Required {
 		require.Contains(t, doc.Properties, name)
 	}
+}
+
+func TestRecordStateAndSeverityKeepTheirJSONForm(t *testing.T) {
+	for _, st := range States() {
+		got, err := ParseState(string(st))
+		require.NoError(t, err)
+		require.Equal(t, st, got)
+		r := Record{State: st, Severity: match.SeverityHigh}
+		data, err := json.Marshal(r)
+		require.NoError(t, err)
+		require.Contains(t, string(data), `"state":"`+string(st)+`"`)
+		require.Contains(t, string(data), `"severity":"high"`)
+		var back Record
+		require.NoError(t, json.Unmarshal(data, &back))
+		require.Equal(t, r.State, back.State)
+		require.Equal(t, r.Severity, back.Severity)
+	}
+	_, err := ParseState("opened")
+	require.ErrorIs(t, err, ErrState)
 }

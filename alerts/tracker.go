@@ -1,6 +1,8 @@
 package alerts
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -37,7 +39,7 @@ type segment struct {
 	key        string
 	id         string
 	rule       string
-	severity   string
+	severity   match.Severity
 	revision   int
 	hits       int
 	startMS    int64
@@ -98,14 +100,12 @@ func (t *Tracker) Open() int {
 	return n
 }
 
-var severityRank = map[string]int{"low": 1, "medium": 2, "high": 3}
-
 // keyed picks, for each segment key, the hit that names it this frame.
 func keyed(hits []match.Hit) map[string]match.Hit {
 	out := map[string]match.Hit{}
 	better := func(a, b match.Hit) bool { // a more severe than b, ties by rule id
-		if severityRank[a.Severity] != severityRank[b.Severity] {
-			return severityRank[a.Severity] > severityRank[b.Severity]
+		if a.Severity.Rank() != b.Severity.Rank() {
+			return a.Severity.Rank() > b.Severity.Rank()
 		}
 		return a.Rule < b.Rule
 	}
@@ -166,7 +166,7 @@ func (t *Tracker) Observe(atMS int64, wall time.Time, hits []match.Hit) []Record
 		}
 		s.lastMS = atMS
 		s.hits++
-		if severityRank[h.Severity] > severityRank[s.severity] && !s.open {
+		if h.Severity.Rank() > s.severity.Rank() && !s.open {
 			s.rule, s.severity = h.Rule, h.Severity
 		}
 		joined := t.merge(s, h)
@@ -191,8 +191,13 @@ func (t *Tracker) Observe(atMS int64, wall time.Time, hits []match.Hit) []Record
 // frame observed here, it continues, else it is closed, its end where it was
 // last seen. Records of other streams and closed records are ignored; a
 // segment open here already is not replaced. Call Resume before Observe.
-func (t *Tracker) Resume(recs []Record) int {
+//
+// A record whose StartedAt does not parse is resumed all the same (its alert
+// id is what matters to those who follow it), with a zero start time, and
+// reported in the error, which wraps ErrStartedAt.
+func (t *Tracker) Resume(recs []Record) (int, error) {
 	n := 0
+	var errs []error
 	for _, r := range recs {
 		if r.StreamID != t.opts.StreamID || r.State == StateClosed || r.AlertID == "" {
 			continue
@@ -206,7 +211,7 @@ func (t *Tracker) Resume(recs []Record) int {
 		}
 		started, err := time.Parse(time.RFC3339Nano, r.StartedAt)
 		if err != nil {
-			started = time.Time{}
+			errs = append(errs, fmt.Errorf("%w: alert %s: %w", ErrStartedAt, r.AlertID, err))
 		}
 		s := &segment{key: key, id: r.AlertID, rule: r.Rule, severity: r.Severity, revision: r.Revision + 1,
 			hits: t.opts.MinHits, startMS: r.StartMS, lastMS: r.EndMS, lastUpdate: r.EndMS, startedAt: started,
@@ -217,8 +222,12 @@ func (t *Tracker) Resume(recs []Record) int {
 		t.segs[key] = s
 		n++
 	}
-	return n
+	return n, errors.Join(errs...)
 }
+
+// ErrStartedAt is reported by Resume for a record whose StartedAt is not an
+// RFC 3339 time.
+var ErrStartedAt = errors.New("alerts: record started_at unreadable")
 
 // Suspend tells the tracker that the stream went unwatched (a reconnect):
 // open segments do not count the span as quiet. Each waits Gap from the
@@ -296,7 +305,7 @@ func (t *Tracker) merge(s *segment, h match.Hit) bool {
 	return joined && s.open
 }
 
-func (t *Tracker) record(s *segment, state string, wall time.Time) Record {
+func (t *Tracker) record(s *segment, state State, wall time.Time) Record {
 	r := Record{
 		SchemaVersion: SchemaVersion,
 		AlertID:       s.id,

@@ -48,7 +48,7 @@ type Options struct {
 	// ReadTimeout fails a read that stalls longer than this (libav rw_timeout plus an
 	// interrupt watchdog). Default 10s.
 	ReadTimeout time.Duration
-	// Logger receives the source's logs, with component=ingest. Default slog.Default().
+	// Logger receives the source's logs, with component=ingest. Default: none.
 	Logger *slog.Logger
 	// FramesDecoded, if not nil, is incremented once per decoded frame.
 	FramesDecoded prometheus.Counter
@@ -64,7 +64,7 @@ func (o Options) withDefaults() Options {
 		o.ReadTimeout = defaultTimeout
 	}
 	if o.Logger == nil {
-		o.Logger = slog.Default()
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.Logger = o.Logger.With("component", "ingest")
 	return o

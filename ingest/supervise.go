@@ -11,17 +11,21 @@ import (
 	"time"
 )
 
+// State is the state of a supervised stream, as reported in Status.State. Its
+// JSON form (in the stream status messages) is the word itself.
+type State string
+
 // Stream states reported in Status.State.
 const (
-	StateAttached     = "attached"     // a source is open; frames flow
-	StateReconnecting = "reconnecting" // the source failed or ended; waiting Delay before attempt Attempt
-	StateGap          = "gap"          // frames flow again after an unmonitored span, Gap says which
-	StateEnded        = "ended"        // Run returned; Err says why, nil for a normal end
+	StateAttached     State = "attached"     // a source is open; frames flow
+	StateReconnecting State = "reconnecting" // the source failed or ended; waiting Delay before attempt Attempt
+	StateGap          State = "gap"          // frames flow again after an unmonitored span, Gap says which
+	StateEnded        State = "ended"        // Run returned; Err says why, nil for a normal end
 )
 
 // Status is a change in a supervised stream's state.
 type Status struct {
-	State string
+	State State
 	At    time.Time // wall-clock time of the change
 	// MediaMS is the media time of the latest frame handed on (0 before the first).
 	MediaMS int64
@@ -118,7 +122,7 @@ func Supervise(ctx context.Context, url string, opts Options, so SuperviseOption
 	}
 	log := opts.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Supervised{url: url, opts: opts, so: so, done: make(chan struct{}), log: log.With("component", "ingest", "url", Redact(url))}
 	if IsWHEP(url) {

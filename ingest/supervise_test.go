@@ -29,8 +29,8 @@ func (l *statusLog) all() []Status {
 	return append([]Status(nil), l.events...)
 }
 
-func (l *statusLog) states() []string {
-	var out []string
+func (l *statusLog) states() []State {
+	var out []State
 	for _, e := range l.all() {
 		out = append(out, e.State)
 	}
@@ -155,7 +155,7 @@ func TestSuperviseStallReconnectKeepsMediaTimeMonotonic(t *testing.T) {
 	require.Positive(t, i)
 	require.Equal(t, g.FromMS, ms[i-1])
 	states := log.states()
-	require.Equal(t, []string{StateAttached, StateReconnecting, StateAttached, StateGap}, states[:4])
+	require.Equal(t, []State{StateAttached, StateReconnecting, StateAttached, StateGap}, states[:4])
 	require.Equal(t, StateEnded, states[len(states)-1])
 }
 
@@ -168,7 +168,7 @@ func TestSuperviseFileEndsWithoutReconnect(t *testing.T) {
 	n := 0
 	require.NoError(t, s.Run(context.Background(), func(Frame) error { n++; return nil }))
 	require.Equal(t, 75, n)
-	require.Equal(t, []string{StateAttached, StateEnded}, log.states())
+	require.Equal(t, []State{StateAttached, StateEnded}, log.states())
 }
 
 func TestSuperviseContinueFrom(t *testing.T) {

@@ -29,7 +29,7 @@ func genRules(brands, phrases int) *Rules {
 		}
 		return string(rs)
 	}
-	r := &Rules{Rules: []Rule{{ID: "r", Severity: "high", Require: []string{KindBrand, KindPhrase}}}}
+	r := &Rules{Rules: []Rule{{ID: "r", Severity: "high", Require: []Kind{KindBrand, KindPhrase}}}}
 	for i := range brands {
 		w := word(2 + rng.IntN(3))
 		r.Brands = append(r.Brands, Brand{ID: fmt.Sprintf("b%d", i), Names: []string{

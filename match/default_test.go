@@ -51,8 +51,8 @@ func TestDefaultRulesRules(t *testing.T) {
 	for _, r := range DefaultRules().Rules {
 		rules[r.ID] = r
 	}
-	require.Equal(t, Rule{ID: "counterfeit-offer", Severity: "high", Require: []string{"brand", "phrase"}, Window: 10e9}, rules["counterfeit-offer"])
-	require.Equal(t, Rule{ID: "counterfeit-phrase", Severity: "low", Require: []string{"phrase"}}, rules["counterfeit-phrase"])
+	require.Equal(t, Rule{ID: "counterfeit-offer", Severity: "high", Require: []Kind{"brand", "phrase"}, Window: 10e9}, rules["counterfeit-offer"])
+	require.Equal(t, Rule{ID: "counterfeit-phrase", Severity: "low", Require: []Kind{"phrase"}}, rules["counterfeit-phrase"])
 }
 
 // TestDefaultRulesEveryNameMatches makes sure no default name is shadowed or

@@ -30,7 +30,8 @@ type Evaluator struct {
 }
 
 type evalRule struct {
-	id, severity  string
+	id            string
+	severity      Severity
 	window        int64 // ms
 	brand, phrase bool  // required kinds
 }

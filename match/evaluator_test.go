@@ -199,7 +199,7 @@ func TestEvaluatorPrunesHistory(t *testing.T) {
 			"same-frame rules keep nothing",
 			&Rules{
 				Phrases: []Phrase{{ID: "p", Terms: []string{"replica"}}},
-				Rules:   []Rule{{ID: "r", Severity: "low", Require: []string{"phrase"}}},
+				Rules:   []Rule{{ID: "r", Severity: "low", Require: []Kind{"phrase"}}},
 			},
 			0,
 		},
@@ -225,7 +225,7 @@ func TestEvaluatorHistoryBoundWhenTimeStandsStill(t *testing.T) {
 	e := NewEvaluator(&Rules{
 		Brands:  []Brand{{ID: "b", Names: []string{"LV"}}},
 		Phrases: []Phrase{{ID: "p", Terms: []string{"replica"}}},
-		Rules:   []Rule{{ID: "r", Severity: "low", Require: []string{"phrase"}, Window: MaxWindow}},
+		Rules:   []Rule{{ID: "r", Severity: "low", Require: []Kind{"phrase"}, Window: MaxWindow}},
 	}, nil, "")
 	for range maxHistoryFrames + 10 {
 		require.Nil(t, e.Observe(42, []Line{{Text: "LV"}}))

@@ -17,7 +17,7 @@ func spanKeys(t *testing.T, res Result) []string {
 	keys := []string{}
 	for _, s := range res.Spans {
 		require.Equal(t, res.Text[s.Start:s.End], s.Text)
-		k := s.Kind + ":" + s.ID + ":" + s.Text + ":" + s.How
+		k := string(s.Kind) + ":" + s.ID + ":" + s.Text + ":" + string(s.How)
 		if s.How == HowFuzzy {
 			k += fmt.Sprintf(":%d", s.Distance)
 		}

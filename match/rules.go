@@ -15,9 +15,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// severities a rule may have, lowest first.
-var severities = []string{"low", "medium", "high"}
-
 // MaxWindow is the longest window a rule may have; it bounds the history an
 // Evaluator keeps.
 const MaxWindow = 10 * time.Minute
@@ -25,6 +22,16 @@ const MaxWindow = 10 * time.Minute
 // maxNodes bounds the YAML nodes walked, aliases included, so that a small
 // file of nested aliases cannot make parsing take long.
 const maxNodes = 1 << 18
+
+// severityList names the severities, lowest first, for the messages of
+// RulesError.
+func severityList() string {
+	names := make([]string, 0, 3)
+	for _, s := range Severities() {
+		names = append(names, string(s))
+	}
+	return strings.Join(names, ", ")
+}
 
 var idPattern = regexp.MustCompile(`^[a-z0-9-]+$`)
 
@@ -329,9 +336,15 @@ func (p *parser) document(doc *yaml.Node) (*Rules, error) {
 					case "id":
 						ru.ID, err = p.scalar(v, path)
 					case "severity":
-						ru.Severity, err = p.scalar(v, path)
+						var s string
+						s, err = p.scalar(v, path)
+						ru.Severity = Severity(s)
 					case "require":
-						ru.Require, err = p.scalars(v, path)
+						var ks []string
+						ks, err = p.scalars(v, path)
+						for _, k := range ks {
+							ru.Require = append(ru.Require, Kind(k))
+						}
 					case "window":
 						var s string
 						if s, err = p.scalar(v, path); err != nil || s == "" {
@@ -446,9 +459,9 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 		}
 		switch {
 		case ru.Severity == "":
-			return fail(rp+".severity", "missing (one of %s)", strings.Join(severities, ", "))
-		case !slices.Contains(severities, ru.Severity):
-			return fail(rp+".severity", "%q is not one of %s", ru.Severity, strings.Join(severities, ", "))
+			return fail(rp+".severity", "missing (one of %s)", severityList())
+		case ru.Severity.Rank() == 0:
+			return fail(rp+".severity", "%q is not one of %s", ru.Severity, severityList())
 		}
 		if len(ru.Require) == 0 {
 			return fail(rp+".require", "at least one of %s, %s is required", KindBrand, KindPhrase)
@@ -456,7 +469,7 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 		for j, k := range ru.Require {
 			kp := fmt.Sprintf("%s.require[%d]", rp, j)
 			switch {
-			case k != KindBrand && k != KindPhrase:
+			case !k.Valid():
 				return fail(kp, "unknown kind %q (known: %s, %s)", k, KindBrand, KindPhrase)
 			case slices.Index(ru.Require, k) < j:
 				return fail(kp, "%q is listed twice", k)

@@ -41,8 +41,8 @@ func TestParseRulesValid(t *testing.T) {
 		},
 		Phrases: []Phrase{{ID: "replica", Terms: []string{"replica", "1:1", "super copy", "高仿"}}},
 		Rules: []Rule{
-			{ID: "counterfeit-offer", Severity: "high", Require: []string{"brand", "phrase"}, Window: 10 * time.Second},
-			{ID: "counterfeit-phrase", Severity: "low", Require: []string{"phrase"}},
+			{ID: "counterfeit-offer", Severity: "high", Require: []Kind{"brand", "phrase"}, Window: 10 * time.Second},
+			{ID: "counterfeit-phrase", Severity: "low", Require: []Kind{"phrase"}},
 		},
 	}, r)
 	require.Equal(t, "2 brands (4 names), 1 phrase (4 terms), 2 rules", r.Summary())
@@ -189,7 +189,7 @@ func TestParseRulesNodeBudget(t *testing.T) {
 func TestValidateRulesBuiltInCode(t *testing.T) {
 	r := &Rules{
 		Phrases: []Phrase{{ID: "p", Terms: []string{"x"}}},
-		Rules:   []Rule{{ID: "r", Severity: "low", Require: []string{"phrase"}, Window: -time.Second}},
+		Rules:   []Rule{{ID: "r", Severity: "low", Require: []Kind{"phrase"}, Window: -time.Second}},
 	}
 	require.EqualError(t, r.Validate(), "rules: rules[0].window: -1s is negative")
 	r.Rules[0].Window = time.Second

@@ -209,7 +209,10 @@ func (m *monitor) resume(ctx context.Context) {
 		return
 	}
 	m.src.ContinueFrom(res.MediaMS, res.Wall)
-	n := m.tracker.Resume(res.Open)
+	n, err := m.tracker.Resume(res.Open)
+	if err != nil {
+		m.log.Warn("resumed segments start at the zero time", "err", err)
+	}
 	m.Metrics.Alerts.OpenSegments.Add(float64(n))
 	for _, r := range res.Open {
 		m.recent.storedAlready(r)

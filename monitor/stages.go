@@ -146,7 +146,7 @@ func (m *monitor) finish(parent, ctx context.Context, st *matchState) {
 // sink having retried already.
 func (m *monitor) publish(ctx context.Context, rs []alerts.Record) {
 	for _, r := range rs {
-		m.Metrics.Alerts.Records.WithLabelValues(r.State).Inc()
+		m.Metrics.Alerts.Records.WithLabelValues(string(r.State)).Inc()
 		// Publishing outlives cancellation so that closing records of a
 		// stopped stream still go out.
 		if err := m.Sink.Publish(context.WithoutCancel(ctx), r); err != nil {

@@ -35,7 +35,7 @@ const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // NewStreamStatus turns an ingest status change into its published form.
 func NewStreamStatus(streamID string, st ingest.Status) StreamStatus {
-	out := StreamStatus{StreamID: streamID, State: st.State, At: st.At.UTC().Format(timeFormat),
+	out := StreamStatus{StreamID: streamID, State: string(st.State), At: st.At.UTC().Format(timeFormat),
 		MediaMS: st.MediaMS, Attempt: st.Attempt, DelayMS: st.Delay.Milliseconds()}
 	if st.Err != nil {
 		// ingest names URLs redacted; RedactText catches anything a peer put in an error.

@@ -247,7 +247,8 @@ func TestReadDetectedLines(t *testing.T) {
 func TestLanguagePerLine(t *testing.T) {
 	w, err := newWorker(DefaultLanguages)
 	require.NoError(t, err)
-	defer w.close()
+	defer closeWorker(t, w)
+	n := countLines(w)
 	tests := []struct {
 		name         string
 		text         frameText
@@ -268,15 +269,15 @@ func TestLanguagePerLine(t *testing.T) {
 				}
 			}
 			require.False(t, caption.Empty(), "caption not detected in %v", regions)
-			clear(w.reads)
+			n.reset()
 			start := time.Now()
 			l, err := w.readRegion(img, caption)
 			require.NoError(t, err)
 			t.Logf("%q conf %.0f in %v, %d English and %d Chinese reads",
-				l.Text, l.Confidence, time.Since(start), w.reads[w.eng], w.reads[w.chinese])
+				l.Text, l.Confidence, time.Since(start), n.eng.lines, n.chinese.lines)
 			require.Contains(t, l.Text, tc.want)
-			require.Equal(t, tc.eng, w.reads[w.eng], "English reads")
-			require.Equal(t, tc.chinese, w.reads[w.chinese], "Chinese reads")
+			require.Equal(t, tc.eng, n.eng.lines, "English reads")
+			require.Equal(t, tc.chinese, n.chinese.lines, "Chinese reads")
 		})
 	}
 }

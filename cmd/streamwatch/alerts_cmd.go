@@ -23,29 +23,31 @@ import (
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/match"
 )
 
 // alertsOptions are the flags of "streamwatch alerts".
 type alertsOptions struct {
 	nats     string
 	stream   string
-	severity string
+	severity match.Severity // the least shown; "" shows every record
 	since    time.Duration
 	follow   bool
 	format   string
 	evidence string
 }
 
-var severityRank = map[string]int{"low": 1, "medium": 2, "high": 3}
-
 // cmdAlerts prints the alert records stored in JetStream, oldest first, and
 // with --follow keeps printing new ones until ctx ends.
 func cmdAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o alertsOptions
+	var (
+		o        alertsOptions
+		severity string
+	)
 	fs := flag.NewFlagSet("alerts", flag.ContinueOnError)
 	fs.StringVar(&o.nats, "nats", "", "NATS server URL (default $NATS_URL)")
 	fs.StringVar(&o.stream, "stream", "", "show only this stream id; default: every stream")
-	fs.StringVar(&o.severity, "severity", "", "least severity shown: low, medium or high; default: every record")
+	fs.StringVar(&severity, "severity", "", "least severity shown: low, medium or high; default: every record")
 	fs.DurationVar(&o.since, "since", 0, "show records stored within this duration before now; default 0: every record stored")
 	fs.BoolVar(&o.follow, "follow", false, "keep printing new records until interrupted; default: exit once every stored record is printed")
 	fs.StringVar(&o.format, "format", "auto", "table, json (each record as stored, one per line) or auto (table on a terminal, else json)")
@@ -62,8 +64,10 @@ func cmdAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usageError{fmt.Errorf("--stream: %w", err)}
 		}
 	}
-	if o.severity != "" && severityRank[o.severity] == 0 {
-		return usageError{fmt.Errorf("--severity %q: want low, medium or high", o.severity)}
+	if severity != "" {
+		if o.severity, err = match.ParseSeverity(severity); err != nil {
+			return usageError{fmt.Errorf("--severity %q: want low, medium or high", severity)}
+		}
 	}
 	if o.since < 0 {
 		return usageError{fmt.Errorf("--since must not be negative, got %s", o.since)}
@@ -258,7 +262,7 @@ func (r *alertsReader) handle(ctx context.Context, msg jetstream.Msg) error {
 		r.warn("skipping a message on %s that is not an alert record: %v", msg.Subject(), err)
 		return nil
 	}
-	if r.o.severity != "" && severityRank[v.Severity] < severityRank[r.o.severity] {
+	if r.o.severity != "" && v.Severity.Rank() < r.o.severity.Rank() {
 		return nil
 	}
 	if r.table != nil {
@@ -365,7 +369,7 @@ func tableRow(v alertView) []string {
 	if t, err := time.Parse(time.RFC3339, when); err == nil {
 		when = t.UTC().Format(time.DateTime) // the date and second are enough to read
 	}
-	return []string{when, v.StreamID, v.State, v.Severity, v.Rule, list(v.Brands), list(v.Phrases),
+	return []string{when, v.StreamID, string(v.State), string(v.Severity), v.Rule, list(v.Brands), list(v.Phrases),
 		mediaTime(v.StartMS) + "–" + mediaTime(v.EndMS), text}
 }
 

@@ -46,7 +46,7 @@ func alertsServer(t *testing.T) (string, jetstream.JetStream) {
 var alertSeq int
 
 // testRecord returns an open record of stream with one evidence line.
-func testRecord(stream, rule, severity string, startMS int64, text string) alerts.Record {
+func testRecord(stream, rule string, severity match.Severity, startMS int64, text string) alerts.Record {
 	alertSeq++
 	at := time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC).Add(time.Duration(startMS) * time.Millisecond)
 	return alerts.Record{

@@ -274,7 +274,7 @@ func TestWatchEmbeddedNATSAndMetrics(t *testing.T) {
 	require.NoError(t, err)
 	var first alerts.Record
 	require.NoError(t, json.Unmarshal(msg.Data(), &first))
-	require.Equal(t, "open", first.State)
+	require.Equal(t, alerts.StateOpen, first.State)
 	require.Equal(t, "emb", first.StreamID)
 	require.Equal(t, "streamwatch.alerts.emb", msg.Subject())
 

@@ -41,7 +41,7 @@ type alertLog struct {
 }
 
 // has tells whether every stream in ids has a record of brand in state.
-func (a *alertLog) has(ids []string, brand, state string) bool {
+func (a *alertLog) has(ids []string, brand string, state alerts.State) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, id := range ids {

@@ -153,7 +153,7 @@ func newAttachLog(t *testing.T, nc *nats.Conn) *attachLog {
 		}
 		log.mu.Lock()
 		defer log.mu.Unlock()
-		switch s.State {
+		switch ingest.State(s.State) {
 		case ingest.StateAttached:
 			log.active[s.StreamID]++
 			log.last[s.StreamID] = time.Now()

@@ -4,24 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
@@ -31,10 +23,10 @@ import (
 	"github.com/streamwatch/streamwatch/ocr"
 )
 
+// cmdWatch runs "watch URL": one live stream (or a file paced with
+// --realtime) until it ends or the process is interrupted.
 func cmdWatch(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	var c common
-	c.register(fs, "localhost:9464")
+	fs, c := commandFlags("watch", "localhost:9464")
 	realtime := fs.Bool("realtime", false, "pace a file input at its frame rate, as if it were live")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -43,13 +35,13 @@ func cmdWatch(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError{fmt.Errorf("watch takes one URL, got %d arguments", len(pos))}
 	}
-	return runStreams(ctx, &c, pos, false, *realtime)
+	return runStreams(ctx, c, pos, false, *realtime)
 }
 
+// cmdReplay runs "replay FILE...": recordings one after the other, as fast
+// as the machine allows, with the same records on every run.
 func cmdReplay(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	var c common
-	c.register(fs, "")
+	fs, c := commandFlags("replay", "")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -65,7 +57,7 @@ func cmdReplay(ctx context.Context, args []string) error {
 			return usageError{fmt.Errorf("replay reads recorded files, not %s (use watch)", ingest.Redact(p))}
 		}
 	}
-	return runStreams(ctx, &c, pos, true, false)
+	return runStreams(ctx, c, pos, true, false)
 }
 
 // runStreams wires the process for watch (one live URL) and replay (files, one
@@ -96,6 +88,9 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 	})
 }
 
+// natsDrainTimeout bounds the drain of the NATS connection at exit.
+const natsDrainTimeout = 5 * time.Second
+
 // wiring is what a process that runs monitors shares among them: logger,
 // rules, sinks, NATS, outbox, evidence store, OCR pool and metrics.
 type wiring struct {
@@ -116,11 +111,30 @@ type wiring struct {
 	closers  []func()
 }
 
-// close releases what wire opened, last opened first.
+// close releases what wire opened, last opened first, and waits for each.
 func (w *wiring) close() {
 	for i := len(w.closers) - 1; i >= 0; i-- {
 		w.closers[i]()
 	}
+}
+
+// closed logs a failure to release what; at exit there is nothing else to do
+// about it.
+func (w *wiring) closed(what string, err error) {
+	if err != nil && w.log != nil {
+		w.log.Warn("not closed cleanly", "component", "cmd", "what", what, "err", err)
+	}
+}
+
+// drainNATS drains nc (in-flight status messages go out, subscriptions
+// end) and waits until it is closed: nats.go drains in a goroutine of its
+// own, bounded by natsDrainTimeout.
+func (w *wiring) drainNATS(nc *nats.Conn, closed <-chan struct{}) {
+	if err := nc.Drain(); err != nil {
+		// A connection that is reconnecting is closed at once instead.
+		w.closed("NATS connection", err)
+	}
+	<-closed
 }
 
 // wire opens what the monitors of a process share. Without a NATS URL it
@@ -153,7 +167,7 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 		if err != nil {
 			return nil, fmt.Errorf("--out: %w", err)
 		}
-		w.closers = append(w.closers, func() { f.Close() })
+		w.closers = append(w.closers, func() { w.closed("--out file", f.Close()) })
 		w.sinks = append(w.sinks, &alerts.JSONLines{W: f})
 	}
 
@@ -166,7 +180,7 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 		if err != nil {
 			return nil, fmt.Errorf("embedded nats: %w", err)
 		}
-		w.closers = append(w.closers, func() { os.RemoveAll(dir) })
+		w.closers = append(w.closers, func() { w.closed("embedded NATS directory", os.RemoveAll(dir)) })
 		srv, err := embednats.Start(dir, 0)
 		if err != nil {
 			return nil, err
@@ -185,11 +199,13 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	if w.natsURL != "" {
 		// No reconnect buffer: while NATS is away a publish fails at once and
 		// the record goes to the outbox on disk, not to memory.
-		nc, err := nats.Connect(w.natsURL, nats.Name("streamwatch"), nats.MaxReconnects(-1), nats.ReconnectBufSize(-1))
+		closed := make(chan struct{})
+		nc, err := nats.Connect(w.natsURL, nats.Name("streamwatch"), nats.MaxReconnects(-1), nats.ReconnectBufSize(-1),
+			nats.DrainTimeout(natsDrainTimeout), nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
 		if err != nil {
 			return nil, fmt.Errorf("connect to NATS %s: %w", ingest.Redact(w.natsURL), err)
 		}
-		w.closers = append(w.closers, func() { nc.Drain() })
+		w.closers = append(w.closers, func() { w.drainNATS(nc, closed) })
 		w.nc = nc
 		js, err := jetstream.New(nc)
 		if err != nil {
@@ -254,99 +270,6 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		Logger:         w.log,
 		Resume:         resume,
 	}
-}
-
-// serve runs body beside the metrics server, the outbox and (with
-// reloadRules) the rules watcher, which keep running until body returns; then
-// it flushes the outbox. ready, if not nil, answers /readyz. An interruption
-// through ctx is a normal stop.
-func (w *wiring) serve(ctx context.Context, reloadRules bool, ready func() bool, body func(context.Context) error) error {
-	log := w.log
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-
-	// The helpers outlive ctx: they stop when body is done (or one fails),
-	// so that /readyz answers and the outbox drains during a drain.
-	g, gctx := errgroup.WithContext(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	if w.c.metricsAddr != "" {
-		ln, err := net.Listen("tcp", w.c.metricsAddr)
-		if err != nil {
-			return fmt.Errorf("--metrics-addr: %w", err)
-		}
-		log.Info("metrics listening", "component", "cmd", "addr", "http://"+ln.Addr().String()+"/metrics")
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(w.reg, promhttp.HandlerOpts{Registry: w.reg}))
-		mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { io.WriteString(rw, "ok\n") })
-		mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
-			// Unready from the signal on, before the drain begins.
-			if ctx.Err() != nil || ready != nil && !ready() {
-				rw.WriteHeader(http.StatusServiceUnavailable)
-				io.WriteString(rw, "not ready\n")
-				return
-			}
-			io.WriteString(rw, "ok\n")
-		})
-		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		g.Go(func() error {
-			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("metrics server: %w", err)
-			}
-			return nil
-		})
-		g.Go(func() error {
-			select {
-			case <-gctx.Done():
-			case <-done:
-			}
-			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			return hs.Shutdown(sctx)
-		})
-	}
-	if w.outbox != nil {
-		g.Go(func() error { // drain the outbox while streams run
-			dctx, cancel := context.WithCancel(gctx)
-			defer cancel()
-			go func() { <-done; cancel() }()
-			return w.outbox.Run(dctx)
-		})
-	}
-	if reloadRules {
-		g.Go(func() error { // reload the rules file while streams run
-			wctx, cancel := context.WithCancel(gctx)
-			defer cancel()
-			go func() { <-done; cancel() }()
-			match.WatchRules(wctx, w.c.rules, 2*time.Second, log, w.live.Swap, hup)
-			return nil
-		})
-	}
-	g.Go(func() error {
-		defer close(done)
-		if w.outbox != nil {
-			defer func() {
-				// Last records out before exit; what cannot go stays on disk
-				// for the next start.
-				fctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 15*time.Second)
-				defer cancel()
-				if err := w.outbox.Flush(fctx); err != nil {
-					log.Error("outbox not empty at exit", "component", "cmd", "err", err)
-				}
-			}()
-		}
-		bctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stop := context.AfterFunc(gctx, cancel) // a failed helper stops the streams
-		defer stop()
-		return body(bctx)
-	})
-	err := g.Wait()
-	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		slog.Info("stopped", "component", "cmd")
-		return nil // interrupted by a signal: a normal stop
-	}
-	return err
 }
 
 // publishStatus sends a stream's state change on its status subject (core NATS:

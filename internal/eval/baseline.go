@@ -137,7 +137,8 @@ func tesseractVersion(ctx context.Context) (string, error) {
 
 // naiveTerm is a brand name or phrase term as the baseline looks for it.
 type naiveTerm struct {
-	kind, id, lower string
+	kind      match.Kind
+	id, lower string
 }
 
 // NaiveMatcher finds brand names and phrase terms as plain case-insensitive

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/streamwatch/streamwatch/internal/clipgen"
@@ -54,62 +55,27 @@ type Config struct {
 // the report covers the others.
 var ErrClipFailed = errors.New("eval: clips failed")
 
+// ErrConfig is returned when a required field of Config is empty.
+var ErrConfig = errors.New("eval: corpus, bin and work are required")
+
+// ErrNoClip is returned, wrapped, when Config.Only keeps no clip of the corpus.
+var ErrNoClip = errors.New("eval: no clip matches -only")
+
 // Run generates the corpus into cfg.Work (reusing clips whose spec is unchanged),
 // replays each clip with streamwatch and, unless skipped, runs the baseline on it,
 // scores both against the clips' ground truth and writes the report. Missed
 // targets are not errors: the report says how far off they are.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	began := time.Now()
-	if cfg.Out == nil {
-		cfg.Out = os.Stdout
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
-	if cfg.Languages == "" {
-		cfg.Languages = "eng+chi_sim"
-	}
-	if cfg.BaselineWorkers <= 0 {
-		cfg.BaselineWorkers = 2
+	bin, err := cfg.check()
+	if err != nil {
+		return nil, err
 	}
 	log := cfg.Log.With("component", "eval")
-	if cfg.Corpus == "" || cfg.Bin == "" || cfg.Work == "" {
-		return nil, errors.New("eval: corpus, bin and work are required")
-	}
-	bin, err := filepath.Abs(cfg.Bin)
+	clips, err := selectClips(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := exec.LookPath(bin); err != nil {
-		return nil, fmt.Errorf("eval: streamwatch binary: %w", err)
-	}
-	need := []string{"ffmpeg"}
-	if !cfg.SkipBaseline {
-		need = append(need, "tesseract")
-	}
-	for _, tool := range need {
-		if _, err := exec.LookPath(tool); err != nil {
-			return nil, fmt.Errorf("eval: %w", err)
-		}
-	}
-
-	clips, err := LoadCorpus(cfg.Corpus)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Only != nil {
-		var kept []clipgen.Clip
-		for _, c := range clips {
-			if cfg.Only.MatchString(c.Name) {
-				kept = append(kept, c)
-			}
-		}
-		clips = kept
-	}
-	if len(clips) == 0 {
-		return nil, fmt.Errorf("eval: no clip in %s matches -only", cfg.Corpus)
-	}
-
 	dirs := map[string]string{}
 	for _, d := range []string{"clips", "streamwatch", "baseline"} {
 		dirs[d] = filepath.Join(cfg.Work, d)
@@ -119,25 +85,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	rep := &Report{Corpus: cfg.Corpus, Bin: cfg.Bin}
-	t0 := time.Now()
-	paths := make([]string, len(clips))
-	generated := 0
-	for i, c := range clips {
-		p, gen, err := prepareClip(ctx, c, dirs["clips"])
-		if err != nil {
-			return nil, err
-		}
-		paths[i] = p
-		if gen {
-			generated++
-			log.Info("generated clip", "clip", c.Name, "path", p)
-		}
+	paths, err := prepareCorpus(ctx, clips, dirs["clips"], rep, log)
+	if err != nil {
+		return nil, err
 	}
-	rep.Timings.GenerateSeconds = time.Since(t0).Seconds()
-	rep.ClipsGenerated = generated
-	log.Info("corpus ready", "clips", len(clips), "generated", generated, "reused", len(clips)-generated,
-		"seconds", round(rep.Timings.GenerateSeconds, 1))
-
 	var baseKey string
 	if !cfg.SkipBaseline {
 		v, err := tesseractVersion(ctx)
@@ -183,6 +134,82 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, fmt.Errorf("%w: %d of %d: %w", ErrClipFailed, len(failed), len(clips), errors.Join(failed...))
 	}
 	return rep, nil
+}
+
+// check fills in cfg's defaults, checks that the required fields are set and
+// the tools are on PATH, and returns the absolute path of the binary.
+func (cfg *Config) check() (string, error) {
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Languages == "" {
+		cfg.Languages = "eng+chi_sim"
+	}
+	if cfg.BaselineWorkers <= 0 {
+		cfg.BaselineWorkers = 2
+	}
+	if cfg.Corpus == "" || cfg.Bin == "" || cfg.Work == "" {
+		return "", ErrConfig
+	}
+	bin, err := filepath.Abs(cfg.Bin)
+	if err != nil {
+		return "", fmt.Errorf("eval: streamwatch binary: %w", err)
+	}
+	if _, err := exec.LookPath(bin); err != nil {
+		return "", fmt.Errorf("eval: streamwatch binary: %w", err)
+	}
+	need := []string{"ffmpeg"}
+	if !cfg.SkipBaseline {
+		need = append(need, "tesseract")
+	}
+	for _, tool := range need {
+		if _, err := exec.LookPath(tool); err != nil {
+			return "", fmt.Errorf("eval: %w", err)
+		}
+	}
+	return bin, nil
+}
+
+// selectClips loads the corpus and keeps the clips cfg.Only matches.
+func selectClips(cfg Config) ([]clipgen.Clip, error) {
+	clips, err := LoadCorpus(cfg.Corpus)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Only != nil {
+		clips = slices.DeleteFunc(clips, func(c clipgen.Clip) bool { return !cfg.Only.MatchString(c.Name) })
+	}
+	if len(clips) == 0 {
+		return nil, fmt.Errorf("%w in %s", ErrNoClip, cfg.Corpus)
+	}
+	return clips, nil
+}
+
+// prepareCorpus generates into dir the clips whose spec changed and returns
+// every clip's path; rep gets the generation's count and time.
+func prepareCorpus(ctx context.Context, clips []clipgen.Clip, dir string, rep *Report, log *slog.Logger) ([]string, error) {
+	t0 := time.Now()
+	paths := make([]string, len(clips))
+	generated := 0
+	for i, c := range clips {
+		p, gen, err := prepareClip(ctx, c, dir)
+		if err != nil {
+			return nil, err
+		}
+		paths[i] = p
+		if gen {
+			generated++
+			log.Info("generated clip", "clip", c.Name, "path", p)
+		}
+	}
+	rep.Timings.GenerateSeconds = time.Since(t0).Seconds()
+	rep.ClipsGenerated = generated
+	log.Info("corpus ready", "clips", len(clips), "generated", generated, "reused", len(clips)-generated,
+		"seconds", round(rep.Timings.GenerateSeconds, 1))
+	return paths, nil
 }
 
 type clipJob struct {

@@ -1,0 +1,305 @@
+package ocr
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/otiai10/gosseract/v2"
+)
+
+// tesseract is what a worker asks of a Tesseract client. *gosseract.Client
+// is the one implementation; the interface is where a test counts the lines
+// each model reads.
+type tesseract interface {
+	SetLanguage(langs ...string) error
+	SetVariable(key gosseract.SettableVariable, value string) error
+	SetPageSegMode(mode gosseract.PageSegMode) error
+	SetImageFromBytes(data []byte) error
+	GetBoundingBoxes(level gosseract.PageIteratorLevel) ([]gosseract.BoundingBox, error)
+	Text() (string, error)
+	Close() error
+}
+
+// worker holds the Tesseract clients of one goroutine: one for the
+// configured languages, which reads whole pages, and, when more than one
+// language is configured, one for English alone and one for Chinese alone,
+// which read lines. A line is read first with the cheapest model that may
+// fit it (English: several times faster than Chinese) and again with Chinese
+// only when that first read is doubtful.
+type worker struct {
+	all     tesseract
+	eng     tesseract // nil unless eng is configured with other languages
+	chinese tesseract // nil unless chi_sim is configured with other languages
+	// traditional reads again, with chi_tra, a Chinese line in which the
+	// Simplified model doubts a character (see readChinese); nil unless
+	// chi_tra is configured with chi_sim.
+	traditional tesseract
+	inited      map[tesseract]bool
+}
+
+// newWorker creates and sets up the clients for langs; on failure it frees
+// those it made.
+func newWorker(langs []string) (*worker, error) {
+	w := &worker{all: newClient(), inited: map[tesseract]bool{}}
+	if err := w.setUp(langs); err != nil {
+		return nil, errors.Join(err, w.close())
+	}
+	return w, nil
+}
+
+func (w *worker) setUp(langs []string) error {
+	if err := w.all.SetLanguage(langs...); err != nil {
+		return fmt.Errorf("ocr: %w", err)
+	}
+	if len(langs) > 1 {
+		for _, l := range langs {
+			var c tesseract
+			switch l {
+			case "eng":
+				w.eng = newClient()
+				c = w.eng
+			case "chi_sim":
+				w.chinese = newClient()
+				c = w.chinese
+			case "chi_tra":
+				w.traditional = newClient()
+				c = w.traditional
+			default:
+				continue
+			}
+			if err := c.SetLanguage(l); err != nil {
+				return fmt.Errorf("ocr: %w", err)
+			}
+			// Lines come dark on light from PrepareLine: Tesseract's retry of
+			// doubtful lines inverted would only cost time.
+			if err := c.SetVariable("tessedit_do_invert", "0"); err != nil {
+				return fmt.Errorf("ocr: %w", err)
+			}
+		}
+	}
+	for _, c := range w.clients() {
+		// Frames carry no resolution; saying so keeps Tesseract from guessing
+		// (and from printing its guess on stderr).
+		if err := c.SetVariable("user_defined_dpi", "150"); err != nil {
+			return fmt.Errorf("ocr: %w", err)
+		}
+	}
+	// The line clients are initialised now; the mixed-language one only if a
+	// whole-frame read ever needs it (it loads every model: seconds of CPU),
+	// the Traditional Chinese one only if a line ever needs it.
+	if w.traditional != nil && w.chinese == nil {
+		err := closeClient(w.traditional)
+		w.traditional = nil
+		if err != nil {
+			return err
+		}
+	}
+	for _, c := range w.clients() {
+		if c == w.all && len(w.clients()) > 1 || c == w.traditional {
+			continue
+		}
+		if err := w.ready(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ready initialises c once, before its first read.
+func (w *worker) ready(c tesseract) error {
+	if w.inited[c] {
+		return nil
+	}
+	if err := initClient(c); err != nil {
+		return err
+	}
+	w.inited[c] = true
+	return nil
+}
+
+// initMu serialises Tesseract set-up and tear-down in the whole process: gosseract
+// points the process's stderr at /dev/null while a client initialises and
+// restores it afterwards, so two overlapping initialisations can leave stderr
+// pointing at /dev/null for good (seen here: alert lines vanished).
+var initMu sync.Mutex
+
+// initClient initialises c now, under initMu, instead of lazily on its first
+// read, which may overlap another client's.
+func initClient(c tesseract) error {
+	initMu.Lock()
+	defer initMu.Unlock()
+	blank := image.NewGray(image.Rect(0, 0, 8, 8))
+	for i := range blank.Pix {
+		blank.Pix[i] = 255
+	}
+	if err := c.SetImageFromBytes(encodePGM(blank)); err != nil {
+		return fmt.Errorf("ocr: init tesseract: %w", err)
+	}
+	if _, err := c.Text(); err != nil {
+		return fmt.Errorf("ocr: init tesseract: %w", err)
+	}
+	return nil
+}
+
+func (w *worker) clients() []tesseract {
+	var cs []tesseract
+	for _, c := range []tesseract{w.all, w.eng, w.chinese, w.traditional} {
+		if c != nil {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+// close frees every client of w.
+func (w *worker) close() error {
+	initMu.Lock()
+	defer initMu.Unlock()
+	var errs []error
+	for _, c := range w.clients() {
+		if err := c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("ocr: close tesseract: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// closeClient frees c, under initMu.
+func closeClient(c tesseract) error {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if err := c.Close(); err != nil {
+		return fmt.Errorf("ocr: close tesseract: %w", err)
+	}
+	return nil
+}
+
+// newClient creates a client under initMu: Tesseract's construction,
+// initialisation and destruction touch process-wide state.
+func newClient() *gosseract.Client {
+	initMu.Lock()
+	defer initMu.Unlock()
+	return gosseract.NewClient()
+}
+
+// readLine reads img as one line with c, initialising c first if need be.
+func (w *worker) readLine(c tesseract, img *image.Gray) (reading, error) {
+	if err := w.ready(c); err != nil {
+		return reading{}, err
+	}
+	return readLine(c, img)
+}
+
+func readPage(c tesseract, img *image.Gray) ([]Line, error) {
+	if err := setImage(c, img, gosseract.PSM_AUTO); err != nil {
+		return nil, err
+	}
+	boxes, err := c.GetBoundingBoxes(gosseract.RIL_TEXTLINE)
+	if err != nil {
+		return nil, fmt.Errorf("ocr: read page: %w", err)
+	}
+	out := make([]Line, 0, len(boxes))
+	for _, b := range boxes {
+		t := cleanText(b.Word)
+		if t == "" {
+			continue
+		}
+		out = append(out, Line{Text: t, Box: b.Box.Add(img.Rect.Min), Confidence: b.Confidence})
+	}
+	return out, nil
+}
+
+func readLine(c tesseract, img *image.Gray) (reading, error) {
+	if err := setImage(c, img, gosseract.PSM_SINGLE_LINE); err != nil {
+		return reading{}, err
+	}
+	// Words carry their own confidences; a line's is their mean (which is
+	// how Tesseract computes a line's).
+	boxes, err := c.GetBoundingBoxes(gosseract.RIL_WORD)
+	if err != nil {
+		return reading{}, fmt.Errorf("ocr: read line: %w", err)
+	}
+	var r reading
+	var parts []string
+	var conf float64
+	for _, b := range boxes {
+		if t := cleanText(b.Word); t != "" {
+			parts = append(parts, t)
+			conf += b.Confidence
+			r.words = append(r.words, word{text: t, conf: b.Confidence})
+		}
+	}
+	if len(parts) == 0 {
+		return reading{}, nil
+	}
+	r.Text = joinWords(parts)
+	r.Confidence = conf / float64(len(parts))
+	return r, nil
+}
+
+func setImage(c tesseract, img *image.Gray, psm gosseract.PageSegMode) error {
+	if err := c.SetPageSegMode(psm); err != nil {
+		return fmt.Errorf("ocr: page segmentation mode: %w", err)
+	}
+	if err := c.SetImageFromBytes(encodePGM(img)); err != nil {
+		return fmt.Errorf("ocr: set image: %w", err)
+	}
+	return nil
+}
+
+// encodePGM writes img as a binary PGM, which Leptonica reads without a codec
+// and at almost no cost next to PNG.
+func encodePGM(img *image.Gray) []byte {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	header := "P5\n" + strconv.Itoa(w) + " " + strconv.Itoa(h) + "\n255\n"
+	buf := make([]byte, 0, len(header)+w*h)
+	buf = append(buf, header...)
+	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
+		off := img.PixOffset(img.Rect.Min.X, y)
+		buf = append(buf, img.Pix[off:off+w]...)
+	}
+	return buf
+}
+
+// joinWords joins the words of a line with spaces, but none next to a Han
+// character: Tesseract's Chinese models make a word of each character or
+// two, and a line read whole comes without those spaces ("1比1", "A货").
+func joinWords(words []string) string {
+	var b strings.Builder
+	for i, wd := range words {
+		if i > 0 {
+			prev, _ := utf8.DecodeLastRuneInString(words[i-1])
+			next, _ := utf8.DecodeRuneInString(wd)
+			if !unicode.Is(unicode.Han, prev) && !unicode.Is(unicode.Han, next) {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(wd)
+	}
+	return b.String()
+}
+
+// cleanText folds Tesseract's line breaks and runs of spaces into single
+// spaces, and drops the spaces Tesseract puts between Chinese characters
+// ("古 驰" is one word to a reader).
+func cleanText(s string) string {
+	fields := strings.Fields(s)
+	var b strings.Builder
+	for i, f := range fields {
+		if i > 0 {
+			prev, _ := utf8.DecodeLastRuneInString(fields[i-1])
+			next, _ := utf8.DecodeRuneInString(f)
+			if !(unicode.Is(unicode.Han, prev) && unicode.Is(unicode.Han, next)) {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(f)
+	}
+	return b.String()
+}

@@ -1,0 +1,132 @@
+package ocr
+
+import (
+	"strings"
+	"unicode"
+)
+
+// reading is a line as Tesseract read it, word by word.
+type reading struct {
+	Line
+	words []word
+}
+
+type word struct {
+	text string
+	conf float64
+}
+
+// worth scores a reading for choosing between readings of one line: its
+// letters and digits, each weighed by its word's confidence, so that a
+// reading that lost glyphs, or that made letters of a texture, scores less
+// than a full, clean one. Words Tesseract doubts much count for nothing.
+func (r reading) worth() float64 {
+	var s float64
+	for _, wd := range r.words {
+		if wd.conf < minWordConfidence {
+			continue
+		}
+		n := 0
+		for _, c := range wd.text {
+			if unicode.IsLetter(c) || unicode.IsDigit(c) {
+				n++
+			}
+		}
+		s += float64(n) * wd.conf / 100
+	}
+	return s
+}
+
+// beats tells whether r is a better reading of a line than o: it scores
+// higher (worth), and is not garbage unless o is too. A handful of
+// confident symbols ("-6 «", Tesseract's reading of a rendering that kept
+// only fragments of the glyphs) must not displace a full reading that
+// Tesseract doubts (it gives widely spaced letters, "G U C C I", 0–20).
+func (r reading) beats(o reading) bool {
+	return r.worth() > o.worth() && (!garbage(r.Text) || garbage(o.Text))
+}
+
+// doubtful reports whether r may be a misreading worth reading again from
+// other renderings of the line: it is unsure, looks like garbage, or has a
+// word Tesseract doubts (a clean caption reads at 90 or more, word by word).
+func (r reading) doubtful() bool {
+	if r.Confidence < sureConfidence || garbage(r.Text) {
+		return true
+	}
+	for _, wd := range r.words {
+		if wd.conf < sureWord {
+			return true
+		}
+	}
+	return false
+}
+
+// sureWord is the confidence below which a word makes a reading doubtful.
+const sureWord = 85
+
+// minWordConfidence is the confidence below which a word counts for nothing
+// in reading.worth: Tesseract gives words made of texture or of a glyph's
+// fragments 0-40.
+const minWordConfidence = 45
+
+// minChineseConfidence is the confidence from which an unsure Chinese
+// reading with several Han characters is worth reading again from other
+// renderings: the Chinese model reads textures and bars as strings of rare
+// characters with confidence 0-20.
+const minChineseConfidence = 25
+
+func hanCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			n++
+		}
+	}
+	return n
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// meaningful reports whether s holds a letter, a digit or a Han character,
+// rather than only punctuation and symbols (Tesseract's reading of a stripe
+// or a smudge).
+func meaningful(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// garbage reports whether a reading looks like what Latin models make of
+// pictures or of Chinese: mostly symbols, or mostly one-letter words.
+func garbage(s string) bool {
+	var alnum, other, words, short int
+	for _, f := range strings.Fields(s) {
+		n := 0
+		for _, r := range f {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				n++
+			} else {
+				other++
+			}
+		}
+		alnum += n
+		words++
+		if n == 1 && len(f) == 1 && !unicode.IsDigit(rune(f[0])) && f != "a" && f != "A" && f != "I" {
+			short++
+		}
+	}
+	if alnum == 0 {
+		return true
+	}
+	return float64(alnum) < minWordRatio*float64(alnum+other) || 2*short > words
+}

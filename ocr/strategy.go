@@ -1,0 +1,272 @@
+package ocr
+
+import (
+	"image"
+	"strings"
+)
+
+// read reads the whole page (regions == nil), or each region as a line. An
+// empty, non-nil regions means that a detector found no text: nothing is read.
+func (w *worker) read(img *image.Gray, regions []image.Rectangle) ([]Line, error) {
+	if regions == nil {
+		return w.readPage(img)
+	}
+	return w.readImage(img, regions)
+}
+
+// readPage reads img with layout analysis. A line in which the mixed model
+// saw Chinese is read again with the Chinese model alone: mixed models misread
+// Chinese-only lines (measured: "古驰 高仿 包包" came back as "古驰 ath aS"
+// with eng+chi_sim and exactly with chi_sim).
+func (w *worker) readPage(img *image.Gray) ([]Line, error) {
+	if err := w.ready(w.all); err != nil {
+		return nil, err
+	}
+	lines, err := readPage(w.all, img)
+	if err != nil || w.chinese == nil {
+		return lines, err
+	}
+	for i, l := range lines {
+		if !hasHan(l.Text) {
+			continue
+		}
+		box := l.Box.Inset(-l.Box.Dy() / 4).Intersect(img.Rect)
+		sub, ok := img.SubImage(box).(*image.Gray)
+		if !ok {
+			continue
+		}
+		again, err := w.readChinese(PrepareLine(sub))
+		if err != nil {
+			return nil, err
+		}
+		if again.Text != "" && again.Confidence > l.Confidence {
+			lines[i].Text, lines[i].Confidence = again.Text, again.Confidence
+		}
+	}
+	return lines, nil
+}
+
+// readImage reads each region of img as one line. Lines without a letter,
+// digit or Han character are dropped, and so is a line whose box mostly
+// overlaps another's and whose text that other line already holds.
+func (w *worker) readImage(img *image.Gray, regions []image.Rectangle) ([]Line, error) {
+	var out []Line
+	for _, r := range regions {
+		r = r.Intersect(img.Rect)
+		if r.Empty() {
+			continue
+		}
+		l, err := w.readRegion(img, r)
+		if err != nil {
+			return nil, err
+		}
+		if meaningful(l.Text) {
+			l.Box = r
+			out = append(out, l)
+		}
+	}
+	return dedupe(out), nil
+}
+
+// Thresholds of a doubtful first read, measured on captions like the demo
+// clip's: the English model reads English captions with confidence 90-96 and
+// Chinese ones, as Latin look-alikes ("at mts eS HT"), with 20-50. Reads of
+// stripes and textures come out as symbols and one-letter words.
+const (
+	sureConfidence = 75
+	minWordRatio   = 0.6
+)
+
+// readRegion prepares one line crop and reads it: with English first when
+// that model is at hand, then with Chinese when the first read saw Han
+// characters (the mixed model misreads Chinese-only lines), or was unsure
+// or looked like garbage; the more confident reading wins.
+func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
+	sub, ok := img.SubImage(around(r, img.Rect)).(*image.Gray)
+	if !ok {
+		return Line{}, nil
+	}
+	preps := prepareLines(sub, r)
+	first := w.all
+	if w.eng != nil {
+		first = w.eng
+	}
+	l, err := w.readLine(first, preps[0])
+	if err != nil {
+		return Line{}, err
+	}
+	prep := preps[0]
+	// A second binarisation that found glyphs the first lost: read it too
+	// and keep the reading that says more with confidence.
+	for _, alt := range preps[1:] {
+		again, err := w.readLine(first, alt)
+		if err != nil {
+			return Line{}, err
+		}
+		if again.beats(l) {
+			l, prep = again, alt
+		}
+	}
+	if !l.doubtful() {
+		return l.Line, nil
+	}
+	// Light text with a dark drop shadow, whose glyphs cross a background
+	// of their own colour where only the shadow shows them: read again
+	// with the shadow moved back onto the glyphs, before Chinese, whose
+	// readings of such a half-lost Latin line can be confident.
+	if sh := shadowRendering(sub, r); sh != nil {
+		again, err := w.readLine(first, sh)
+		if err != nil {
+			return Line{}, err
+		}
+		if again.beats(l) {
+			l, prep = again, sh
+		}
+		if !l.doubtful() {
+			return l.Line, nil
+		}
+	}
+	// English readings of Chinese are look-alikes whose scores say little
+	// about a rendering: Chinese reads the first rendering before anything
+	// else is tried, and a confident Chinese reading ends the search.
+	var zh reading
+	zhRead := w.chinese != nil && (hasHan(l.Text) || l.Confidence < sureConfidence || garbage(l.Text))
+	if zhRead {
+		if zh, err = w.readChinese(preps[0]); err != nil {
+			return Line{}, err
+		}
+		// Chinese models are less sure of single characters than English
+		// ones of words: the line's mean decides.
+		if zh.Confidence >= sureConfidence && zh.Confidence > l.Confidence {
+			return zh.Line, nil
+		}
+	}
+	// Other hypotheses about which pixels are text: outlined text read by
+	// its fill, texture and bars of the text's class left out.
+	alts := alternates(sub, r)
+	for _, alt := range alts {
+		again, err := w.readLine(first, alt)
+		if err != nil {
+			return Line{}, err
+		}
+		if again.beats(l) {
+			l, prep = again, alt
+		}
+	}
+	if !zhRead || !l.doubtful() && !hasHan(l.Text) {
+		return l.Line, nil
+	}
+	if prep != preps[0] && zh.Confidence < sureConfidence {
+		again, err := w.readChinese(prep)
+		if err != nil {
+			return Line{}, err
+		}
+		if again.Text != "" && again.Confidence > zh.Confidence {
+			zh = again
+		}
+	}
+	// A line Chinese half reads (several Han characters, though unsure)
+	// is most likely Chinese over something the first rendering took for
+	// glyphs (texture beside a scrolling line, the outline's halo): the
+	// other renderings are read in Chinese too, which English, reading
+	// Chinese as look-alikes, cannot judge for it.
+	if zh.Confidence < sureConfidence && zh.Confidence >= minChineseConfidence && hanCount(zh.Text) >= 2 {
+		for _, alt := range alts {
+			if alt == prep {
+				continue
+			}
+			again, err := w.readChinese(alt)
+			if err != nil {
+				return Line{}, err
+			}
+			if again.Text != "" && again.Confidence > zh.Confidence {
+				zh = again
+			}
+		}
+	}
+	// The Chinese model is asked for Chinese: a reading of it without Han
+	// characters (its look-alikes of a Latin line the English model found
+	// hard) wins only over a reading that holds no letters.
+	if zh.Text != "" && (zh.Confidence > l.Confidence && hasHan(zh.Text) || !meaningful(l.Text)) {
+		return zh.Line, nil
+	}
+	return l.Line, nil
+}
+
+// around returns the part of the frame b that prepareLine looks at for the
+// line in box r: r grown by a short word on each side (for glyphs the box
+// left out) and by half the line's height above and below.
+func around(r, b image.Rectangle) image.Rectangle {
+	h := r.Dy()
+	return image.Rect(r.Min.X-3*h, r.Min.Y-h/2, r.Max.X+3*h, r.Max.Y+h/2).Intersect(b)
+}
+
+// readChinese reads img with the Simplified Chinese model and, when that
+// doubts one of the Han characters it read (chi_sim reads Traditional
+// characters it lacks, "古馳", as others with confidence 0-55), with the
+// Traditional one too; the more confident reading wins. The matcher reads
+// Traditional as Simplified.
+func (w *worker) readChinese(img *image.Gray) (reading, error) {
+	zh, err := w.readLine(w.chinese, img)
+	if err != nil || w.traditional == nil || !doubtsHan(zh) {
+		return zh, err
+	}
+	tr, err := w.readLine(w.traditional, img)
+	if err != nil {
+		return reading{}, err
+	}
+	if tr.Text != "" && tr.Confidence > zh.Confidence {
+		return tr, nil
+	}
+	return zh, nil
+}
+
+// doubtsHan reports whether a word of r holding Han characters has less
+// than doubtfulHan confidence: the Simplified model reads the characters it
+// knows at 70 and more.
+func doubtsHan(r reading) bool {
+	for _, wd := range r.words {
+		if wd.conf < doubtfulHan && hasHan(wd.text) {
+			return true
+		}
+	}
+	return false
+}
+
+// doubtfulHan is the confidence below which a Chinese word is read again
+// with the Traditional model.
+const doubtfulHan = 60
+
+// dedupe drops lines whose box lies mostly within another line's box and
+// whose text (spaces aside) that line's text contains: the same caption found
+// twice by a detector.
+func dedupe(lines []Line) []Line {
+	key := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "")) }
+	drop := make([]bool, len(lines))
+	for i := range lines {
+		for j := range lines {
+			if i == j || drop[i] || drop[j] {
+				continue
+			}
+			a, b := lines[i], lines[j]
+			in := a.Box.Intersect(b.Box)
+			area := func(r image.Rectangle) int { return r.Dx() * r.Dy() }
+			if in.Empty() || 2*area(in) < area(a.Box) {
+				continue
+			}
+			ka, kb := key(a.Text), key(b.Text)
+			// Drop a, the smaller reading, when b holds it; of two equal
+			// readings keep the more confident (the first on a tie).
+			if strings.Contains(kb, ka) && (len(kb) > len(ka) || b.Confidence > a.Confidence || (b.Confidence == a.Confidence && j < i)) {
+				drop[i] = true
+			}
+		}
+	}
+	out := lines[:0]
+	for i, l := range lines {
+		if !drop[i] {
+			out = append(out, l)
+		}
+	}
+	return out
+}
