@@ -53,14 +53,23 @@ type GrayConverter struct {
 	haveScaler bool
 }
 
+// Errors of ToGray for frames it cannot turn into a picture.
+var (
+	ErrNilFrame  = errors.New("frames: nil frame")
+	ErrNoPicture = errors.New("frames: frame without a picture")
+	ErrNoData    = errors.New("frames: frame has no data in memory")
+	ErrLineSize  = errors.New("frames: line size shorter than width")
+	ErrAlloc     = errors.New("frames: allocating frame failed")
+)
+
 // ToGray is like the package-level ToGray.
 func (c *GrayConverter) ToGray(f *astiav.Frame) (*image.Gray, error) {
 	if f == nil {
-		return nil, errors.New("frames: nil frame")
+		return nil, ErrNilFrame
 	}
 	w, h := f.Width(), f.Height()
 	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("frames: frame without a picture (%dx%d)", w, h)
+		return nil, fmt.Errorf("%w (%dx%d)", ErrNoPicture, w, h)
 	}
 	pf := f.PixelFormat()
 	if directLuma[pf] {
@@ -89,7 +98,7 @@ func (c *GrayConverter) prepare(w, h int, pf astiav.PixelFormat) error {
 	dst := astiav.AllocFrame()
 	if dst == nil {
 		ssc.Free()
-		return errors.New("frames: allocating frame failed")
+		return ErrAlloc
 	}
 	dst.SetWidth(w)
 	dst.SetHeight(h)
@@ -121,11 +130,11 @@ func (c *GrayConverter) Close() {
 func copyPlane0(f *astiav.Frame, w, h int) (*image.Gray, error) {
 	p := plane0(f)
 	if p == nil {
-		return nil, fmt.Errorf("frames: frame of format %s has no data in memory", f.PixelFormat().Name())
+		return nil, fmt.Errorf("%w (format %s)", ErrNoData, f.PixelFormat().Name())
 	}
 	stride := f.Linesize()[0]
 	if stride < w && -stride < w {
-		return nil, fmt.Errorf("frames: line size %d shorter than width %d", stride, w)
+		return nil, fmt.Errorf("%w (%d < %d)", ErrLineSize, stride, w)
 	}
 	img := image.NewGray(image.Rect(0, 0, w, h))
 	for y := range h {
