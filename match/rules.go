@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/streamwatch/streamwatch/internal/runes"
 )
 
 // MaxWindow is the longest window a rule may have; it bounds the history an
@@ -400,7 +402,7 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 			if strings.TrimSpace(t) == "" {
 				return fail(tp, "empty %s", noun)
 			}
-			if !hasWordRune(t) {
+			if !runes.HasLetterOrDigit(t) {
 				return fail(tp, "%q has no letter or digit", t)
 			}
 			norm := string(normalizeTerm(t))
@@ -443,7 +445,7 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 			switch {
 			case strings.TrimSpace(x) == "":
 				return fail(xp, "empty exclude")
-			case !hasWordRune(x):
+			case !runes.HasLetterOrDigit(x):
 				return fail(xp, "%q has no letter or digit", x)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamwatch/streamwatch/frames"
+	"github.com/streamwatch/streamwatch/internal/runes"
 )
 
 // frameText is one drawtext caption of a test frame.
@@ -308,7 +309,7 @@ func TestMeaningfulAndGarbage(t *testing.T) {
 		{"~%& {} |Ta", true, true},
 	}
 	for _, tc := range tests {
-		require.Equal(t, tc.meaningful, meaningful(tc.in), "meaningful(%q)", tc.in)
+		require.Equal(t, tc.meaningful, runes.HasLetterOrDigit(tc.in), "HasLetterOrDigit(%q)", tc.in)
 		require.Equal(t, tc.junk, garbage(tc.in), "garbage(%q)", tc.in)
 	}
 }
