@@ -282,6 +282,42 @@ func (p *parser) scalars(n *yaml.Node, path string) ([]string, error) {
 	return out, err
 }
 
+// items parses n, a list, appending to dst one T per item, which parse
+// fills in from the item.
+func items[T any](p *parser, dst *[]T, n *yaml.Node, path string, parse func(t *T, item *yaml.Node, path string) error) error {
+	return p.sequence(n, path, func(item *yaml.Node, ip string) error {
+		var t T
+		err := parse(&t, item, ip)
+		*dst = append(*dst, t)
+		return err
+	})
+}
+
+// field is a key of a mapping whose value is one string (stored through
+// one) or a list of them (through many).
+type field struct {
+	key  string
+	one  *string
+	many *[]string
+}
+
+// stringFields parses the mapping n, whose keys are those of fields, into fields.
+func (p *parser) stringFields(n *yaml.Node, path string, fields ...field) error {
+	known := make([]string, len(fields))
+	for i, f := range fields {
+		known[i] = f.key
+	}
+	return p.mapping(n, path, known, func(key string, v *yaml.Node, path string) (err error) {
+		f := fields[slices.Index(known, key)]
+		if f.one != nil {
+			*f.one, err = p.scalar(v, path)
+		} else {
+			*f.many, err = p.scalars(v, path)
+		}
+		return err
+	})
+}
+
 func (p *parser) document(doc *yaml.Node) (*Rules, error) {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, &RulesError{Msg: "empty file"}
@@ -297,43 +333,18 @@ func (p *parser) document(doc *yaml.Node) (*Rules, error) {
 	err = p.mapping(root, "", []string{"brands", "phrases", "rules"}, func(key string, v *yaml.Node, path string) error {
 		switch key {
 		case "brands":
-			return p.sequence(v, path, func(item *yaml.Node, ip string) error {
-				var b Brand
-				err := p.mapping(item, ip, []string{"id", "names", "authorized_channels"}, func(key string, v *yaml.Node, path string) (err error) {
-					switch key {
-					case "id":
-						b.ID, err = p.scalar(v, path)
-					case "names":
-						b.Names, err = p.scalars(v, path)
-					case "authorized_channels":
-						b.AuthorizedChannels, err = p.scalars(v, path)
-					}
-					return err
-				})
-				r.Brands = append(r.Brands, b)
-				return err
+			return items(p, &r.Brands, v, path, func(b *Brand, item *yaml.Node, ip string) error {
+				return p.stringFields(item, ip, field{key: "id", one: &b.ID}, field{key: "names", many: &b.Names},
+					field{key: "authorized_channels", many: &b.AuthorizedChannels})
 			})
 		case "phrases":
-			return p.sequence(v, path, func(item *yaml.Node, ip string) error {
-				var ph Phrase
-				err := p.mapping(item, ip, []string{"id", "terms", "exclude"}, func(key string, v *yaml.Node, path string) (err error) {
-					switch key {
-					case "id":
-						ph.ID, err = p.scalar(v, path)
-					case "terms":
-						ph.Terms, err = p.scalars(v, path)
-					case "exclude":
-						ph.Exclude, err = p.scalars(v, path)
-					}
-					return err
-				})
-				r.Phrases = append(r.Phrases, ph)
-				return err
+			return items(p, &r.Phrases, v, path, func(ph *Phrase, item *yaml.Node, ip string) error {
+				return p.stringFields(item, ip, field{key: "id", one: &ph.ID}, field{key: "terms", many: &ph.Terms},
+					field{key: "exclude", many: &ph.Exclude})
 			})
 		case "rules":
-			return p.sequence(v, path, func(item *yaml.Node, ip string) error {
-				var ru Rule
-				err := p.mapping(item, ip, []string{"id", "severity", "require", "window"}, func(key string, v *yaml.Node, path string) (err error) {
+			return items(p, &r.Rules, v, path, func(ru *Rule, item *yaml.Node, ip string) error {
+				return p.mapping(item, ip, []string{"id", "severity", "require", "window"}, func(key string, v *yaml.Node, path string) (err error) {
 					switch key {
 					case "id":
 						ru.ID, err = p.scalar(v, path)
@@ -358,8 +369,6 @@ func (p *parser) document(doc *yaml.Node) (*Rules, error) {
 					}
 					return err
 				})
-				r.Rules = append(r.Rules, ru)
-				return err
 			})
 		}
 		return nil
