@@ -379,6 +379,9 @@ func (p *parser) document(doc *yaml.Node) (*Rules, error) {
 	return r, nil
 }
 
+// isBlank reports whether s is empty or only space.
+func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
+
 // Validate checks rules built in code the way ParseRules checks a file.
 func (r *Rules) Validate() error {
 	return r.validate(func(string) int { return 0 })
@@ -408,7 +411,7 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 		}
 		for i, t := range terms {
 			tp := fmt.Sprintf("%s[%d]", path, i)
-			if strings.TrimSpace(t) == "" {
+			if isBlank(t) {
 				return fail(tp, "empty %s", noun)
 			}
 			if !runes.HasLetterOrDigit(t) {
@@ -422,37 +425,37 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 		}
 		return nil
 	}
+	// checkEntry checks the id and the terms (under key) of the brand or
+	// phrase at path.
+	checkEntry := func(path, id string, ids map[string]string, key, noun string, terms []string, owner map[string]string) error {
+		if err := checkID(path+".id", id, ids, path); err != nil {
+			return err
+		}
+		return checkTerms(path+"."+key, noun, id, terms, owner)
+	}
 
 	ids := make(map[string]string)
 	names := make(map[string]string)
 	for i, b := range r.Brands {
 		bp := fmt.Sprintf("brands[%d]", i)
-		if err := checkID(bp+".id", b.ID, ids, bp); err != nil {
+		if err := checkEntry(bp, b.ID, ids, "names", "name", b.Names, names); err != nil {
 			return err
 		}
-		if err := checkTerms(bp+".names", "name", b.ID, b.Names, names); err != nil {
-			return err
-		}
-		for j, c := range b.AuthorizedChannels {
-			if strings.TrimSpace(c) == "" {
-				return fail(fmt.Sprintf("%s.authorized_channels[%d]", bp, j), "empty channel")
-			}
+		if j := slices.IndexFunc(b.AuthorizedChannels, isBlank); j >= 0 {
+			return fail(fmt.Sprintf("%s.authorized_channels[%d]", bp, j), "empty channel")
 		}
 	}
 	ids = make(map[string]string)
 	terms := make(map[string]string)
 	for i, ph := range r.Phrases {
 		pp := fmt.Sprintf("phrases[%d]", i)
-		if err := checkID(pp+".id", ph.ID, ids, pp); err != nil {
-			return err
-		}
-		if err := checkTerms(pp+".terms", "term", ph.ID, ph.Terms, terms); err != nil {
+		if err := checkEntry(pp, ph.ID, ids, "terms", "term", ph.Terms, terms); err != nil {
 			return err
 		}
 		for j, x := range ph.Exclude {
 			xp := fmt.Sprintf("%s.exclude[%d]", pp, j)
 			switch {
-			case strings.TrimSpace(x) == "":
+			case isBlank(x):
 				return fail(xp, "empty exclude")
 			case !runes.HasLetterOrDigit(x):
 				return fail(xp, "%q has no letter or digit", x)
