@@ -29,6 +29,15 @@ type Evidence struct {
 	Crop string `json:"crop,omitempty"`
 }
 
+// Evidence errors; match them with errors.Is.
+var (
+	// ErrEvidenceKey is returned by DirStore.Put for a key that would leave
+	// its directory.
+	ErrEvidenceKey = errors.New("alerts: bad evidence key")
+	// ErrEvidenceBox is returned by EncodeCrop for a box that misses the frame.
+	ErrEvidenceBox = errors.New("alerts: evidence box outside the frame")
+)
+
 // EvidenceStore keeps evidence images under keys.
 type EvidenceStore interface {
 	Put(ctx context.Context, key string, data []byte) error
@@ -41,7 +50,7 @@ type DirStore struct{ Dir string }
 // Put writes data to Dir/key.
 func (d DirStore) Put(_ context.Context, key string, data []byte) error {
 	if strings.Contains(key, "..") {
-		return fmt.Errorf("alerts: bad evidence key %q", key)
+		return fmt.Errorf("%w %q", ErrEvidenceKey, key)
 	}
 	p := filepath.Join(d.Dir, filepath.FromSlash(key))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -121,7 +130,7 @@ func EncodeFrame(img *image.Gray, boxes []match.Box) ([]byte, error) {
 func EncodeCrop(img *image.Gray, bx match.Box) ([]byte, error) {
 	r := image.Rect(bx.X, bx.Y, bx.X+bx.W, bx.Y+bx.H).Intersect(img.Bounds())
 	if r.Empty() {
-		return nil, errors.New("alerts: evidence box outside the frame")
+		return nil, ErrEvidenceBox
 	}
 	return encodeJPEG(img.SubImage(r))
 }

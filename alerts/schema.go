@@ -51,7 +51,7 @@ func ValidateRecordJSON(data []byte) error {
 	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("%w: not JSON: %v", ErrInvalidRecord, err)
+		return fmt.Errorf("%w: not JSON: %w", ErrInvalidRecord, err)
 	}
 	err = s.Validate(v)
 	var ve *jsonschema.ValidationError

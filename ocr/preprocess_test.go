@@ -16,8 +16,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/streamwatch/streamwatch/frames"
 	"github.com/streamwatch/streamwatch/internal/runes"
+	"github.com/streamwatch/streamwatch/lines"
 )
 
 // frameText is one drawtext caption of a test frame.
@@ -220,7 +220,7 @@ func TestReadDetectedLines(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			img := renderFrame(t, tc.bg, tc.text)
-			regions := frames.Detect(img, frames.DetectOptions{})
+			regions := lines.Detect(img, lines.DetectOptions{})
 			require.NotEmpty(t, regions)
 			lines, err := p.Read(context.Background(), img, regions)
 			require.NoError(t, err)
@@ -262,7 +262,7 @@ func TestLanguagePerLine(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			img := renderFrame(t, demoBG, tc.text)
-			regions := frames.Detect(img, frames.DetectOptions{})
+			regions := lines.Detect(img, lines.DetectOptions{})
 			var caption image.Rectangle
 			for _, r := range regions {
 				if r.Min.Y > img.Rect.Dy()/2 {
@@ -339,7 +339,7 @@ func TestDedupe(t *testing.T) {
 
 func BenchmarkPrepareLine(b *testing.B) {
 	img := renderFrame(b, demoBG, demoCaption("GUCCI bag 1:1 replica", regular))
-	regions := frames.Detect(img, frames.DetectOptions{})
+	regions := lines.Detect(img, lines.DetectOptions{})
 	require.NotEmpty(b, regions)
 	line := img.SubImage(regions[len(regions)-1]).(*image.Gray)
 	b.ReportAllocs()
@@ -363,12 +363,12 @@ func BenchmarkDetectAndRead(b *testing.B) {
 	} {
 		img := renderFrame(b, demoBG, bc.caption)
 		b.Run(bc.name, func(b *testing.B) {
-			var lines []Line
+			var read []Line
 			for b.Loop() {
-				lines, err = p.Read(context.Background(), img, frames.Detect(img, frames.DetectOptions{}))
+				read, err = p.Read(context.Background(), img, lines.Detect(img, lines.DetectOptions{}))
 				require.NoError(b, err)
 			}
-			for _, l := range lines {
+			for _, l := range read {
 				b.Logf("%q conf %.0f box %v", l.Text, l.Confidence, l.Box)
 			}
 		})

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/streamwatch/streamwatch/frames"
+	"github.com/streamwatch/streamwatch/lines"
 )
 
 // serifBold is a serif face with heavy strokes and tall ascenders.
@@ -16,7 +16,7 @@ const serifBold = "/usr/share/fonts/truetype/liberation2/LiberationSerif-Bold.tt
 func caption(t *testing.T, img *image.Gray) image.Rectangle {
 	t.Helper()
 	var c image.Rectangle
-	for _, r := range frames.Detect(img, frames.DetectOptions{}) {
+	for _, r := range lines.Detect(img, lines.DetectOptions{}) {
 		if r.Min.Y > img.Rect.Dy()/3 {
 			c = c.Union(r)
 		}

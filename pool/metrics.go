@@ -9,6 +9,9 @@ type Metrics struct {
 	Handoffs      prometheus.Counter
 	LeaseRenewals prometheus.Counter
 	LeaseFailures prometheus.Counter
+	// AckFailures counts acknowledgements of assignments that failed, by op
+	// (ack, nak, term, in_progress).
+	AckFailures *prometheus.CounterVec
 }
 
 // NewMetrics registers the pool's metrics with reg.
@@ -24,7 +27,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "In-progress acks that kept an assignment leased."}),
 		LeaseFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "streamwatch_pool_lease_failures_total",
 			Help: "In-progress acks that failed; the lease may lapse and the stream move to another worker."}),
+		AckFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamwatch_pool_ack_failures_total",
+			Help: "Acknowledgements of assignments (op: ack, nak, term, in_progress) that failed; a failed ack or term means JetStream redelivers the assignment and the stream is watched again."},
+			[]string{"op"}),
 	}
-	reg.MustRegister(m.Assignments, m.Capacity, m.Handoffs, m.LeaseRenewals, m.LeaseFailures)
+	for _, op := range ackOps {
+		m.AckFailures.WithLabelValues(string(op))
+	}
+	reg.MustRegister(m.Assignments, m.Capacity, m.Handoffs, m.LeaseRenewals, m.LeaseFailures, m.AckFailures)
 	return m
 }

@@ -59,6 +59,10 @@ const workerTTL = 10 * time.Second
 // watched already.
 var ErrAlreadyWatched = errors.New("pool: stream already submitted")
 
+// ErrNoStream is returned by Stop for a stream id that is neither queued nor
+// watched.
+var ErrNoStream = errors.New("pool: no such stream")
+
 // Assignment is the message of a stream to watch.
 type Assignment struct {
 	StreamID    string    `json:"stream_id"`
@@ -159,7 +163,10 @@ func (s *Store) Submit(ctx context.Context, a Assignment) error {
 		a.SubmittedAt = time.Now().UTC()
 	}
 	e := StreamEntry{StreamID: a.StreamID, URL: ingest.Redact(a.URL), Channel: a.Channel, State: StateQueued, Since: a.SubmittedAt}
-	val, _ := json.Marshal(e)
+	val, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("submit %s: %w", a.StreamID, err)
+	}
 	rev, err := s.Streams.Create(ctx, a.StreamID, val)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		old, gerr := s.entry(ctx, a.StreamID)
@@ -178,14 +185,21 @@ func (s *Store) Submit(ctx context.Context, a Assignment) error {
 	if err != nil {
 		return fmt.Errorf("submit %s: %w", a.StreamID, err)
 	}
-	data, _ := json.Marshal(a)
+	data, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("submit %s: %w", a.StreamID, err)
+	}
 	// The message id names this submission (the entry's revision), so a
 	// retried publish is deduped while a stream stopped and submitted again
 	// is not.
 	msgID := fmt.Sprintf("%s.%d", a.StreamID, rev)
 	if _, err := s.JS.Publish(ctx, AssignPrefix+a.StreamID, data, jetstream.WithMsgID(msgID)); err != nil {
-		_ = s.Streams.Delete(ctx, a.StreamID, jetstream.LastRevision(rev))
-		return fmt.Errorf("submit %s: %w", a.StreamID, err)
+		// Undo the entry, so that the submission can be retried.
+		derr := s.Streams.Delete(ctx, a.StreamID, jetstream.LastRevision(rev))
+		if derr != nil {
+			derr = fmt.Errorf("entry left as queued (stop it to submit again): %w", derr)
+		}
+		return fmt.Errorf("submit %s: %w", a.StreamID, errors.Join(err, derr))
 	}
 	return nil
 }
@@ -199,7 +213,7 @@ func (s *Store) Stop(ctx context.Context, id string) error {
 		return err
 	}
 	if _, err := s.Streams.Get(ctx, id); errors.Is(err, jetstream.ErrKeyNotFound) {
-		return fmt.Errorf("stop %s: no such stream", id)
+		return fmt.Errorf("stop %s: %w", id, ErrNoStream)
 	} else if err != nil {
 		return fmt.Errorf("stop %s: %w", id, err)
 	}

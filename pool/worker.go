@@ -48,7 +48,8 @@ type Options struct {
 	// one); an error refuses that version and the rules in force stay.
 	ApplyRules func(yaml []byte) error
 	Metrics    *Metrics // required
-	Logger     *slog.Logger
+	// Logger receives the worker's logs, with component=pool. Default: none.
+	Logger *slog.Logger
 }
 
 // held is one assignment a worker holds.
@@ -74,6 +75,10 @@ type held struct {
 // segments for the next to resume (monitor.Options.Handoff).
 var ErrHandoff = errors.New("pool: stream handed over to another worker")
 
+// ErrOptions is returned by NewWorker for Options that lack a required field
+// or hold an impossible value.
+var ErrOptions = errors.New("pool: Store, Watcher, Metrics and ID are required, and a positive Capacity")
+
 // errStopped is the cause of a watch ended by `streamwatch stop`.
 var errStopped = errors.New("pool: stream stopped")
 
@@ -93,10 +98,10 @@ type Worker struct {
 // NewWorker checks o and returns a worker; Run starts it.
 func NewWorker(o Options) (*Worker, error) {
 	if o.Store == nil || o.Watcher == nil || o.Metrics == nil || o.ID == "" {
-		return nil, errors.New("pool: Store, Watcher, Metrics and ID are required")
+		return nil, ErrOptions
 	}
 	if o.Capacity <= 0 {
-		return nil, fmt.Errorf("pool: capacity must be positive, got %d", o.Capacity)
+		return nil, fmt.Errorf("%w: capacity must be positive, got %d", ErrOptions, o.Capacity)
 	}
 	if o.AckWait <= 0 {
 		o.AckWait = DefaultAckWait
@@ -108,7 +113,7 @@ func NewWorker(o Options) (*Worker, error) {
 		o.FetchWait = time.Second
 	}
 	if o.Logger == nil {
-		o.Logger = slog.Default()
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Worker{o: o, log: o.Logger.With("component", "pool", "worker", o.ID),
 		held: map[string]*held{}, room: make(chan struct{}, 1)}, nil
@@ -138,7 +143,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", StopPrefix+"*", err)
 	}
-	defer sub.Unsubscribe()
+	defer func() {
+		if err := sub.Unsubscribe(); err != nil {
+			w.log.Warn("stop subscription not ended", "err", err)
+		}
+	}()
 
 	hbCtx, hbCancel := context.WithCancel(context.WithoutCancel(ctx))
 	hbDone := make(chan struct{})
@@ -148,7 +157,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		<-hbDone
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		_ = w.o.Store.Workers.Delete(dctx, w.o.ID)
+		if err := w.o.Store.Workers.Delete(dctx, w.o.ID); err != nil {
+			// The entry expires with its TTL; status shows the worker until then.
+			w.log.Warn("worker entry not deleted", "err", err)
+		}
 	}()
 
 	if w.o.ApplyRules != nil {
@@ -200,12 +212,12 @@ func (w *Worker) take(ctx context.Context, msg jetstream.Msg) {
 	var a Assignment
 	if err := json.Unmarshal(msg.Data(), &a); err != nil || a.StreamID != streamOf(msg.Subject()) {
 		w.log.Error("assignment unreadable; dropped", "subject", msg.Subject(), "err", err)
-		_ = msg.Term()
+		w.settle(opTerm, msg, w.log) // logged and counted by settle; nothing else to do for a message we cannot read
 		return
 	}
 	log := w.log.With("stream", a.StreamID)
 	if ctx.Err() != nil { // fetched while the drain began
-		_ = msg.Nak()
+		w.settle(opNak, msg, log) // logged and counted by settle; the lease lapses instead
 		w.o.Metrics.Handoffs.Inc()
 		return
 	}
@@ -215,7 +227,7 @@ func (w *Worker) take(ctx context.Context, msg jetstream.Msg) {
 	known := err == nil
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		log.Info("stream stopped while queued; dropped")
-		_ = msg.Ack()
+		w.settle(opAck, msg, log) // logged and counted by settle; a redelivery finds the entry gone again
 		return
 	}
 	if err != nil {
@@ -225,7 +237,7 @@ func (w *Worker) take(ctx context.Context, msg jetstream.Msg) {
 	if _, dup := w.held[a.StreamID]; dup {
 		w.mu.Unlock()
 		log.Warn("assignment held already; dropped the duplicate")
-		_ = msg.Ack()
+		w.settle(opAck, msg, log) // logged and counted by settle; a redelivery is a duplicate again
 		return
 	}
 	mctx, mcancel := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -247,7 +259,7 @@ func (w *Worker) take(ctx context.Context, msg jetstream.Msg) {
 		w.mu.Unlock()
 		mcancel(errStopped)
 		h.released.Store(true)
-		_ = msg.Ack()
+		w.settle(opAck, msg, log) // logged and counted by settle; a redelivery finds the stream stopped
 		return
 	}
 
@@ -277,9 +289,8 @@ func (w *Worker) renew(ctx context.Context, h *held) {
 		if h.released.Load() {
 			return
 		}
-		if err := h.msg.InProgress(); err != nil {
+		if !w.settle(opInProgress, h.msg, w.log.With("stream", h.a.StreamID)) {
 			w.o.Metrics.LeaseFailures.Inc()
-			w.log.Warn("lease not renewed", "stream", h.a.StreamID, "err", err)
 			if time.Since(lastOK) >= w.o.AckWait {
 				w.log.Error("lease lost; stopping the stream", "stream", h.a.StreamID)
 				h.leaseLost.Store(true)
@@ -314,18 +325,25 @@ func (w *Worker) finish(h *held, err error) {
 	case h.stopped.Load():
 		log.Info("stream stopped; released")
 		w.o.Metrics.Handoffs.Inc()
-		_ = h.msg.Ack()
-		_ = w.o.Store.Streams.Delete(ctx, h.a.StreamID)
+		w.release(ctx, h, log)
 	case err == nil || errors.Is(err, context.Canceled):
 		log.Info("stream ended; released")
-		_ = h.msg.Ack()
-		_ = w.o.Store.Streams.Delete(ctx, h.a.StreamID)
+		w.release(ctx, h, log)
 	default:
 		log.Error("stream failed; released", "err", err)
-		_ = h.msg.Term()
+		w.settle(opTerm, h.msg, log) // logged and counted by settle; the entry below says the stream failed
 		e := StreamEntry{StreamID: h.a.StreamID, URL: ingest.Redact(h.a.URL), Channel: h.a.Channel,
 			Worker: w.o.ID, State: StateFailed, Since: time.Now().UTC(), Error: err.Error()}
 		w.putEntry(e)
+	}
+}
+
+// release acks the assignment of a stream that ended or was stopped and
+// deletes its entry.
+func (w *Worker) release(ctx context.Context, h *held, log *slog.Logger) {
+	w.settle(opAck, h.msg, log) // logged and counted by settle; JetStream will redeliver it
+	if err := w.o.Store.Streams.Delete(ctx, h.a.StreamID); err != nil {
+		log.Warn("stream entry not deleted; status shows it until it is submitted again", "err", err)
 	}
 }
 
@@ -379,8 +397,8 @@ func (w *Worker) drain() {
 			// its own after.
 			w.putEntry(StreamEntry{StreamID: h.a.StreamID, URL: ingest.Redact(h.a.URL), Channel: h.a.Channel,
 				State: StateQueued, Since: time.Now().UTC()})
-			if err := h.msg.Nak(); err != nil {
-				w.log.Warn("hand-back failed; the lease will lapse", "stream", h.a.StreamID, "err", err)
+			if !w.settle(opNak, h.msg, w.log.With("stream", h.a.StreamID)) {
+				w.log.Warn("hand-back failed; the lease will lapse", "stream", h.a.StreamID)
 			}
 			w.o.Metrics.Handoffs.Inc()
 			w.log.Info("stream handed back", "stream", h.a.StreamID)
@@ -398,7 +416,11 @@ func (w *Worker) claim(a Assignment, entry revEntry[StreamEntry], known bool) bo
 	e := entry.v
 	e.StreamID, e.URL, e.Channel = a.StreamID, ingest.Redact(a.URL), a.Channel
 	e.Worker, e.State, e.Since, e.Error = w.o.ID, StateWatching, time.Now().UTC(), ""
-	val, _ := json.Marshal(e)
+	val, err := json.Marshal(e)
+	if err != nil {
+		w.log.Error("stream entry not encoded", "stream", a.StreamID, "err", err)
+		return true
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for range 3 {
@@ -430,7 +452,11 @@ func (w *Worker) claim(a Assignment, entry revEntry[StreamEntry], known bool) bo
 func (w *Worker) putEntry(e StreamEntry) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	val, _ := json.Marshal(e)
+	val, err := json.Marshal(e)
+	if err != nil {
+		w.log.Error("stream entry not encoded", "stream", e.StreamID, "err", err)
+		return
+	}
 	if _, err := w.o.Store.Streams.Put(ctx, e.StreamID, val); err != nil {
 		w.log.Warn("stream entry not updated", "stream", e.StreamID, "err", err)
 	}
@@ -449,17 +475,26 @@ func (w *Worker) heartbeats(ctx context.Context) {
 		}
 		w.mu.Unlock()
 		sort.Strings(e.Streams)
-		val, _ := json.Marshal(e)
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		if _, err := w.o.Store.Workers.Put(pctx, w.o.ID, val); err != nil && ctx.Err() == nil {
-			w.log.Warn("heartbeat failed", "err", err)
-		}
-		cancel()
+		w.heartbeat(ctx, e)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// heartbeat puts the worker's entry once.
+func (w *Worker) heartbeat(ctx context.Context, e WorkerEntry) {
+	val, err := json.Marshal(e)
+	if err != nil {
+		w.log.Error("heartbeat not encoded", "err", err)
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := w.o.Store.Workers.Put(pctx, w.o.ID, val); err != nil && ctx.Err() == nil {
+		w.log.Warn("heartbeat failed", "err", err)
 	}
 }
 
@@ -491,6 +526,8 @@ func (w *Worker) watchRules(ctx context.Context) {
 			w.rulesRev.Store(e.Revision())
 			log.Info("pushed rules in force", "revision", e.Revision())
 		}
-		_ = watcher.Stop()
+		if err := watcher.Stop(); err != nil {
+			log.Warn("rules watcher not stopped", "err", err)
+		}
 	}
 }
