@@ -291,7 +291,7 @@ func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err err
 		case err == nil && !s.info.Live:
 			return nil // a recording over the network ended
 		case err == nil:
-			err = fmt.Errorf("read %s: ingest: end of stream", Redact(s.url))
+			err = fmt.Errorf("read %s: %w", Redact(s.url), ErrEndOfStream)
 		}
 		if berr := s.backoff(ctx, err); berr != nil {
 			if ctx.Err() != nil {
