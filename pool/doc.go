@@ -9,7 +9,8 @@
 //     Status for the commands;
 //   - the Worker (worker.go): fetching up to its capacity, leases renewed by
 //     in-progress acks, stop requests, pushed rules, the drain that hands
-//     every stream back;
+//     every stream back; and its bookkeeping in the buckets (worker_kv.go):
+//     its claim on a stream's entry, its heartbeat, the pushed rules;
 //   - settling assignment messages (ack.go): every ack, nak, term and
 //     in-progress ack is checked, and a failure logged and counted
 //     (streamwatch_pool_ack_failures_total), since it means a stream watched
