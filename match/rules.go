@@ -280,6 +280,23 @@ func (p *parser) scalars(n *yaml.Node, path string) ([]string, error) {
 	return out, err
 }
 
+// idLists parses an entry of brands or phrases: its id and the lists of
+// strings under keys a and b (nil when absent).
+func (p *parser) idLists(item *yaml.Node, path, a, b string) (id string, lists [2][]string, err error) {
+	err = p.mapping(item, path, []string{"id", a, b}, func(key string, v *yaml.Node, path string) (err error) {
+		switch key {
+		case "id":
+			id, err = p.scalar(v, path)
+		case a:
+			lists[0], err = p.scalars(v, path)
+		case b:
+			lists[1], err = p.scalars(v, path)
+		}
+		return err
+	})
+	return id, lists, err
+}
+
 func (p *parser) document(doc *yaml.Node) (*Rules, error) {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, &RulesError{Msg: "empty file"}
@@ -296,36 +313,14 @@ func (p *parser) document(doc *yaml.Node) (*Rules, error) {
 		switch key {
 		case "brands":
 			return p.sequence(v, path, func(item *yaml.Node, ip string) error {
-				var b Brand
-				err := p.mapping(item, ip, []string{"id", "names", "authorized_channels"}, func(key string, v *yaml.Node, path string) (err error) {
-					switch key {
-					case "id":
-						b.ID, err = p.scalar(v, path)
-					case "names":
-						b.Names, err = p.scalars(v, path)
-					case "authorized_channels":
-						b.AuthorizedChannels, err = p.scalars(v, path)
-					}
-					return err
-				})
-				r.Brands = append(r.Brands, b)
+				id, l, err := p.idLists(item, ip, "names", "authorized_channels")
+				r.Brands = append(r.Brands, Brand{ID: id, Names: l[0], AuthorizedChannels: l[1]})
 				return err
 			})
 		case "phrases":
 			return p.sequence(v, path, func(item *yaml.Node, ip string) error {
-				var ph Phrase
-				err := p.mapping(item, ip, []string{"id", "terms", "exclude"}, func(key string, v *yaml.Node, path string) (err error) {
-					switch key {
-					case "id":
-						ph.ID, err = p.scalar(v, path)
-					case "terms":
-						ph.Terms, err = p.scalars(v, path)
-					case "exclude":
-						ph.Exclude, err = p.scalars(v, path)
-					}
-					return err
-				})
-				r.Phrases = append(r.Phrases, ph)
+				id, l, err := p.idLists(item, ip, "terms", "exclude")
+				r.Phrases = append(r.Phrases, Phrase{ID: id, Terms: l[0], Exclude: l[1]})
 				return err
 			})
 		case "rules":
@@ -373,6 +368,47 @@ func (r *Rules) Validate() error {
 	return r.validate(func(string) int { return 0 })
 }
 
+// entryList is the brands or the phrases of a rules file, as validate checks
+// them: each entry's id, its names (terms), and its second list (authorized
+// channels, excludes) with what may be wrong with an item of it.
+type entryList struct {
+	key, termsKey, noun, extraKey string
+	extraProblem                  func(string) string // "" when the item is fine
+	entries                       []listEntry
+}
+
+type listEntry struct {
+	id           string
+	terms, extra []string
+}
+
+func entryLists(r *Rules) []entryList {
+	brands := entryList{key: "brands", termsKey: "names", noun: "name", extraKey: "authorized_channels",
+		extraProblem: func(c string) string {
+			if strings.TrimSpace(c) == "" {
+				return "empty channel"
+			}
+			return ""
+		}}
+	for _, b := range r.Brands {
+		brands.entries = append(brands.entries, listEntry{b.ID, b.Names, b.AuthorizedChannels})
+	}
+	phrases := entryList{key: "phrases", termsKey: "terms", noun: "term", extraKey: "exclude",
+		extraProblem: func(x string) string {
+			switch {
+			case strings.TrimSpace(x) == "":
+				return "empty exclude"
+			case !hasWordRune(x):
+				return fmt.Sprintf("%q has no letter or digit", x)
+			}
+			return ""
+		}}
+	for _, ph := range r.Phrases {
+		phrases.entries = append(phrases.entries, listEntry{ph.ID, ph.Terms, ph.Exclude})
+	}
+	return []entryList{brands, phrases}
+}
+
 func (r *Rules) validate(lineOf func(path string) int) error {
 	fail := func(path, format string, args ...any) error {
 		return &RulesError{Line: lineOf(path), Msg: path + ": " + fmt.Sprintf(format, args...)}
@@ -412,46 +448,29 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 		return nil
 	}
 
-	ids := make(map[string]string)
-	names := make(map[string]string)
-	for i, b := range r.Brands {
-		bp := fmt.Sprintf("brands[%d]", i)
-		if err := checkID(bp+".id", b.ID, ids, bp); err != nil {
-			return err
-		}
-		if err := checkTerms(bp+".names", "name", b.ID, b.Names, names); err != nil {
-			return err
-		}
-		for j, c := range b.AuthorizedChannels {
-			if strings.TrimSpace(c) == "" {
-				return fail(fmt.Sprintf("%s.authorized_channels[%d]", bp, j), "empty channel")
+	// Brands, then phrases: ids unique within each, every name (term) of one
+	// entry only, and no blank in their second lists.
+	for _, l := range entryLists(r) {
+		ids, owner := map[string]string{}, map[string]string{}
+		for i, e := range l.entries {
+			ep := fmt.Sprintf("%s[%d]", l.key, i)
+			if err := checkID(ep+".id", e.id, ids, ep); err != nil {
+				return err
 			}
-		}
-	}
-	ids = make(map[string]string)
-	terms := make(map[string]string)
-	for i, ph := range r.Phrases {
-		pp := fmt.Sprintf("phrases[%d]", i)
-		if err := checkID(pp+".id", ph.ID, ids, pp); err != nil {
-			return err
-		}
-		if err := checkTerms(pp+".terms", "term", ph.ID, ph.Terms, terms); err != nil {
-			return err
-		}
-		for j, x := range ph.Exclude {
-			xp := fmt.Sprintf("%s.exclude[%d]", pp, j)
-			switch {
-			case strings.TrimSpace(x) == "":
-				return fail(xp, "empty exclude")
-			case !hasWordRune(x):
-				return fail(xp, "%q has no letter or digit", x)
+			if err := checkTerms(ep+"."+l.termsKey, l.noun, e.id, e.terms, owner); err != nil {
+				return err
+			}
+			for j, x := range e.extra {
+				if msg := l.extraProblem(x); msg != "" {
+					return fail(fmt.Sprintf("%s.%s[%d]", ep, l.extraKey, j), "%s", msg)
+				}
 			}
 		}
 	}
 	if len(r.Rules) == 0 {
 		return fail("rules", "at least one rule is required")
 	}
-	ids = make(map[string]string)
+	ids := make(map[string]string)
 	for i, ru := range r.Rules {
 		rp := fmt.Sprintf("rules[%d]", i)
 		if err := checkID(rp+".id", ru.ID, ids, rp); err != nil {
