@@ -75,7 +75,7 @@ type Source struct {
 	pin         runtime.Pinner
 	streamIndex int
 
-	runOnce
+	runGuard
 	readSince atomic.Int64 // unix nanos when the pending read started, 0 when none
 
 	// Run state.
@@ -100,7 +100,7 @@ func Open(ctx context.Context, url string, opts Options) (*Source, error) {
 	}
 	s := &Source{in: in, opts: opts, log: opts.Logger, streamIndex: -1}
 	if err := s.open(ctx); err != nil {
-		_ = s.Close()
+		_ = s.Close() // frees what open allocated; a Source's Close never fails
 		return nil, fmt.Errorf("open %s: %w", in.redacted, err)
 	}
 	s.log.Info("source opened", "url", in.redacted, "format", s.fc.InputFormat().Name(),

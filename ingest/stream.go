@@ -44,9 +44,9 @@ func OpenStream(ctx context.Context, url string, opts Options) (Stream, error) {
 	return Open(ctx, url, opts)
 }
 
-// runOnce is the lifecycle both kinds of Stream share: Run may be called
+// runGuard is the lifecycle both kinds of Stream share: Run may be called
 // once, and not after Close; Close waits for Run through runMu.
-type runOnce struct {
+type runGuard struct {
 	runMu  sync.Mutex // held by Run, and by Close while it frees
 	ran    bool
 	closed atomic.Bool
@@ -55,7 +55,7 @@ type runOnce struct {
 // beginRun takes runMu for Run, or returns why Run may not go on (ErrClosed,
 // ErrRunTwice) naming the redacted input. The caller unlocks runMu once Run
 // is done.
-func (r *runOnce) beginRun(redacted string) error {
+func (r *runGuard) beginRun(redacted string) error {
 	r.runMu.Lock()
 	var err error
 	switch {

@@ -81,7 +81,7 @@ type whepStream struct {
 	infoMu sync.Mutex
 	info   Info
 
-	runOnce
+	runGuard
 }
 
 var _ Stream = (*whepStream)(nil)
@@ -136,7 +136,7 @@ func openWHEP(ctx context.Context, raw string, opts Options) (Stream, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.OpenTimeout)
 	defer cancel()
 	if err := s.open(ctx); err != nil {
-		_ = s.Close()
+		_ = s.Close() // what failed is the open error returned; Close only tidies up
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.Canceled) {
 			err = fmt.Errorf("%w: no WebRTC session within %s: %w", ErrTimeout, opts.OpenTimeout, err)
 		}
