@@ -11,8 +11,6 @@ type Sampled struct {
 	MediaMS int64       // media time of the frame
 	Wall    time.Time   // wall-clock time of the frame
 	Image   *image.Gray // the picture as 8-bit luma
-	// Regions are candidate text-line boxes; nil means "read the whole frame".
-	Regions []image.Rectangle
 	// Gaps counts the unwatched spans of the stream (reconnects, a take-over)
 	// before this frame.
 	Gaps int64

@@ -1,10 +1,8 @@
 package match
 
 import (
-	_ "embed"
 	"slices"
-	"strings"
-	"sync"
+	"unicode"
 )
 
 // Fuzzy matching of Latin-script names and terms (OCR errors and typos:
@@ -46,180 +44,221 @@ type cand struct {
 	dist int32
 }
 
-// fuzzyTerm is a lexicon entry that may match fuzzily.
-type fuzzyTerm struct {
-	entry  int32
-	words  []int32 // vocabulary ids
-	budget int
-}
-
-// fuzzyIndex is the compiled symmetric-delete index.
-type fuzzyIndex struct {
-	vocab    []rune
-	vocabOff []int32 // word i is vocab[vocabOff[i]:vocabOff[i+1]]
-	keys     []uint64
-	dir      []uint32
-	bits     uint
-	bloom    []uint64
-	budgets  []int8 // edits allowed per vocabulary word
-	terms    []fuzzyTerm
-	first    [][]int32 // vocabulary id to the terms that start with it
-	words    map[string]int32
-}
-
-const (
-	hashBase = 0x100000001b3
-	idBits   = 24
-	idMask   = 1<<idBits - 1
-)
-
-// mixKey turns a polynomial hash of n runes into a well spread key.
-func mixKey(h uint64, n int) uint64 {
-	h ^= uint64(n) * 0x9E3779B97F4A7C15
-	h ^= h >> 31
-	h *= 0xBF58476D1CE4E5B9
-	h ^= h >> 29
-	h *= 0x94D049BB133111EB
-	h ^= h >> 32
-	return h
-}
-
-func polyHash(rs []rune) uint64 {
-	var h uint64
-	for _, r := range rs {
-		h = h*hashBase + uint64(r) + 1
+// fuzzy finds the Latin names and terms within their edit budget.
+func (lx *lexicon) fuzzy(nt *normText, text string, dst *Result) {
+	fx := &lx.fz
+	if len(fx.terms) == 0 {
+		return
 	}
-	return h
-}
-
-// wordID returns the id of a vocabulary word, adding it if new.
-func (fx *fuzzyIndex) wordID(w []rune) int32 {
-	if fx.words == nil {
-		fx.words = make(map[string]int32)
-		fx.vocabOff = []int32{0}
-	}
-	if id, ok := fx.words[string(w)]; ok {
-		return id
-	}
-	id := int32(len(fx.vocabOff) - 1)
-	fx.words[string(w)] = id
-	fx.vocab = append(fx.vocab, w...)
-	fx.vocabOff = append(fx.vocabOff, int32(len(fx.vocab)))
-	return id
-}
-
-func (fx *fuzzyIndex) word(id int32) []rune {
-	return fx.vocab[fx.vocabOff[id]:fx.vocabOff[id+1]]
-}
-
-// addTerm registers entry ei with normalised runes norm, if it can match
-// fuzzily: Latin words separated by a few signs, with an edit budget.
-func (fx *fuzzyIndex) addTerm(ei int32, norm []rune) {
-	var words []int32
-	total := 0
-	gap := 0
-	for i := 0; i < len(norm); {
-		r := norm[i]
-		if isUnspaced(r) {
-			return
-		}
-		if !isWordRune(r) {
-			gap++
-			if gap > maxSepRunes {
-				return
-			}
+	rs := nt.runes
+	nt.toks, nt.cands = nt.toks[:0], nt.cands[:0]
+	for i := 0; i < len(rs); {
+		if !isWordRune(rs[i]) {
 			i++
 			continue
 		}
-		gap = 0
 		j := i
-		for j < len(norm) && isWordRune(norm[j]) {
+		latin := false
+		letters := true
+		for j < len(rs) && isWordRune(rs[j]) {
+			latin = latin || 'a' <= rs[j] && rs[j] <= 'z'
+			letters = letters && !unicode.IsDigit(rs[j])
 			j++
 		}
-		if j-i > maxFuzzyRunes {
-			return
-		}
-		words = append(words, fx.wordID(norm[i:j]))
-		total += j - i
+		// Only words of letters may be misspelt names: "2Gucci" is not one.
+		latin = latin && letters
+		nt.toks = append(nt.toks, token{start: int32(i), end: int32(j), latin: latin})
 		i = j
 	}
-	if len(words) == 0 || budget(total) == 0 || len(fx.vocabOff)-1 > idMask {
-		return
+	for ti := range nt.toks {
+		lx.candidates(nt, ti)
 	}
-	fx.terms = append(fx.terms, fuzzyTerm{entry: ei, words: words, budget: budget(total)})
-}
-
-// build indexes the vocabulary.
-func (fx *fuzzyIndex) build() {
-	n := len(fx.vocabOff) - 1
-	if n <= 0 {
-		return
-	}
-	fx.first = make([][]int32, n)
-	fx.budgets = make([]int8, n)
-	for ti, t := range fx.terms {
-		fx.first[t.words[0]] = append(fx.first[t.words[0]], int32(ti))
-	}
-	var keys []uint64
-	var buf []rune
-	add := func(id int32, rs []rune) {
-		keys = append(keys, mixKey(polyHash(rs), len(rs))>>idBits<<idBits|uint64(id))
-	}
-	for id := int32(0); int(id) < n; id++ {
-		w := fx.word(id)
-		add(id, w)
-		k := wordBudget(w)
-		fx.budgets[id] = int8(k)
-		for a := 0; k >= 1 && a < len(w); a++ {
-			buf = append(append(buf[:0], w[:a]...), w[a+1:]...)
-			add(id, buf)
-			for b := a + 1; k >= 2 && b < len(w); b++ {
-				buf = append(append(append(buf[:0], w[:a]...), w[a+1:b]...), w[b+1:]...)
-				add(id, buf)
+	for ti := range nt.toks {
+		tk := nt.toks[ti]
+		for _, c := range nt.cands[tk.cands[0]:tk.cands[1]] {
+			for _, fi := range fx.first[c.word] {
+				lx.assemble(nt, text, ti, &fx.terms[fi], c.dist, dst)
 			}
 		}
 	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	fx.keys = keys
-	fx.bits = 8
-	for 1<<fx.bits < len(keys) && fx.bits < 24 {
-		fx.bits++
-	}
-	fx.dir = make([]uint32, 1<<fx.bits+1)
-	for _, k := range keys {
-		fx.dir[k>>(64-fx.bits)+1]++
-	}
-	for i := 1; i < len(fx.dir); i++ {
-		fx.dir[i] += fx.dir[i-1]
-	}
-	fx.bloom = make([]uint64, 1<<(fx.bits+3-6)) // 8 bits per bucket
-	for _, k := range keys {
-		b := fx.bloomBit(k)
-		fx.bloom[b>>6] |= 1 << (b & 63)
-	}
-	fx.words = nil
+	lx.split(nt, text, dst)
 }
 
-func (fx *fuzzyIndex) bloomBit(k uint64) uint64 {
-	return (k >> idBits) & (uint64(len(fx.bloom))*64 - 1)
-}
+// maxSplitPieces is the most pieces a name written apart is found in.
+const maxSplitPieces = 3
 
-// lookup calls f for every vocabulary id filed under the key k.
-func (fx *fuzzyIndex) lookup(k uint64, f func(id int32)) {
-	if len(fx.bloom) == 0 {
-		return
-	}
-	if b := fx.bloomBit(k); fx.bloom[b>>6]&(1<<(b&63)) == 0 {
-		return
-	}
-	top := k >> idBits
-	b := k >> (64 - fx.bits)
-	for _, e := range fx.keys[fx.dir[b]:fx.dir[b+1]] {
-		if e>>idBits == top {
-			f(int32(e & idMask))
+// shortPieceAhead reports whether one of the first maxSplitPieces tokens of
+// toks is of one or two letters, as split needs.
+func shortPieceAhead(toks []token) bool {
+	for _, t := range toks[:min(len(toks), maxSplitPieces)] {
+		if t.end-t.start <= 2 {
+			return true
 		}
 	}
+	return false
+}
+
+// split finds one-word names of five letters and more written in two or
+// three pieces, one separator apart, one of them of one or two letters
+// ("Gu cci", "Pra-da", "Ba.len.ciaga"): joined, the pieces must spell the
+// name exactly (after normalisation). Longer pieces on both sides are words
+// of their own ("car tier" stays apart).
+func (lx *lexicon) split(nt *normText, text string, dst *Result) {
+	fx := &lx.fz
+	toks, rs := nt.toks, nt.runes
+	for ti := 0; ti+1 < len(toks); ti++ {
+		if !toks[ti].latin || !shortPieceAhead(toks[ti:]) {
+			continue
+		}
+		var h uint64
+		n, short := 0, false
+		for k := ti; k < len(toks) && k < ti+maxSplitPieces; k++ {
+			tk := toks[k]
+			if !tk.latin || k > ti && (tk.start-toks[k-1].end != 1 || !isSeparator(rs[tk.start-1])) {
+				break
+			}
+			w := rs[tk.start:tk.end]
+			if n += len(w); n > maxFuzzyRunes {
+				break
+			}
+			short = short || len(w) <= 2
+			for _, r := range w {
+				h = h*hashBase + uint64(r) + 1
+			}
+			if k == ti || !short || n < 5 {
+				continue
+			}
+			fx.lookup(mixKey(h, n), func(id int32) {
+				v := fx.word(id)
+				if len(v) != n {
+					return
+				}
+				i := 0
+				for _, t := range toks[ti : k+1] {
+					for _, r := range rs[t.start:t.end] {
+						if v[i] != r {
+							return
+						}
+						i++
+					}
+				}
+				for _, fi := range fx.first[id] {
+					if t := &fx.terms[fi]; len(t.words) == 1 {
+						e := &lx.entries[t.entry]
+						b, end := nt.starts[toks[ti].start], nt.ends[tk.end-1]
+						dst.Spans = append(dst.Spans, Span{Start: b, End: end, Kind: e.kind, ID: e.id, Term: e.terms[0], Text: text[b:end], How: HowNormalised})
+					}
+				}
+			})
+		}
+	}
+}
+
+// candidates finds the vocabulary words within budget of token ti.
+func (lx *lexicon) candidates(nt *normText, ti int) {
+	fx := &lx.fz
+	tk := &nt.toks[ti]
+	w := nt.runes[tk.start:tk.end]
+	from := int32(len(nt.cands))
+	tk.cands = [2]int32{from, from}
+	if len(w) > maxFuzzyRunes {
+		return
+	}
+	// prefix hashes, for the hash of any deletion in O(1)
+	p := append(nt.prefix[:0], 0)
+	for _, r := range w {
+		p = append(p, p[len(p)-1]*hashBase+uint64(r)+1)
+	}
+	nt.prefix = p
+	L := len(w)
+	sub := func(a, b int) uint64 { return p[b] - p[a]*hashPow[b-a] }
+	add := func(id int32) {
+		for _, c := range nt.cands[from:] {
+			if c.word == id {
+				return
+			}
+		}
+		v := fx.word(id)
+		k := int(fx.budgets[id])
+		if d := osa(w, v, k); d <= k {
+			nt.cands = append(nt.cands, cand{word: id, dist: int32(d)})
+		}
+	}
+	tk.key = mixKey(p[L], L)
+	fx.lookup(tk.key, add)
+	if tk.latin && L >= 4 {
+		for a := 0; a < L; a++ {
+			fx.lookup(mixKey(sub(0, a)*hashPow[L-1-a]+sub(a+1, L), L-1), add)
+		}
+	}
+	if tk.latin && L >= 8 {
+		for a := 0; a < L; a++ {
+			for b := a + 1; b < L; b++ {
+				h := sub(0, a)*hashPow[L-2-a] + sub(a+1, b)*hashPow[L-1-b] + sub(b+1, L)
+				fx.lookup(mixKey(h, L-2), add)
+			}
+		}
+	}
+	cs := nt.cands[from:]
+	// A text word that is a lexicon word or a real word is that word, not a
+	// misspelling of another.
+	if len(cs) > 0 && (slices.ContainsFunc(cs, func(c cand) bool { return c.dist == 0 }) || lx.real[tk.key]) {
+		n := 0
+		for _, c := range cs {
+			if c.dist == 0 {
+				cs[n] = c
+				n++
+			}
+		}
+		nt.cands = nt.cands[:int(from)+n]
+	}
+	tk.cands[1] = int32(len(nt.cands))
+}
+
+// hashPow[k] is hashBase to the k.
+var hashPow = func() (p [maxFuzzyRunes + 2]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * hashBase
+	}
+	return p
+}()
+
+// assemble tries the fuzzy term t on the tokens from ti, whose first word
+// matched with d0 edits.
+func (lx *lexicon) assemble(nt *normText, text string, ti int, t *fuzzyTerm, d0 int32, dst *Result) {
+	total := int(d0)
+	last := ti + len(t.words) - 1
+	if last >= len(nt.toks) {
+		return
+	}
+	for k := 1; k < len(t.words); k++ {
+		prev, tk := nt.toks[ti+k-1], nt.toks[ti+k]
+		if tk.start-prev.end > maxSepRunes {
+			return
+		}
+		for _, r := range nt.runes[prev.end:tk.start] {
+			if isUnspaced(r) {
+				return
+			}
+		}
+		best := int32(-1)
+		for _, c := range nt.cands[tk.cands[0]:tk.cands[1]] {
+			if c.word == t.words[k] && (best < 0 || c.dist < best) {
+				best = c.dist
+			}
+		}
+		if best < 0 {
+			return
+		}
+		total += int(best)
+	}
+	if total == 0 || total > t.budget {
+		return // 0: the automaton's business
+	}
+	e := &lx.entries[t.entry]
+	b, end := nt.starts[nt.toks[ti].start], nt.ends[nt.toks[last].end-1]
+	dst.Spans = append(dst.Spans, Span{Start: b, End: end, Kind: e.kind, ID: e.id, Term: e.terms[0], Text: text[b:end], How: HowFuzzy, Distance: total})
 }
 
 // osa is the optimal string alignment distance of a and b (Levenshtein with
@@ -257,38 +296,4 @@ func osa(a, b []rune, max int) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
-}
-
-//go:embed realwords.txt
-var realWordsText string
-
-// realWordKeys holds the keys of the built-in real words (see realwords.txt):
-// a text word that is one of them never matches a name fuzzily.
-var realWordKeys = sync.OnceValue(func() map[uint64]bool {
-	m := make(map[uint64]bool)
-	for line := range strings.Lines(realWordsText) {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		for w := range strings.FieldsSeq(line) {
-			rs := normalizeTerm(w)
-			m[mixKey(polyHash(rs), len(rs))] = true
-		}
-	}
-	return m
-})
-
-// wordBudget is the number of edits allowed in the lexicon word w.
-func wordBudget(w []rune) int {
-	var seen []rune
-	for _, r := range w {
-		if !slices.Contains(seen, r) {
-			seen = append(seen, r)
-		}
-	}
-	if len(seen) < 3 {
-		return 0 // "AAAAA": one A more or less is not a typo
-	}
-	return budget(len(w))
 }

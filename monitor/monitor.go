@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"log/slog"
 	"math"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,22 +14,9 @@ import (
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/frames"
 	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/lines"
 	"github.com/streamwatch/streamwatch/match"
-	"github.com/streamwatch/streamwatch/ocr"
 )
-
-// Reader reads the text lines of a sampled frame; *ocr.Pool is one, shared by
-// all streams of a process.
-type Reader interface {
-	Read(ctx context.Context, img *image.Gray, regions []image.Rectangle) ([]ocr.Line, error)
-	Size() int
-}
-
-// Detector proposes text-line regions in a frame. nil regions mean "read the
-// whole frame".
-type Detector interface {
-	Detect(img *image.Gray) []image.Rectangle
-}
 
 // Options describe one stream to watch.
 type Options struct {
@@ -44,12 +28,13 @@ type Options struct {
 	SampleInterval time.Duration
 	// Replay makes the run deterministic: no frame is dropped (decoding waits
 	// for OCR) and wall-clock times derive from media time.
-	Replay   bool
-	Rules    *match.Rules
-	Matcher  match.Matcher // default match.NewMatcher(Rules)
-	Reader   Reader
-	Detector Detector // optional
-	Sink     alerts.Sink
+	Replay  bool
+	Rules   *match.Rules
+	Matcher match.Matcher // default match.NewMatcher(Rules)
+	// Engine reads the text lines of the stream's frames; one (*ocr.Pool)
+	// is shared by all streams of a process.
+	Engine lines.Engine
+	Sink   alerts.Sink
 	// Evidence, when set, stores a JPEG of the frame that best shows each
 	// alert and crops of its lines; their keys go into the records.
 	Evidence alerts.EvidenceStore
@@ -81,53 +66,10 @@ type Options struct {
 	Handoff error
 }
 
-// ocrResult is a sampled frame and what OCR read in it.
-type ocrResult struct {
-	frame  frames.Sampled
-	lines  []ocr.Line
-	err    error
-	reused []*frames.Entry // lines unchanged since an earlier frame: not read again
-	fresh  []*frames.Entry // lines read for this frame, to remember
-}
-
-// A line read with less than reuseConfidence is read again, while its
-// pixels stay unchanged, up to maxDoubtfulReads times in all.
-const (
-	reuseConfidence  = 75
-	maxDoubtfulReads = 3
-)
-
-// gateLines files the lines read for this frame under their gate entries, for
-// later frames to reuse, and returns them with the reused ones. It runs in
-// frame order, so an entry's owner has always been through here before a
-// later frame reuses it.
-func gateLines(r ocrResult) []ocr.Line {
-	out := slices.Clone(r.lines)
-	for _, e := range r.fresh {
-		var mine []ocr.Line
-		for _, l := range r.lines {
-			if l.Box == e.Box {
-				mine = append(mine, l)
-			}
-		}
-		e.Lines = mine
-		// A doubtful reading (a moving background behind the line, a
-		// compression artefact) is not reused but tried again on the next
-		// frames, a few times per appearance.
-		for _, l := range mine {
-			if l.Confidence < reuseConfidence && e.Reads() < maxDoubtfulReads {
-				e.Forget()
-				break
-			}
-		}
-		e.Settle()
-	}
-	for _, e := range r.reused {
-		if ls, ok := e.Lines.([]ocr.Line); ok {
-			out = append(out, ls...)
-		}
-	}
-	return out
+// reading is a sampled frame and the reading of its lines.
+type reading struct {
+	frame frames.Sampled
+	lines *lines.Pending
 }
 
 // Run watches one stream until its source ends (nil), ctx is cancelled
@@ -137,8 +79,8 @@ func Run(ctx context.Context, o Options) error {
 	if err := alerts.ValidateStreamID(o.StreamID); err != nil {
 		return err
 	}
-	if o.Rules == nil || o.Reader == nil || o.Sink == nil || o.Metrics == nil {
-		return errors.New("monitor: Rules, Reader, Sink and Metrics are required")
+	if o.Rules == nil || o.Engine == nil || o.Sink == nil || o.Metrics == nil {
+		return errors.New("monitor: Rules, Engine, Sink and Metrics are required")
 	}
 	log := o.Logger
 	if log == nil {
@@ -186,11 +128,15 @@ func Run(ctx context.Context, o Options) error {
 
 	mode, capacity := frames.DropOldest, 1
 	if o.Replay {
-		mode, capacity = frames.Block, 2*o.Reader.Size()
+		mode, capacity = frames.Block, 2*o.Engine.Size()
 	}
 	queue := frames.NewQueue(capacity, mode, o.Metrics.FramesDropped)
-	inflight := max(o.Reader.Size(), 1)
-	results := make(chan chan ocrResult, 2*inflight)
+	reader, err := lines.NewReader(lines.Options{Engine: o.Engine, Metrics: lines.Metrics{
+		Read: o.Metrics.LinesRead, Reused: o.Metrics.LinesReused, Seconds: o.Metrics.OCRSeconds}})
+	if err != nil {
+		return err
+	}
+	results := make(chan reading, 2*max(o.Engine.Size(), 1))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { // decode and sample
@@ -214,49 +160,26 @@ func Run(ctx context.Context, o Options) error {
 		})
 		return err // ingest's errors already name the redacted URL
 	})
-	g.Go(func() error { // hand frames to OCR, at most inflight at once, results kept in order
-		var reads sync.WaitGroup
-		defer func() { reads.Wait(); close(results) }()
-		slots := make(chan struct{}, inflight)
-		var gate frames.Gate
+	g.Go(func() error { // read lines, at most the engine's size of frames at once, results kept in order
+		defer func() { reader.Close(); close(results) }()
 		for {
-			select {
-			case slots <- struct{}{}:
-			case <-gctx.Done():
+			// Room first, then the frame: the queue keeps the newest.
+			if reader.Ready(gctx) != nil {
 				return nil
 			}
 			s, ok := queue.Get(gctx)
 			if !ok {
 				return nil
 			}
-			var reused, fresh []*frames.Entry
-			if o.Detector != nil {
-				s.Regions = o.Detector.Detect(s.Image)
-				reused, s.Regions, fresh = gate.Check(gctx, s.Image, s.Regions)
-				if s.Regions == nil {
-					s.Regions = []image.Rectangle{} // found lines, all unchanged: read nothing
-				}
-				o.Metrics.LinesReused.Add(float64(len(reused)))
-				o.Metrics.LinesRead.Add(float64(len(s.Regions)))
+			p, err := reader.Start(gctx, s.Image)
+			if err != nil {
+				return nil
 			}
-			res := make(chan ocrResult, 1)
 			select {
-			case results <- res:
+			case results <- reading{frame: s, lines: p}:
 			case <-gctx.Done():
 				return nil
 			}
-			reads.Add(1)
-			go func() {
-				defer reads.Done()
-				r := ocrResult{frame: s, reused: reused, fresh: fresh}
-				if s.Regions == nil || len(s.Regions) > 0 {
-					start := time.Now()
-					r.lines, r.err = o.Reader.Read(gctx, s.Image, s.Regions)
-					o.Metrics.OCRSeconds.Observe(time.Since(start).Seconds())
-				}
-				res <- r
-				<-slots
-			}()
 		}
 	})
 	g.Go(func() error { // match, track, publish: one frame at a time, in media order
@@ -294,16 +217,15 @@ func Run(ctx context.Context, o Options) error {
 			}
 			o.Metrics.Alerts.OpenSegments.Sub(float64(open))
 		}()
-		for res := range results {
-			r := <-res
-			if r.err != nil {
+		for r := range results {
+			read, err := r.lines.Wait()
+			if err != nil {
 				if gctx.Err() != nil {
 					return nil
 				}
-				return fmt.Errorf("ocr at %dms: %w", r.frame.MediaMS, r.err)
+				return fmt.Errorf("ocr at %dms: %w", r.frame.MediaMS, err)
 			}
 			last = r.frame.Wall
-			read := gateLines(r)
 			lines := make([]match.Line, len(read))
 			for i, l := range read {
 				lines[i] = match.Line{Text: l.Text, Confidence: math.Round(l.Confidence*10) / 10,

@@ -17,9 +17,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/streamwatch/streamwatch/alerts"
-	"github.com/streamwatch/streamwatch/frames"
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/clipgen"
+	"github.com/streamwatch/streamwatch/lines"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/ocr"
 )
@@ -99,7 +99,7 @@ func replay(t *testing.T, path, channel string) *collect {
 	defer cancel()
 	err := Run(ctx, Options{
 		URL: path, StreamID: "test", Channel: channel, Replay: true,
-		Rules: match.DefaultRules(), Reader: sharedPool(t), Detector: frames.Detector{},
+		Rules: match.DefaultRules(), Engine: sharedPool(t),
 		Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 	})
 	require.NoError(t, err)
@@ -177,7 +177,7 @@ func replayWith(t *testing.T, path, channel string, rules *match.Rules) *collect
 	defer cancel()
 	err := Run(ctx, Options{
 		URL: path, StreamID: "test", Channel: channel, Replay: true,
-		Rules: rules, Reader: sharedPool(t), Detector: frames.Detector{},
+		Rules: rules, Engine: sharedPool(t),
 		Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 	})
 	require.NoError(t, err)
@@ -206,8 +206,8 @@ func TestCancelStopsAndClosesSegments(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{
-			URL: path, StreamID: "live", Rules: match.DefaultRules(), Reader: sharedPool(t),
-			Detector: frames.Detector{}, Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
+			URL: path, StreamID: "live", Rules: match.DefaultRules(), Engine: sharedPool(t),
+			Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 		})
 	}()
 	require.Eventually(t, func() bool {
@@ -236,8 +236,8 @@ func TestHandoffLeavesSegmentsOpen(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{
-			URL: path, StreamID: "live", Rules: match.DefaultRules(), Reader: sharedPool(t),
-			Detector: frames.Detector{}, Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
+			URL: path, StreamID: "live", Rules: match.DefaultRules(), Engine: sharedPool(t),
+			Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 			Handoff: errHandoff,
 			// A file is no live source: nothing of an earlier watch is resumed.
 			Resume: func(context.Context) (alerts.Resume, error) { resumed++; return alerts.Resume{}, nil },
@@ -267,7 +267,7 @@ func TestFailedFirstOpenReportsEnded(t *testing.T) {
 	var got []ingest.Status
 	err := Run(context.Background(), Options{
 		URL: filepath.Join(t.TempDir(), "missing.mp4"), StreamID: "gone", Rules: match.DefaultRules(),
-		Reader: sharedPool(t), Sink: &collect{}, Metrics: NewMetrics(prometheus.NewRegistry()),
+		Engine: sharedPool(t), Sink: &collect{}, Metrics: NewMetrics(prometheus.NewRegistry()),
 		Status: func(st ingest.Status) { got = append(got, st) },
 	})
 	require.Error(t, err)
@@ -276,20 +276,20 @@ func TestFailedFirstOpenReportsEnded(t *testing.T) {
 	require.ErrorIs(t, got[0].Err, err)
 }
 
-// countingReader counts the lines handed to OCR.
-type countingReader struct {
-	Reader
+// countingEngine counts the lines handed to OCR.
+type countingEngine struct {
+	lines.Engine
 	mu    sync.Mutex
 	lines int
 	calls int
 }
 
-func (c *countingReader) Read(ctx context.Context, img *image.Gray, regions []image.Rectangle) ([]ocr.Line, error) {
+func (c *countingEngine) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Crop) ([]lines.Reading, error) {
 	c.mu.Lock()
 	c.calls++
-	c.lines += len(regions)
+	c.lines += len(crops)
 	c.mu.Unlock()
-	return c.Reader.Read(ctx, img, regions)
+	return c.Engine.ReadLines(ctx, img, crops)
 }
 
 // TestChangeGateReadsAStaticCaptionOnce: a caption that stays up unchanged is
@@ -300,12 +300,12 @@ func TestChangeGateReadsAStaticCaptionOnce(t *testing.T) {
 			caption("GUCCI bag 1:1 replica", 1000, 6000),
 			caption("GUCCI bag 1:1 replica", 10000, 15000), // the same text, a second appearance
 		}})
-	reader := &countingReader{Reader: sharedPool(t)}
+	reader := &countingEngine{Engine: sharedPool(t)}
 	sink := &collect{}
 	metrics := NewMetrics(prometheus.NewRegistry())
 	err := Run(context.Background(), Options{
 		URL: path, StreamID: "static", Replay: true, Rules: match.DefaultRules(),
-		Reader: reader, Detector: frames.Detector{}, Sink: sink, Metrics: metrics,
+		Engine: reader, Sink: sink, Metrics: metrics,
 	})
 	require.NoError(t, err)
 	require.LessOrEqual(t, reader.lines, 2, "lines read: %d in %d calls", reader.lines, reader.calls)

@@ -1,6 +1,7 @@
 package ocr
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"strconv"
@@ -12,6 +13,19 @@ import (
 	"github.com/otiai10/gosseract/v2"
 )
 
+// tesseract is what a worker asks of a Tesseract client. *gosseract.Client
+// is the one implementation; the interface is where a test counts the lines
+// each model reads.
+type tesseract interface {
+	SetLanguage(langs ...string) error
+	SetVariable(key gosseract.SettableVariable, value string) error
+	SetPageSegMode(mode gosseract.PageSegMode) error
+	SetImageFromBytes(data []byte) error
+	GetBoundingBoxes(level gosseract.PageIteratorLevel) ([]gosseract.BoundingBox, error)
+	Text() (string, error)
+	Close() error
+}
+
 // worker holds the Tesseract clients of one goroutine: one for the
 // configured languages, which reads whole pages, and, when more than one
 // language is configured, one for English alone and one for Chinese alone,
@@ -19,26 +33,33 @@ import (
 // fit it (English: several times faster than Chinese) and again with Chinese
 // only when that first read is doubtful.
 type worker struct {
-	all     *gosseract.Client
-	eng     *gosseract.Client // nil unless eng is configured with other languages
-	chinese *gosseract.Client // nil unless chi_sim is configured with other languages
+	all     tesseract
+	eng     tesseract // nil unless eng is configured with other languages
+	chinese tesseract // nil unless chi_sim is configured with other languages
 	// traditional reads again, with chi_tra, a Chinese line in which the
 	// Simplified model doubts a character (see readChinese); nil unless
 	// chi_tra is configured with chi_sim.
-	traditional *gosseract.Client
-	reads       map[*gosseract.Client]int // line reads per client, for tests
-	inited      map[*gosseract.Client]bool
+	traditional tesseract
+	inited      map[tesseract]bool
 }
 
+// newWorker creates and sets up the clients for langs; on failure it frees
+// those it made.
 func newWorker(langs []string) (*worker, error) {
-	w := &worker{all: newClient(), reads: map[*gosseract.Client]int{}, inited: map[*gosseract.Client]bool{}}
+	w := &worker{all: newClient(), inited: map[tesseract]bool{}}
+	if err := w.setUp(langs); err != nil {
+		return nil, errors.Join(err, w.close())
+	}
+	return w, nil
+}
+
+func (w *worker) setUp(langs []string) error {
 	if err := w.all.SetLanguage(langs...); err != nil {
-		w.close()
-		return nil, fmt.Errorf("ocr: %w", err)
+		return fmt.Errorf("ocr: %w", err)
 	}
 	if len(langs) > 1 {
 		for _, l := range langs {
-			var c *gosseract.Client
+			var c tesseract
 			switch l {
 			case "eng":
 				w.eng = newClient()
@@ -53,14 +74,12 @@ func newWorker(langs []string) (*worker, error) {
 				continue
 			}
 			if err := c.SetLanguage(l); err != nil {
-				w.close()
-				return nil, fmt.Errorf("ocr: %w", err)
+				return fmt.Errorf("ocr: %w", err)
 			}
 			// Lines come dark on light from PrepareLine: Tesseract's retry of
 			// doubtful lines inverted would only cost time.
 			if err := c.SetVariable("tessedit_do_invert", "0"); err != nil {
-				w.close()
-				return nil, fmt.Errorf("ocr: %w", err)
+				return fmt.Errorf("ocr: %w", err)
 			}
 		}
 	}
@@ -68,31 +87,32 @@ func newWorker(langs []string) (*worker, error) {
 		// Frames carry no resolution; saying so keeps Tesseract from guessing
 		// (and from printing its guess on stderr).
 		if err := c.SetVariable("user_defined_dpi", "150"); err != nil {
-			w.close()
-			return nil, fmt.Errorf("ocr: %w", err)
+			return fmt.Errorf("ocr: %w", err)
 		}
 	}
 	// The line clients are initialised now; the mixed-language one only if a
 	// whole-frame read ever needs it (it loads every model: seconds of CPU),
 	// the Traditional Chinese one only if a line ever needs it.
 	if w.traditional != nil && w.chinese == nil {
-		w.traditional.Close()
+		err := closeClient(w.traditional)
 		w.traditional = nil
+		if err != nil {
+			return err
+		}
 	}
 	for _, c := range w.clients() {
 		if c == w.all && len(w.clients()) > 1 || c == w.traditional {
 			continue
 		}
 		if err := w.ready(c); err != nil {
-			w.close()
-			return nil, err
+			return err
 		}
 	}
-	return w, nil
+	return nil
 }
 
 // ready initialises c once, before its first read.
-func (w *worker) ready(c *gosseract.Client) error {
+func (w *worker) ready(c tesseract) error {
 	if w.inited[c] {
 		return nil
 	}
@@ -111,7 +131,7 @@ var initMu sync.Mutex
 
 // initClient initialises c now, under initMu, instead of lazily on its first
 // read, which may overlap another client's.
-func initClient(c *gosseract.Client) error {
+func initClient(c tesseract) error {
 	initMu.Lock()
 	defer initMu.Unlock()
 	blank := image.NewGray(image.Rect(0, 0, 8, 8))
@@ -127,9 +147,9 @@ func initClient(c *gosseract.Client) error {
 	return nil
 }
 
-func (w *worker) clients() []*gosseract.Client {
-	var cs []*gosseract.Client
-	for _, c := range []*gosseract.Client{w.all, w.eng, w.chinese, w.traditional} {
+func (w *worker) clients() []tesseract {
+	var cs []tesseract
+	for _, c := range []tesseract{w.all, w.eng, w.chinese, w.traditional} {
 		if c != nil {
 			cs = append(cs, c)
 		}
@@ -137,12 +157,27 @@ func (w *worker) clients() []*gosseract.Client {
 	return cs
 }
 
-func (w *worker) close() {
+// close frees every client of w.
+func (w *worker) close() error {
 	initMu.Lock()
 	defer initMu.Unlock()
+	var errs []error
 	for _, c := range w.clients() {
-		c.Close()
+		if err := c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("ocr: close tesseract: %w", err))
+		}
 	}
+	return errors.Join(errs...)
+}
+
+// closeClient frees c, under initMu.
+func closeClient(c tesseract) error {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if err := c.Close(); err != nil {
+		return fmt.Errorf("ocr: close tesseract: %w", err)
+	}
+	return nil
 }
 
 // newClient creates a client under initMu: Tesseract's construction,
@@ -153,15 +188,15 @@ func newClient() *gosseract.Client {
 	return gosseract.NewClient()
 }
 
-func (w *worker) readLine(c *gosseract.Client, img *image.Gray) (reading, error) {
+// readLine reads img as one line with c, initialising c first if need be.
+func (w *worker) readLine(c tesseract, img *image.Gray) (reading, error) {
 	if err := w.ready(c); err != nil {
 		return reading{}, err
 	}
-	w.reads[c]++
 	return readLine(c, img)
 }
 
-func readPage(c *gosseract.Client, img *image.Gray) ([]Line, error) {
+func readPage(c tesseract, img *image.Gray) ([]Line, error) {
 	if err := setImage(c, img, gosseract.PSM_AUTO); err != nil {
 		return nil, err
 	}
@@ -180,7 +215,7 @@ func readPage(c *gosseract.Client, img *image.Gray) ([]Line, error) {
 	return out, nil
 }
 
-func readLine(c *gosseract.Client, img *image.Gray) (reading, error) {
+func readLine(c tesseract, img *image.Gray) (reading, error) {
 	if err := setImage(c, img, gosseract.PSM_SINGLE_LINE); err != nil {
 		return reading{}, err
 	}
@@ -208,7 +243,7 @@ func readLine(c *gosseract.Client, img *image.Gray) (reading, error) {
 	return r, nil
 }
 
-func setImage(c *gosseract.Client, img *image.Gray, psm gosseract.PageSegMode) error {
+func setImage(c tesseract, img *image.Gray, psm gosseract.PageSegMode) error {
 	if err := c.SetPageSegMode(psm); err != nil {
 		return fmt.Errorf("ocr: page segmentation mode: %w", err)
 	}

@@ -15,7 +15,7 @@ import (
 func TestReadFaintStretch(t *testing.T) {
 	w, err := newWorker([]string{"eng"})
 	require.NoError(t, err)
-	defer w.close()
+	defer closeWorker(t, w)
 	const bg = "color=c=0x303030:size=1280x720,drawbox=x=420:y=0:w=220:h=720:color=0xE2E2E2:t=fill"
 	img := renderFrame(t, bg, frameText{text: "Nike Dunk knockoff shoes", font: regular, size: 52, x: "300", y: "500", style: "fontcolor=white"})
 	box := caption(t, img)
@@ -35,7 +35,7 @@ func TestHanCount(t *testing.T) {
 func TestReadLowContrastBox(t *testing.T) {
 	w, err := newWorker([]string{"eng"})
 	require.NoError(t, err)
-	defer w.close()
+	defer closeWorker(t, w)
 	img := renderFrame(t, "color=c=0x1e2430:size=720x1280",
 		frameText{text: "Prada bag AAA quality", font: regular, size: 44, x: "(w-tw)/2", y: "940",
 			style: "fontcolor=0x909090:box=1:boxcolor=0x505050:boxborderw=10"})
@@ -51,7 +51,7 @@ func TestReadLowContrastBox(t *testing.T) {
 func TestReadWidelySpacedLetters(t *testing.T) {
 	w, err := newWorker([]string{"eng", "chi_sim"})
 	require.NoError(t, err)
-	defer w.close()
+	defer closeWorker(t, w)
 	const cjk = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 	img := renderFrame(t, "color=c=0x1e2430:size=720x1280",
 		frameText{text: "ＧＵＣＣＩ 1:1 replica", font: cjk, size: 48, x: "(w-tw)/2", y: "940", style: demoStyle})
@@ -66,14 +66,15 @@ func TestReadWidelySpacedLetters(t *testing.T) {
 func TestReadTraditionalChinese(t *testing.T) {
 	w, err := newWorker(DefaultLanguages)
 	require.NoError(t, err)
-	defer w.close()
+	defer closeWorker(t, w)
+	n := countLines(w)
 	const cjk = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 	img := renderFrame(t, "color=c=0x1e2430:size=720x1280",
 		frameText{text: "古馳 高仿 包包", font: cjk, size: 48, x: "(w-tw)/2", y: "940", style: demoStyle})
 	l, err := w.readRegion(img, caption(t, img))
 	require.NoError(t, err)
 	require.Equal(t, "古馳高仿包包", strings.ReplaceAll(l.Text, " ", ""))
-	require.Equal(t, 1, w.reads[w.traditional])
+	require.Equal(t, 1, n.traditional.lines)
 
 	// Simplified text the Simplified model is sure of is read once.
 	img = renderFrame(t, "color=c=0x1e2430:size=720x1280",
@@ -81,5 +82,5 @@ func TestReadTraditionalChinese(t *testing.T) {
 	l, err = w.readRegion(img, caption(t, img))
 	require.NoError(t, err)
 	require.Equal(t, "香奈儿精仿包邮", strings.ReplaceAll(l.Text, " ", ""))
-	require.Equal(t, 1, w.reads[w.traditional], "no Traditional read for a sure Simplified line")
+	require.Equal(t, 1, n.traditional.lines, "no Traditional read for a sure Simplified line")
 }

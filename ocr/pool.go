@@ -8,10 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/otiai10/gosseract/v2"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ErrClosed is returned by Read after Close.
@@ -31,8 +29,6 @@ type Options struct {
 	Size int
 	// Languages are Tesseract language codes. Default: eng, chi_sim, chi_tra.
 	Languages []string
-	// Duration, when set, observes the seconds each Read spends in Tesseract.
-	Duration prometheus.Observer
 }
 
 // DefaultLanguages are read when Options.Languages is empty.
@@ -61,6 +57,7 @@ type Pool struct {
 	once  sync.Once
 	mu    sync.RWMutex
 	close bool
+	errs  []error // of freeing the clients, for Close
 }
 
 // NewPool starts the clients. It fails when a language's model is missing.
@@ -78,8 +75,7 @@ func NewPool(opts Options) (*Pool, error) {
 	for range opts.Size {
 		w, err := newWorker(opts.Languages)
 		if err != nil {
-			p.Close()
-			return nil, err
+			return nil, errors.Join(err, p.Close())
 		}
 		p.wg.Add(1)
 		go p.work(w)
@@ -142,7 +138,8 @@ func (p *Pool) Read(ctx context.Context, img *image.Gray, regions []image.Rectan
 	}
 }
 
-// Close stops the workers, waits for them and frees every client.
+// Close stops the workers, waits for them and frees every client. It
+// returns the errors of freeing them.
 func (p *Pool) Close() error {
 	p.once.Do(func() {
 		p.mu.Lock()
@@ -151,12 +148,20 @@ func (p *Pool) Close() error {
 		close(p.stop)
 	})
 	p.wg.Wait()
-	return nil
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return errors.Join(p.errs...)
 }
 
 func (p *Pool) work(w *worker) {
 	defer p.wg.Done()
-	defer w.close()
+	defer func() {
+		if err := w.close(); err != nil {
+			p.mu.Lock()
+			p.errs = append(p.errs, err)
+			p.mu.Unlock()
+		}
+	}()
 	for {
 		select {
 		case <-p.stop:
@@ -166,11 +171,7 @@ func (p *Pool) work(w *worker) {
 				j.done <- result{err: j.ctx.Err()}
 				continue
 			}
-			start := time.Now()
 			lines, err := w.read(j.img, j.regions)
-			if p.opts.Duration != nil {
-				p.opts.Duration.Observe(time.Since(start).Seconds())
-			}
 			j.done <- result{lines: lines, err: err}
 		}
 	}

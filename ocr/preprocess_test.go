@@ -16,7 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/streamwatch/streamwatch/frames"
+	"github.com/streamwatch/streamwatch/lines"
 )
 
 // frameText is one drawtext caption of a test frame.
@@ -219,7 +219,7 @@ func TestReadDetectedLines(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			img := renderFrame(t, tc.bg, tc.text)
-			regions := frames.Detect(img, frames.DetectOptions{})
+			regions := lines.Detect(img, lines.DetectOptions{})
 			require.NotEmpty(t, regions)
 			lines, err := p.Read(context.Background(), img, regions)
 			require.NoError(t, err)
@@ -247,7 +247,8 @@ func TestReadDetectedLines(t *testing.T) {
 func TestLanguagePerLine(t *testing.T) {
 	w, err := newWorker(DefaultLanguages)
 	require.NoError(t, err)
-	defer w.close()
+	defer closeWorker(t, w)
+	n := countLines(w)
 	tests := []struct {
 		name         string
 		text         frameText
@@ -260,7 +261,7 @@ func TestLanguagePerLine(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			img := renderFrame(t, demoBG, tc.text)
-			regions := frames.Detect(img, frames.DetectOptions{})
+			regions := lines.Detect(img, lines.DetectOptions{})
 			var caption image.Rectangle
 			for _, r := range regions {
 				if r.Min.Y > img.Rect.Dy()/2 {
@@ -268,15 +269,15 @@ func TestLanguagePerLine(t *testing.T) {
 				}
 			}
 			require.False(t, caption.Empty(), "caption not detected in %v", regions)
-			clear(w.reads)
+			n.reset()
 			start := time.Now()
 			l, err := w.readRegion(img, caption)
 			require.NoError(t, err)
 			t.Logf("%q conf %.0f in %v, %d English and %d Chinese reads",
-				l.Text, l.Confidence, time.Since(start), w.reads[w.eng], w.reads[w.chinese])
+				l.Text, l.Confidence, time.Since(start), n.eng.lines, n.chinese.lines)
 			require.Contains(t, l.Text, tc.want)
-			require.Equal(t, tc.eng, w.reads[w.eng], "English reads")
-			require.Equal(t, tc.chinese, w.reads[w.chinese], "Chinese reads")
+			require.Equal(t, tc.eng, n.eng.lines, "English reads")
+			require.Equal(t, tc.chinese, n.chinese.lines, "Chinese reads")
 		})
 	}
 }
@@ -337,7 +338,7 @@ func TestDedupe(t *testing.T) {
 
 func BenchmarkPrepareLine(b *testing.B) {
 	img := renderFrame(b, demoBG, demoCaption("GUCCI bag 1:1 replica", regular))
-	regions := frames.Detect(img, frames.DetectOptions{})
+	regions := lines.Detect(img, lines.DetectOptions{})
 	require.NotEmpty(b, regions)
 	line := img.SubImage(regions[len(regions)-1]).(*image.Gray)
 	b.ReportAllocs()
@@ -361,12 +362,12 @@ func BenchmarkDetectAndRead(b *testing.B) {
 	} {
 		img := renderFrame(b, demoBG, bc.caption)
 		b.Run(bc.name, func(b *testing.B) {
-			var lines []Line
+			var read []Line
 			for b.Loop() {
-				lines, err = p.Read(context.Background(), img, frames.Detect(img, frames.DetectOptions{}))
+				read, err = p.Read(context.Background(), img, lines.Detect(img, lines.DetectOptions{}))
 				require.NoError(b, err)
 			}
-			for _, l := range lines {
+			for _, l := range read {
 				b.Logf("%q conf %.0f box %v", l.Text, l.Confidence, l.Box)
 			}
 		})

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/streamwatch/streamwatch/frames"
+	"github.com/streamwatch/streamwatch/lines"
 )
 
 // serifBold is a serif face with heavy strokes and tall ascenders.
@@ -16,7 +16,7 @@ const serifBold = "/usr/share/fonts/truetype/liberation2/LiberationSerif-Bold.tt
 func caption(t *testing.T, img *image.Gray) image.Rectangle {
 	t.Helper()
 	var c image.Rectangle
-	for _, r := range frames.Detect(img, frames.DetectOptions{}) {
+	for _, r := range lines.Detect(img, lines.DetectOptions{}) {
 		if r.Min.Y > img.Rect.Dy()/3 {
 			c = c.Union(r)
 		}
@@ -31,7 +31,7 @@ func caption(t *testing.T, img *image.Gray) image.Rectangle {
 func TestReadRegionBeyondTightBox(t *testing.T) {
 	w, err := newWorker([]string{"eng"})
 	require.NoError(t, err)
-	defer w.close()
+	defer closeWorker(t, w)
 	img := renderFrame(t, "color=c=0x242424:size=720x400", frameText{text: "Cartier bracelet replica", font: serifBold, size: 44, x: "(w-tw)/2", y: "h*3/4-th/2", style: "fontcolor=white"})
 	ink := inkBox(img, 128)
 	h := ink.Dy()
@@ -57,7 +57,7 @@ func TestReadRegionBeyondTightBox(t *testing.T) {
 func TestSecondBinarisation(t *testing.T) {
 	w, err := newWorker([]string{"eng"})
 	require.NoError(t, err)
-	defer w.close()
+	defer closeWorker(t, w)
 	// The demo background without a caption box: colour bars of every
 	// shade, some as light as the text.
 	img := renderFrame(t, demoBG, frameText{text: "Balenciaga sneakers 1:1", font: regular, size: 32, x: "(w-tw)/2", y: "h*3/4-th/2", style: "fontcolor=white"})
@@ -130,7 +130,7 @@ func TestReadingWorth(t *testing.T) {
 func TestReadOtherHypotheses(t *testing.T) {
 	w, err := newWorker([]string{"eng"})
 	require.NoError(t, err)
-	defer w.close()
+	defer closeWorker(t, w)
 	t.Run("outlined text read by its fill", func(t *testing.T) {
 		img := renderFrame(t, "gradients=size=720x400:c0=0xb0b0b0:c1=0xe0e0e0:speed=0.0001:seed=1", frameText{text: "Moncler jacket super copy", font: regular, size: 44, x: "(w-tw)/2", y: "h*3/4-th/2", style: "fontcolor=white:borderw=4:bordercolor=black"})
 		l, err := w.readRegion(img, caption(t, img))

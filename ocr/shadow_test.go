@@ -18,7 +18,7 @@ const serifItalic = "/usr/share/fonts/truetype/liberation2/LiberationSerif-Itali
 func TestReadDropShadowOverOwnColour(t *testing.T) {
 	w, err := newWorker([]string{"eng"})
 	require.NoError(t, err)
-	defer w.close()
+	defer closeWorker(t, w)
 	for _, bg := range []string{"testsrc2=size=720x1280", "smptebars=size=720x1280"} {
 		t.Run(bg, func(t *testing.T) {
 			const text = "Gucci scarf - replica"

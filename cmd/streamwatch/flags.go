@@ -49,6 +49,15 @@ type common struct {
 	stallTimeout   time.Duration
 }
 
+// commandFlags returns the flag set of a command that runs monitors, with
+// the common flags registered in the returned common.
+func commandFlags(name, metricsDefault string) (*flag.FlagSet, *common) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c := &common{}
+	c.register(fs, metricsDefault)
+	return fs, c
+}
+
 func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
 	fs.StringVar(&c.config, "config", "", "YAML file of flag values (keys are flag names); environment STREAMWATCH_* and flags override it")
 	fs.StringVar(&c.rules, "rules", "", "rules file (YAML); default: the rules built into the binary")

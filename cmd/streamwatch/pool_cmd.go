@@ -24,9 +24,7 @@ import (
 // cmdWorker runs a pool worker: it takes streams from the JetStream work
 // queue up to --capacity and watches them until SIGTERM, when it drains.
 func cmdWorker(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	var c common
-	c.register(fs, "localhost:9464")
+	fs, c := commandFlags("worker", "localhost:9464")
 	capacity := fs.Int("capacity", 4, "most streams this worker watches at once")
 	ackWait := fs.Duration("ack-wait", pool.DefaultAckWait, "lease of an assignment: a worker silent this long loses its streams to the others (set on the shared consumer)")
 	workerID := fs.String("worker-id", defaultWorkerID(), "name of this worker in status, [A-Za-z0-9_-]")
@@ -56,7 +54,7 @@ func cmdWorker(ctx context.Context, args []string) error {
 	if c.nats == "" && os.Getenv("NATS_URL") == "" {
 		return usageError{errors.New("worker needs --nats URL (or $NATS_URL)")}
 	}
-	w, err := wire(ctx, &c, true)
+	w, err := wire(ctx, c, true)
 	if err != nil {
 		return err
 	}
@@ -110,8 +108,49 @@ func defaultWorkerID() string {
 	return alerts.SanitizeStreamID(host + "-" + strconv.Itoa(os.Getpid()))
 }
 
-// poolStore connects to NATS and binds the pool's JetStream objects.
-func poolStore(ctx context.Context, url string) (*pool.Store, func(), error) {
+// poolClient is the command line of a command that talks to the pool: its
+// flags, with --nats among them.
+type poolClient struct {
+	fs   *flag.FlagSet
+	nats *string
+}
+
+func newPoolClient(name string) poolClient {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	return poolClient{fs: fs, nats: fs.String("nats", "", "NATS server URL (default $NATS_URL)")}
+}
+
+// parse parses args and wants n positional arguments; what names them in
+// the error ("one URL").
+func (p poolClient) parse(args []string, n int, what string) ([]string, error) {
+	pos, err := parse(p.fs, args)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(pos) == n:
+		return pos, nil
+	case n == 0:
+		return nil, usageError{fmt.Errorf("%s takes no arguments, got %q", p.fs.Name(), pos)}
+	}
+	return nil, usageError{fmt.Errorf("%s takes %s, got %d arguments", p.fs.Name(), what, len(pos))}
+}
+
+// do connects to NATS, binds the pool's JetStream objects, runs f on them and
+// closes the connection.
+func (p poolClient) do(ctx context.Context, f func(*pool.Store) error) error {
+	s, closeNC, err := p.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeNC()
+	return f(s)
+}
+
+// connect connects to NATS and binds the pool's JetStream objects; the
+// returned func closes the connection.
+func (p poolClient) connect(ctx context.Context) (*pool.Store, func(), error) {
+	url := *p.nats
 	if url == "" {
 		url = os.Getenv("NATS_URL")
 	}
@@ -135,67 +174,49 @@ func poolStore(ctx context.Context, url string) (*pool.Store, func(), error) {
 }
 
 func cmdSubmit(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
-	natsURL := fs.String("nats", "", "NATS server URL (default $NATS_URL)")
+	p := newPoolClient("submit")
+	fs := p.fs
 	id := fs.String("stream-id", "", "stream id, [A-Za-z0-9_-]{1,128}; default: derived from the URL")
 	channel := fs.String("channel", "", "seller channel of the stream, for brands' authorized_channels")
-	pos, err := parse(fs, args)
+	pos, err := p.parse(args, 1, "one URL")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageError{fmt.Errorf("submit takes one URL, got %d arguments", len(pos))}
 	}
 	sid, err := (&common{streamID: *id}).streamIDFor(pos[0])
 	if err != nil {
 		return err
 	}
-	s, closeNC, err := poolStore(ctx, *natsURL)
-	if err != nil {
-		return err
-	}
-	defer closeNC()
-	if err := s.Submit(ctx, pool.Assignment{StreamID: sid, URL: pos[0], Channel: *channel}); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "submitted %s (%s)\n", sid, ingest.Redact(pos[0]))
-	return nil
+	return p.do(ctx, func(s *pool.Store) error {
+		if err := s.Submit(ctx, pool.Assignment{StreamID: sid, URL: pos[0], Channel: *channel}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "submitted %s (%s)\n", sid, ingest.Redact(pos[0]))
+		return nil
+	})
 }
 
 func cmdStop(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("stop", flag.ContinueOnError)
-	natsURL := fs.String("nats", "", "NATS server URL (default $NATS_URL)")
-	pos, err := parse(fs, args)
+	p := newPoolClient("stop")
+	pos, err := p.parse(args, 1, "one stream id")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageError{fmt.Errorf("stop takes one stream id, got %d arguments", len(pos))}
-	}
-	s, closeNC, err := poolStore(ctx, *natsURL)
-	if err != nil {
-		return err
-	}
-	defer closeNC()
-	if err := s.Stop(ctx, pos[0]); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "stopped %s\n", pos[0])
-	return nil
+	return p.do(ctx, func(s *pool.Store) error {
+		if err := s.Stop(ctx, pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "stopped %s\n", pos[0])
+		return nil
+	})
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	natsURL := fs.String("nats", "", "NATS server URL (default $NATS_URL)")
-	asJSON := fs.Bool("json", false, "print one JSON object {streams, workers}")
-	pos, err := parse(fs, args)
-	if err != nil {
+	p := newPoolClient("status")
+	asJSON := p.fs.Bool("json", false, "print one JSON object {streams, workers}")
+	if _, err := p.parse(args, 0, ""); err != nil {
 		return err
 	}
-	if len(pos) != 0 {
-		return usageError{fmt.Errorf("status takes no arguments, got %q", pos)}
-	}
-	s, closeNC, err := poolStore(ctx, *natsURL)
+	s, closeNC, err := p.connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -243,14 +264,10 @@ func dash(s string) string {
 
 // cmdRulesPush validates a rules file and stores it for every worker.
 func cmdRulesPush(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("rules push", flag.ContinueOnError)
-	natsURL := fs.String("nats", "", "NATS server URL (default $NATS_URL)")
-	pos, err := parse(fs, args)
+	p := newPoolClient("rules push")
+	pos, err := p.parse(args, 1, "one file")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageError{fmt.Errorf("rules push takes one file, got %d arguments", len(pos))}
 	}
 	data, err := os.ReadFile(pos[0])
 	if err != nil {
@@ -262,7 +279,7 @@ func cmdRulesPush(args []string, stdout io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, closeNC, err := poolStore(ctx, *natsURL)
+	s, closeNC, err := p.connect(ctx)
 	if err != nil {
 		return err
 	}

@@ -21,14 +21,14 @@ func TestLiveRTSP(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	w := startWatch(t, srv.URL("live"), "rtsp-shop")
-	require.Eventually(t, func() bool { return srv.Waiting() > 0 }, 20*time.Second, 20*time.Millisecond,
+	require.Eventually(t, func() bool { return srv.Clients().Waiting > 0 }, 20*time.Second, 20*time.Millisecond,
 		"the worker never asked for the stream; stderr:\n%s", w.stderr.String())
 	clipStart := time.Now()
 	publish(t, "rtsp", srv.URL("live"), "-rtsp_transport", "tcp")
 
 	lat := w.checkCaptions(t, clipStart, 30*time.Second)
 	t.Logf("RTSP: caption-to-alert latency %v, median %v", lat, median(lat))
-	require.Equal(t, 1, srv.Readers())
+	require.Equal(t, 1, srv.Clients().Readers)
 	w.waitStatus(t, "attached", time.Second)
 	w.stop(t)
 }

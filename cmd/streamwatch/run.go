@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/streamwatch/streamwatch/alerts"
-	"github.com/streamwatch/streamwatch/frames"
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/embednats"
 	"github.com/streamwatch/streamwatch/match"
@@ -25,10 +23,10 @@ import (
 	"github.com/streamwatch/streamwatch/ocr"
 )
 
+// cmdWatch runs "watch URL": one live stream (or a file paced with
+// --realtime) until it ends or the process is interrupted.
 func cmdWatch(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	var c common
-	c.register(fs, "localhost:9464")
+	fs, c := commandFlags("watch", "localhost:9464")
 	realtime := fs.Bool("realtime", false, "pace a file input at its frame rate, as if it were live")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -37,13 +35,13 @@ func cmdWatch(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError{fmt.Errorf("watch takes one URL, got %d arguments", len(pos))}
 	}
-	return runStreams(ctx, &c, pos, false, *realtime)
+	return runStreams(ctx, c, pos, false, *realtime)
 }
 
+// cmdReplay runs "replay FILE...": recordings one after the other, as fast
+// as the machine allows, with the same records on every run.
 func cmdReplay(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	var c common
-	c.register(fs, "")
+	fs, c := commandFlags("replay", "")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -59,7 +57,7 @@ func cmdReplay(ctx context.Context, args []string) error {
 			return usageError{fmt.Errorf("replay reads recorded files, not %s (use watch)", ingest.Redact(p))}
 		}
 	}
-	return runStreams(ctx, &c, pos, true, false)
+	return runStreams(ctx, c, pos, true, false)
 }
 
 // runStreams wires the process for watch (one live URL) and replay (files, one
@@ -264,8 +262,7 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		Rules:          w.rules,
 		Matcher:        w.matcher,
 		RulesSource:    w.live.Load,
-		Reader:         w.ocr,
-		Detector:       frames.Detector{},
+		Engine:         w.ocr,
 		Sink:           w.sinks,
 		Evidence:       w.evidence,
 		Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},

@@ -90,25 +90,19 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 }
 
-// Waiting is the number of DESCRIBEs held for a publisher.
-func (s *Server) Waiting() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.waiting
+// Clients is a snapshot of a Server's clients.
+type Clients struct {
+	// Waiting is the number of DESCRIBEs held for a publisher.
+	Waiting int
+	// Readers is the number of readers playing.
+	Readers int
 }
 
-// Readers is the number of readers playing.
-func (s *Server) Readers() int {
+// Clients returns the server's clients as they are now.
+func (s *Server) Clients() Clients {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.readers)
-}
-
-// Published reports whether a publisher has announced a stream.
-func (s *Server) Published() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stream != nil
+	return Clients{Waiting: s.waiting, Readers: len(s.readers)}
 }
 
 // notify wakes the holds; s.mu held.

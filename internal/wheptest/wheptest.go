@@ -161,17 +161,57 @@ func (s *Server) Reports() []string {
 	return append([]string(nil), s.reports...)
 }
 
-func readOffer(w http.ResponseWriter, r *http.Request) (string, bool) {
+// acceptOffer reads the SDP offer POSTed in r and opens a peer connection of
+// api for it. When it returns false it has answered r with the error.
+func acceptOffer(w http.ResponseWriter, r *http.Request, api *webrtc.API) (string, *webrtc.PeerConnection, bool) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/sdp") {
 		http.Error(w, "want application/sdp", http.StatusUnsupportedMediaType)
-		return "", false
+		return "", nil, false
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return "", false
+		return "", nil, false
 	}
-	return string(b), true
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return "", nil, false
+	}
+	return string(b), pc, true
+}
+
+// keep runs add under s.mu to keep pc, unless the server is closing: then it
+// closes pc, answers 503 and returns false.
+func (s *Server) keep(w http.ResponseWriter, pc *webrtc.PeerConnection, add func()) bool {
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		add()
+	}
+	s.mu.Unlock()
+	if closed {
+		_ = pc.Close() // a connection never used; Close frees its ports
+		http.Error(w, "closing", http.StatusServiceUnavailable)
+	}
+	return !closed
+}
+
+// writeAnswer answers offer on pc with 201 Created, the SDP answer, Location
+// and Link headers.
+func writeAnswer(w http.ResponseWriter, pc *webrtc.PeerConnection, offer, location string, links ...string) {
+	sdp, err := answer(pc, offer)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/sdp")
+	w.Header().Set("Location", location)
+	for _, l := range links {
+		w.Header().Add("Link", l)
+	}
+	w.WriteHeader(http.StatusCreated)
+	_, _ = io.WriteString(w, sdp) // the client is gone; nothing to do
 }
 
 // answer completes the negotiation of pc with offer, gathering all candidates.
@@ -204,13 +244,8 @@ func (s *Server) postWHEP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad token", http.StatusUnauthorized)
 		return
 	}
-	offer, ok := readOffer(w, r)
+	offer, pc, ok := acceptOffer(w, r, s.api)
 	if !ok {
-		return
-	}
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	sender, err := pc.AddTrack(s.Track)
@@ -219,18 +254,15 @@ func (s *Server) postWHEP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		_ = pc.Close()
-		http.Error(w, "closing", http.StatusServiceUnavailable)
+	var id string
+	if !s.keep(w, pc, func() {
+		s.next++
+		id = strconv.Itoa(s.next)
+		s.sessions[id] = pc
+		s.wg.Add(1)
+	}) {
 		return
 	}
-	s.next++
-	id := strconv.Itoa(s.next)
-	s.sessions[id] = pc
-	s.wg.Add(1)
-	s.mu.Unlock()
 	go func() { // ends when pc closes
 		defer s.wg.Done()
 		for {
@@ -246,19 +278,8 @@ func (s *Server) postWHEP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	sdp, err := answer(pc, offer)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	w.Header().Set("Content-Type", "application/sdp")
-	w.Header().Set("Location", "whep/"+id) // relative, as servers often answer
-	w.Header().Add("Link", `<stun:127.0.0.1:9>; rel="ice-server"`)
-	for _, l := range s.opts.Links {
-		w.Header().Add("Link", l)
-	}
-	w.WriteHeader(http.StatusCreated)
-	_, _ = io.WriteString(w, sdp)
+	// A relative Location, as servers often answer.
+	writeAnswer(w, pc, offer, "whep/"+id, append([]string{`<stun:127.0.0.1:9>; rel="ice-server"`}, s.opts.Links...)...)
 }
 
 func (s *Server) deleteWHEP(w http.ResponseWriter, r *http.Request) {
@@ -293,13 +314,8 @@ func (s *Server) forwardPLI() {
 }
 
 func (s *Server) postWHIP(w http.ResponseWriter, r *http.Request) {
-	offer, ok := readOffer(w, r)
+	offer, pc, ok := acceptOffer(w, r, s.pub)
 	if !ok {
-		return
-	}
-	pc, err := s.pub.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	p := &publisher{pc: pc}
@@ -317,24 +333,10 @@ func (s *Server) postWHIP(w http.ResponseWriter, r *http.Request) {
 			_ = s.Track.WriteRTP(pkt)
 		}
 	})
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		_ = pc.Close()
-		http.Error(w, "closing", http.StatusServiceUnavailable)
+	if !s.keep(w, pc, func() { s.publishers = append(s.publishers, p) }) {
 		return
 	}
-	s.publishers = append(s.publishers, p)
-	s.mu.Unlock()
-	sdp, err := answer(pc, offer)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	w.Header().Set("Content-Type", "application/sdp")
-	w.Header().Set("Location", "/whip/1")
-	w.WriteHeader(http.StatusCreated)
-	_, _ = io.WriteString(w, sdp)
+	writeAnswer(w, pc, offer, "/whip/1")
 }
 
 // Close closes every session and publisher and the HTTP server, and waits for the

@@ -1,8 +1,9 @@
-package frames
+package lines
 
 import (
 	"context"
 	"image"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,49 +32,68 @@ func frame(noise uint8) *image.Gray {
 	return img
 }
 
+// crops are lines found with boxes rs.
+func crops(rs ...image.Rectangle) []Crop {
+	out := make([]Crop, len(rs))
+	for i, r := range rs {
+		out[i] = Crop{Text: r, Box: r}
+	}
+	return out
+}
+
+// checkBoxes is g.check with the boxes of the lines to read beside their
+// entries.
+func checkBoxes(ctx context.Context, g *gate, img *image.Gray, cs []Crop) (reused []*entry, toRead []image.Rectangle, fresh []*entry) {
+	reused, fresh = g.check(ctx, img, cs)
+	for _, e := range fresh {
+		toRead = append(toRead, e.crop.Box)
+	}
+	return reused, toRead, fresh
+}
+
 func TestGate(t *testing.T) {
 	box := image.Rect(40, 100, 280, 130)
-	var g Gate
+	var g gate
 	ctx := context.Background()
 
 	f1 := frame(1)
 	caption(f1, box, 0)
-	reused, toRead, fresh := g.Check(ctx, f1, []image.Rectangle{box})
+	reused, toRead, fresh := checkBoxes(ctx, &g, f1, crops(box))
 	require.Empty(t, reused)
 	require.Equal(t, []image.Rectangle{box}, toRead)
 	require.Len(t, fresh, 1)
-	fresh[0].Lines = "GUCCI bag 1:1 replica"
-	fresh[0].Settle()
+	fresh[0].lines = []Line{{Text: "GUCCI bag 1:1 replica"}}
+	fresh[0].settle()
 
 	// The same caption over a changed background, found with a box off by a
 	// few pixels: reused.
 	f2 := frame(2)
 	caption(f2, box, 0)
-	reused, toRead, _ = g.Check(ctx, f2, []image.Rectangle{box.Add(image.Pt(2, 1))})
+	reused, toRead, _ = checkBoxes(ctx, &g, f2, crops(box.Add(image.Pt(2, 1))))
 	require.Empty(t, toRead)
 	require.Len(t, reused, 1)
-	require.Equal(t, "GUCCI bag 1:1 replica", reused[0].Lines)
+	require.Equal(t, "GUCCI bag 1:1 replica", reused[0].lines[0].Text)
 
 	// Other text in the same place: read again.
 	f3 := frame(1)
 	caption(f3, box, 1)
-	reused, toRead, fresh = g.Check(ctx, f3, []image.Rectangle{box})
+	reused, toRead, fresh = checkBoxes(ctx, &g, f3, crops(box))
 	require.Empty(t, reused)
 	require.Equal(t, []image.Rectangle{box}, toRead)
-	require.Nil(t, fresh[0].Lines)
+	require.Nil(t, fresh[0].lines)
 
 	// A caption that went away is forgotten: when it comes back it is read.
-	_, toRead, _ = g.Check(ctx, frame(1), nil)
+	_, toRead, _ = checkBoxes(ctx, &g, frame(1), nil)
 	require.Empty(t, toRead)
 	require.Empty(t, g.entries)
-	reused, toRead, _ = g.Check(ctx, f3, []image.Rectangle{box})
+	reused, toRead, _ = checkBoxes(ctx, &g, f3, crops(box))
 	require.Empty(t, reused)
 	require.Len(t, toRead, 1)
 
 	// The same text moved elsewhere (a marquee): read again.
 	f4 := frame(1)
 	caption(f4, box.Add(image.Pt(0, 60)), 1)
-	reused, toRead, _ = g.Check(ctx, f4, []image.Rectangle{box.Add(image.Pt(0, 60))})
+	reused, toRead, _ = checkBoxes(ctx, &g, f4, crops(box.Add(image.Pt(0, 60))))
 	require.Empty(t, reused)
 	require.Len(t, toRead, 1)
 }
@@ -82,28 +102,28 @@ func TestGate(t *testing.T) {
 // unchanged; the line is read again, and the gate counts the reads.
 func TestGateForget(t *testing.T) {
 	box := image.Rect(40, 100, 280, 130)
-	var g Gate
+	var g gate
 	ctx := context.Background()
 	f := frame(1)
 	caption(f, box, 0)
-	_, toRead, fresh := g.Check(ctx, f, []image.Rectangle{box})
+	_, toRead, fresh := checkBoxes(ctx, &g, f, crops(box))
 	require.Len(t, toRead, 1)
-	require.Equal(t, 1, fresh[0].Reads())
-	fresh[0].Lines = "GUCCl bag 1:1 repIica"
-	fresh[0].Forget()
-	fresh[0].Settle()
+	require.Equal(t, 1, fresh[0].reads)
+	fresh[0].lines = []Line{{Text: "GUCCl bag 1:1 repIica"}}
+	fresh[0].forget()
+	fresh[0].settle()
 
-	reused, toRead, fresh := g.Check(ctx, f, []image.Rectangle{box})
+	reused, toRead, fresh := checkBoxes(ctx, &g, f, crops(box))
 	require.Empty(t, reused)
 	require.Len(t, toRead, 1)
-	require.Equal(t, 2, fresh[0].Reads())
-	fresh[0].Lines = "GUCCI bag 1:1 replica"
-	fresh[0].Settle()
+	require.Equal(t, 2, fresh[0].reads)
+	fresh[0].lines = []Line{{Text: "GUCCI bag 1:1 replica"}}
+	fresh[0].settle()
 
-	reused, toRead, _ = g.Check(ctx, f, []image.Rectangle{box})
+	reused, toRead, _ = checkBoxes(ctx, &g, f, crops(box))
 	require.Empty(t, toRead)
 	require.Len(t, reused, 1)
-	require.Equal(t, "GUCCI bag 1:1 replica", reused[0].Lines)
+	require.Equal(t, "GUCCI bag 1:1 replica", reused[0].lines[0].Text)
 }
 
 // TestGateWaitsForPendingRead: a later frame checked while the line's read
@@ -112,28 +132,29 @@ func TestGateForget(t *testing.T) {
 // ends first, the line is read again.
 func TestGateWaitsForPendingRead(t *testing.T) {
 	box := image.Rect(40, 100, 280, 130)
-	var g Gate
+	var g gate
 	ctx := context.Background()
 	f := frame(1)
 	caption(f, box, 0)
-	_, _, fresh := g.Check(ctx, f, []image.Rectangle{box})
+	_, _, fresh := checkBoxes(ctx, &g, f, crops(box))
 	pending := fresh[0]
+	var settled atomic.Bool
 	go func() {
-		time.Sleep(100 * time.Millisecond)
-		pending.Lines = "GUCCl bag 1:1 repIica"
-		pending.Forget()
-		pending.Settle()
+		time.Sleep(50 * time.Millisecond) // let the check below start waiting
+		pending.lines = []Line{{Text: "GUCCl bag 1:1 repIica"}}
+		pending.forget()
+		settled.Store(true)
+		pending.settle()
 	}()
-	start := time.Now()
-	reused, toRead, fresh := g.Check(ctx, f, []image.Rectangle{box})
-	require.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "waited for the read")
+	reused, toRead, fresh := checkBoxes(ctx, &g, f, crops(box))
+	require.True(t, settled.Load(), "waited for the read")
 	require.Empty(t, reused)
 	require.Len(t, toRead, 1, "the doubtful reading is not reused")
-	require.Equal(t, 2, fresh[0].Reads())
+	require.Equal(t, 2, fresh[0].reads)
 
 	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	reused, toRead, _ = g.Check(cctx, f, []image.Rectangle{box})
+	reused, toRead, _ = checkBoxes(cctx, &g, f, crops(box))
 	require.Empty(t, reused)
 	require.Len(t, toRead, 1, "never settled: read again")
 }

@@ -1,4 +1,4 @@
-package frames
+package lines
 
 import (
 	"fmt"
@@ -272,19 +272,18 @@ func TestDetectDegenerateImages(t *testing.T) {
 	}
 }
 
-func TestDetectorConcurrentUse(t *testing.T) {
+func TestDetectConcurrentUse(t *testing.T) {
 	img, _ := detRender(t, 720, 1280, fmt.Sprintf(detDimTest, 720, 1280),
 		[]detCaption{{text: "GUCCI bag 1:1 replica", font: detSans, size: 52, x: "(w-tw)/2", y: "h*3/4-th/2", box: "black@0.6"}})
 	want := Detect(img, DetectOptions{})
 	require.NotEmpty(t, want)
-	var d Detector
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range 5 {
-				if got := d.Detect(img); !slices.Equal(got, want) {
+				if got := Detect(img, DetectOptions{}); !slices.Equal(got, want) {
 					t.Errorf("concurrent Detect = %v, want %v", got, want)
 					return
 				}
@@ -295,15 +294,15 @@ func TestDetectorConcurrentUse(t *testing.T) {
 }
 
 func TestOrder(t *testing.T) {
-	rs := []image.Rectangle{
-		image.Rect(400, 102, 500, 140), // second on the first row, a little lower
-		image.Rect(0, 500, 100, 540),
-		image.Rect(10, 100, 300, 138),
+	cs := []Crop{
+		{Box: image.Rect(400, 102, 500, 140)}, // second on the first row, a little lower
+		{Box: image.Rect(0, 500, 100, 540)},
+		{Box: image.Rect(10, 100, 300, 138)},
 	}
-	order(rs)
-	require.Equal(t, []image.Rectangle{
-		image.Rect(10, 100, 300, 138), image.Rect(400, 102, 500, 140), image.Rect(0, 500, 100, 540),
-	}, rs)
+	order(cs)
+	require.Equal(t, []Crop{
+		{Box: image.Rect(10, 100, 300, 138)}, {Box: image.Rect(400, 102, 500, 140)}, {Box: image.Rect(0, 500, 100, 540)},
+	}, cs)
 }
 
 func BenchmarkDetect(b *testing.B) {

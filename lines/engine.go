@@ -1,0 +1,51 @@
+package lines
+
+import (
+	"context"
+	"image"
+)
+
+// Engine reads text lines from crops of an image. ocr.Pool (Tesseract) is
+// one; a second engine is added by implementing Engine, without touching the
+// stage. An Engine is shared by all streams of a process and must be safe for
+// concurrent use.
+type Engine interface {
+	// Name names the engine in the lines it read, e.g. "tesseract".
+	Name() string
+	// Size is how many reads the engine serves at once: a stream keeps up
+	// to Size frames in flight.
+	Size() int
+	// ReadLines reads each crop of img as one line of text. It returns at
+	// most one Reading per crop, in the order of crops, each with its
+	// crop's Box; a crop in which the engine found no text (or only what
+	// another crop's reading already holds) has none.
+	ReadLines(ctx context.Context, img *image.Gray, crops []Crop) ([]Reading, error)
+}
+
+// Crop is one text line of a frame for an engine to read.
+type Crop struct {
+	// Text is the box of the line's glyphs as the detector found it; it may
+	// cut off the tops of capitals or a first or last glyph.
+	Text image.Rectangle
+	// Box is Text with the detector's Margin around it, within the frame
+	// and no further than halfway to a neighbouring line: what engines
+	// crop and read (their renderings are tuned to that margin), and what
+	// the stage compares between frames and reports.
+	Box image.Rectangle
+}
+
+// Reading is what an engine read in one crop.
+type Reading struct {
+	Box        image.Rectangle // the crop's Box
+	Text       string
+	Confidence float64 // 0..100
+	// Chars are the boxes of the characters of Text, in img's coordinates,
+	// for engines that report them; nil otherwise.
+	Chars []Char
+}
+
+// Char is one character of a Reading and its box.
+type Char struct {
+	Rune rune
+	Box  image.Rectangle
+}
