@@ -7,16 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
-	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/match"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testutil.Main(m) }
 
 var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
@@ -213,22 +211,8 @@ func TestStreamIDs(t *testing.T) {
 	}
 }
 
-// testJetStream starts an embedded NATS server with JetStream for the test.
-func testJetStream(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	srv, err := embednats.Start(t.TempDir(), 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	nc, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	return js
-}
-
 func TestJetStreamSinkDedupes(t *testing.T) {
-	js := testJetStream(t)
+	_, js := testutil.JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	stream, err := EnsureStream(ctx, js)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/match"
 )
 
@@ -79,7 +80,7 @@ func TestTrackerResumeClosesWhatIsGone(t *testing.T) {
 }
 
 func TestRecoverFromJetStream(t *testing.T) {
-	js := testJetStream(t)
+	_, js := testutil.JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := EnsureStream(ctx, js)

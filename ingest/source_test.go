@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,13 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+
+	"github.com/streamwatch/streamwatch/internal/testutil"
 )
 
 func TestDecodeClips(t *testing.T) {
@@ -39,7 +39,7 @@ func TestDecodeClips(t *testing.T) {
 		{
 			name: "vp8 in webm at 10 fps", codec: "vp8", w: 160, h: 120, fps: 10, frames: 20,
 			make: func(t testing.TB) string {
-				return clip(t, "vp8.webm", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2",
+				return testutil.Clip(t, "vp8.webm", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "2",
 					"-c:v", "libvpx", "-deadline", "realtime", "-b:v", "200k")
 			},
 			msOfFrame: func(i int) int64 { return int64(i) * 100 },
@@ -47,7 +47,7 @@ func TestDecodeClips(t *testing.T) {
 		{
 			name: "mpeg4 in avi at 15 fps", codec: "mpeg4", w: 176, h: 144, fps: 15, frames: 30,
 			make: func(t testing.TB) string {
-				return clip(t, "mpeg4.avi", "-f", "lavfi", "-i", "testsrc=size=176x144:rate=15", "-t", "2",
+				return testutil.Clip(t, "mpeg4.avi", "-f", "lavfi", "-i", "testsrc=size=176x144:rate=15", "-t", "2",
 					"-c:v", "mpeg4", "-q:v", "5")
 			},
 			msOfFrame: func(i int) int64 { return int64(math.Round(float64(i) * 1000 / 15)) },
@@ -55,7 +55,7 @@ func TestDecodeClips(t *testing.T) {
 		{
 			name: "ffv1 yuv444p in mkv at 25 fps", codec: "ffv1", w: 128, h: 96, fps: 25, frames: 50,
 			make: func(t testing.TB) string {
-				return clip(t, "ffv1.mkv", "-f", "lavfi", "-i", "testsrc2=size=128x96:rate=25", "-t", "2",
+				return testutil.Clip(t, "ffv1.mkv", "-f", "lavfi", "-i", "testsrc2=size=128x96:rate=25", "-t", "2",
 					"-c:v", "ffv1", "-pix_fmt", "yuv444p")
 			},
 			msOfFrame: func(i int) int64 { return int64(i) * 40 },
@@ -117,7 +117,7 @@ func mustGetwd(t *testing.T) string {
 
 func TestMediaClockWall(t *testing.T) {
 	created := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
-	withCreation := clip(t, "created.mp4", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "1",
+	withCreation := testutil.Clip(t, "created.mp4", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "1",
 		"-c:v", "libx264", "-preset", "ultrafast", "-metadata", "creation_time="+created.Format(time.RFC3339))
 
 	plain := filepath.Join(t.TempDir(), "plain.mp4")
@@ -163,7 +163,7 @@ func TestMediaClockWall(t *testing.T) {
 }
 
 func TestRealtimePacing(t *testing.T) {
-	path := clip(t, "1s.mp4", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "1",
+	path := testutil.Clip(t, "1s.mp4", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "1",
 		"-c:v", "libx264", "-preset", "ultrafast")
 	src := openT(t, path, Options{Realtime: true})
 	start := time.Now()
@@ -176,7 +176,7 @@ func TestRealtimePacing(t *testing.T) {
 }
 
 func TestRunStopsOnContextCancel(t *testing.T) {
-	path := clip(t, "10s.mp4", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "10",
+	path := testutil.Clip(t, "10s.mp4", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "10",
 		"-c:v", "libx264", "-preset", "ultrafast")
 	src := openT(t, path, Options{Realtime: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -231,12 +231,12 @@ func TestOpenErrors(t *testing.T) {
 	}
 	require.NoError(t, os.WriteFile(garbage, junk, 0o600))
 
-	audioM4A := clip(t, "audio.m4a", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac")
-	audioMP3 := clip(t, "audio.mp3", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "libmp3lame")
-	cover := clip(t, "cover.png", "-f", "lavfi", "-i", "color=c=red:s=64x64", "-frames:v", "1")
-	audioWithCover := clip(t, "cover.m4a", "-f", "lavfi", "-i", "sine=duration=1", "-i", cover,
+	audioM4A := testutil.Clip(t, "audio.m4a", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac")
+	audioMP3 := testutil.Clip(t, "audio.mp3", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "libmp3lame")
+	cover := testutil.Clip(t, "cover.png", "-f", "lavfi", "-i", "color=c=red:s=64x64", "-frames:v", "1")
+	audioWithCover := testutil.Clip(t, "cover.m4a", "-f", "lavfi", "-i", "sine=duration=1", "-i", cover,
 		"-map", "0", "-map", "1", "-c:a", "aac", "-c:v", "png", "-disposition:v", "attached_pic")
-	still := clip(t, "still.jpg", "-f", "lavfi", "-i", "color=c=blue:s=64x64", "-frames:v", "1")
+	still := testutil.Clip(t, "still.jpg", "-f", "lavfi", "-i", "color=c=blue:s=64x64", "-frames:v", "1")
 
 	// A truncated MP4 whose moov atom (written last) is gone.
 	truncated := filepath.Join(dir, "truncated.mp4")
@@ -288,7 +288,7 @@ func TestOpenErrors(t *testing.T) {
 // A truncated MP4 that keeps its index (moov first) opens; reading stops early with an
 // error or at EOF, and never hangs or panics.
 func TestTruncatedFaststartMP4(t *testing.T) {
-	full := clip(t, "faststart.mp4", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "3",
+	full := testutil.Clip(t, "faststart.mp4", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "3",
 		"-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart")
 	data, err := os.ReadFile(full)
 	require.NoError(t, err)
@@ -367,7 +367,7 @@ func FuzzRedact(f *testing.F) {
 // tsStream serves an MPEG-TS clip over chunked HTTP, then stalls until the client leaves.
 func tsStream(t *testing.T) string {
 	t.Helper()
-	path := clip(t, "live.ts", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "4",
+	path := testutil.Clip(t, "live.ts", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "4",
 		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "mpegts")
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -429,7 +429,7 @@ func TestNetworkStream(t *testing.T) {
 }
 
 func TestOpenNetworkTimeouts(t *testing.T) {
-	addr := stallListener(t)
+	addr := testutil.StallListener(t)
 	tests := []struct {
 		name string
 		url  string
@@ -464,7 +464,7 @@ func TestOpenNetworkTimeouts(t *testing.T) {
 
 func TestHLS(t *testing.T) {
 	dir := t.TempDir()
-	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "3", "-c:v", "libx264",
+	testutil.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "3", "-c:v", "libx264",
 		"-preset", "ultrafast", "-g", "25", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
 		filepath.Join(dir, "index.m3u8"))
 	var requests atomic.Int64
@@ -525,11 +525,11 @@ func TestHLS(t *testing.T) {
 }
 
 func TestRouteLibavLogs(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	RouteLibavLogs(slog.New(slog.NewTextHandler(&buf, nil)), slog.LevelInfo)
 	defer RouteLibavLogs(quietLogger(), slog.LevelError)
 
-	addr := stallListener(t)
+	addr := testutil.StallListener(t)
 	_, err := Open(context.Background(), "rtmp://user:secret@"+addr+"/live/x",
 		Options{OpenTimeout: 300 * time.Millisecond, Logger: quietLogger()})
 	require.Error(t, err)
@@ -560,21 +560,4 @@ func TestRedactLogLine(t *testing.T) {
 	require.Equal(t, "[hls @ 0x1] Opening 'https://cdn.example/seg1.ts' for reading",
 		redactLogLine("[hls @ 0x1] Opening 'https://bob:pw@cdn.example/seg1.ts' for reading\n"))
 	require.Equal(t, "rtmp://h/app and srt://h:1", redactLogLine("rtmp://u:p@h/app and srt://x@h:1"))
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/streamwatch/streamwatch/internal/testutil"
 )
 
 // statusLog collects the Status events of a supervised stream.
@@ -98,7 +100,7 @@ func TestSupervisePermanentFirstOpenFails(t *testing.T) {
 func TestSuperviseSilentServerTimesOut(t *testing.T) {
 	// A server that accepts and never sends: the open timeout fires within its bound,
 	// and the supervisor retries.
-	addr := stallListener(t)
+	addr := testutil.StallListener(t)
 	var log statusLog
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()

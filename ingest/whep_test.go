@@ -16,10 +16,10 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/internal/wheptest"
 )
 
@@ -158,7 +158,7 @@ func TestWHEPEndpointRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startWHEPServer(t, wheptest.Options{Status: tc.status})
 			url := whepURL(srv, ":tok3n@")
-			var logs syncBuffer
+			var logs testutil.SyncBuffer
 			var s Stream
 			var err error
 			within(t, 5*time.Second, func() {
@@ -226,20 +226,8 @@ func feed(ctx context.Context, t testing.TB, track *webrtc.TrackLocalStaticRTP, 
 		}
 	} else {
 		pay = &codecs.H264Payloader{}
-		r, err := h264reader.NewReader(bytes.NewReader(data))
+		units, err = wheptest.AccessUnits(data)
 		require.NoError(t, err)
-		var au []byte
-		for {
-			nal, err := r.NextNAL()
-			if err != nil {
-				break
-			}
-			au = append(au, 0, 0, 0, 1)
-			au = append(au, nal.Data...)
-			if nal.UnitType == h264reader.NalUnitTypeCodedSliceNonIdr || nal.UnitType == h264reader.NalUnitTypeCodedSliceIdr {
-				units, au = append(units, au), nil
-			}
-		}
 	}
 	require.NotEmpty(t, units)
 	pk := rtp.NewPacketizer(1200, 96, 0x1234, pay, rtp.NewRandomSequencer(), 90000)
@@ -281,7 +269,7 @@ func TestWHEPLossyLoopback(t *testing.T) {
 		{
 			name: "h264", codec: wheptest.H264, want: "h264",
 			file: func(t testing.TB) string {
-				return clip(t, "whep.h264", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
+				return testutil.Clip(t, "whep.h264", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
 					"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline",
 					"-g", "25", "-pix_fmt", "yuv420p", "-bsf:v", "h264_mp4toannexb", "-f", "h264")
 			},
@@ -289,7 +277,7 @@ func TestWHEPLossyLoopback(t *testing.T) {
 		{
 			name: "vp8", codec: wheptest.VP8, want: "vp8",
 			file: func(t testing.TB) string {
-				return clip(t, "whep.ivf", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
+				return testutil.Clip(t, "whep.ivf", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
 					"-c:v", "libvpx", "-deadline", "realtime", "-b:v", "500k", "-g", "25", "-f", "ivf")
 			},
 		},
@@ -307,7 +295,7 @@ func TestWHEPLossyLoopback(t *testing.T) {
 					func(i int) bool { return i%13 == 3 }) // and reordering
 			})
 
-			var logs syncBuffer
+			var logs testutil.SyncBuffer
 			s, err := OpenStream(context.Background(), whepURL(srv, ":tok3n@"), Options{Logger: textLogger(&logs), ReadTimeout: 5 * time.Second})
 			require.NoError(t, err)
 			defer s.Close()
@@ -365,7 +353,7 @@ func TestWHEPNoMediaTimesOut(t *testing.T) {
 }
 
 func TestWHEPCancelAndClose(t *testing.T) {
-	path := clip(t, "whep.h264", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
+	path := testutil.Clip(t, "whep.h264", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
 		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline",
 		"-g", "25", "-pix_fmt", "yuv420p", "-bsf:v", "h264_mp4toannexb", "-f", "h264")
 	srv := startWHEPServer(t, wheptest.Options{})

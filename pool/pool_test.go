@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 )
 
 // fakeWatch records which worker watches which stream until it is cancelled.
@@ -65,10 +65,7 @@ type testPool struct {
 }
 
 func newTestPool(t *testing.T) *testPool {
-	srv, err := embednats.Start(t.TempDir(), 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	p := &testPool{t: t, url: srv.ClientURL(), watch: &fakeWatch{watching: map[string]string{}, causes: map[string]error{}}}
+	p := &testPool{t: t, url: testutil.NATSServer(t).ClientURL(), watch: &fakeWatch{watching: map[string]string{}, causes: map[string]error{}}}
 	p.store = p.open()
 	return p
 }

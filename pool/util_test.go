@@ -4,10 +4,11 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	"go.uber.org/goleak"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/streamwatch/streamwatch/internal/testutil"
 )
 
-func testutilValue(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }
+func testutilValue(c prometheus.Collector) float64 { return promtest.ToFloat64(c) }
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testutil.Main(m) }

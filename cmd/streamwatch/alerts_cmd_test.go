@@ -15,12 +15,11 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamwatch/streamwatch/alerts"
-	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/match"
 )
 
@@ -28,19 +27,12 @@ import (
 // returns its URL and a JetStream handle.
 func alertsServer(t *testing.T) (string, jetstream.JetStream) {
 	t.Helper()
-	srv, err := embednats.Start(t.TempDir(), 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	nc, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	url, js := testutil.JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = alerts.EnsureStream(ctx, js)
+	_, err := alerts.EnsureStream(ctx, js)
 	require.NoError(t, err)
-	return srv.ClientURL(), js
+	return url, js
 }
 
 var alertSeq int
@@ -301,9 +293,7 @@ func TestAlertsEvidenceSavesFiles(t *testing.T) {
 }
 
 func TestAlertsWithoutStoredAlerts(t *testing.T) {
-	srv, err := embednats.Start(t.TempDir(), 0)
-	require.NoError(t, err)
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	srv := testutil.NATSServer(t)
 	r := runBin(t, time.Minute, "", "alerts", "--nats", srv.ClientURL(), "--format", "json")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Empty(t, r.stdout)

@@ -18,13 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/internal/clipgen"
-	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/ocr"
 )
 
@@ -97,9 +96,7 @@ func (n *natsProcess) stop() {
 // Nats-Msg-Id.
 func storedRecords(t *testing.T, url, id string) ([]alerts.Record, []string) {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	defer nc.Close()
+	nc := testutil.Connect(t, url)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -143,18 +140,16 @@ func TestNATSOutageLosesNothing(t *testing.T) {
 		t.Skip("takes 40 s")
 	}
 	dir := t.TempDir()
-	clip := filepath.Join(dir, "outage.mp4")
 	cap := func(text string, s, e int64) clipgen.Caption {
 		return clipgen.Caption{Text: text, StartMS: s, EndMS: e, Size: 48, Box: "black@0.6"}
 	}
-	_, err := clipgen.Generate(context.Background(), clipgen.Clip{Name: "outage", DurationMS: 32000, Background: "smptebars", FPS: 15,
+	clip := testutil.Generate(t, clipgen.Clip{Name: "outage", DurationMS: 32000, Background: "smptebars", FPS: 15,
 		Captions: []clipgen.Caption{
 			cap("GUCCI bag 1:1 replica", 1000, 6000),
 			cap("PRADA wallet super copy", 11000, 16000),
 			cap("ROLEX watch AAA quality", 20000, 25000),
 			cap("DIOR scarf replica", 27000, 31000),
-		}}, clip)
-	require.NoError(t, err)
+		}})
 
 	srv := &natsProcess{t: t, port: freePort(t), store: filepath.Join(dir, "store")}
 	srv.start()
@@ -200,14 +195,10 @@ func mustJSON(t *testing.T, v any) []byte {
 // the middle of a segment and runs it again on the same input: what it
 // publishes again is deduped by Nats-Msg-Id.
 func TestKilledWorkerRepublishesWithoutDuplicates(t *testing.T) {
-	srv, err := embednats.Start(t.TempDir(), 0)
-	require.NoError(t, err)
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	srv := testutil.NATSServer(t)
 	dir := t.TempDir()
-	clip := filepath.Join(dir, "kill.mp4")
-	_, err = clipgen.Generate(context.Background(), clipgen.Clip{Name: "kill", DurationMS: 14000, Background: "smptebars", FPS: 15,
-		Captions: []clipgen.Caption{{Text: "GUCCI bag 1:1 replica", StartMS: 1000, EndMS: 12000, Size: 48, Box: "black@0.6"}}}, clip)
-	require.NoError(t, err)
+	clip := testutil.Generate(t, clipgen.Clip{Name: "kill", DurationMS: 14000, Background: "smptebars", FPS: 15,
+		Captions: []clipgen.Caption{{Text: "GUCCI bag 1:1 replica", StartMS: 1000, EndMS: 12000, Size: 48, Box: "black@0.6"}}})
 	args := func(out string) []string {
 		return []string{"watch", clip, "--realtime", "--nats", srv.ClientURL(), "--stream-id", "kill", "--metrics-addr", "",
 			"--out", out, "--outbox-dir", filepath.Join(dir, "outbox")}
@@ -242,17 +233,13 @@ func TestKilledWorkerRepublishesWithoutDuplicates(t *testing.T) {
 // from the object store, decodes as a JPEG, and that OCR of the stored crop
 // finds the matched term.
 func TestEvidenceInObjectStore(t *testing.T) {
-	srv, err := embednats.Start(t.TempDir(), 0)
-	require.NoError(t, err)
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	srv := testutil.NATSServer(t)
 	r := runBin(t, 3*time.Minute, "", "replay", offerClip(t), "--nats", srv.ClientURL(), "--stream-id", "ev")
 	require.Equal(t, 0, r.code, r.stderr)
 	recs, _ := storedRecords(t, srv.ClientURL(), "ev")
 	require.NotEmpty(t, recs)
 
-	nc, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	defer nc.Close()
+	nc := testutil.Connect(t, srv.ClientURL())
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

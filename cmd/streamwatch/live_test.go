@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,7 +24,7 @@ import (
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/internal/clipgen"
-	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/monitor"
 )
 
@@ -54,25 +53,14 @@ var liveCaptions = []struct {
 	{"LV AAA quality wallet", "louis-vuitton", 11000, 14000},
 }
 
-var (
-	liveClipOnce sync.Once
-	liveClipPath string
-	liveClipErr  error
-)
-
 // liveClip is 15 s at 15 fps, 720x1280, GOP 2 s, with the three liveCaptions.
 func liveClip(t *testing.T) string {
-	liveClipOnce.Do(func() {
-		liveClipPath = filepath.Join(filepath.Dir(binary), "live.mp4")
-		var caps []clipgen.Caption
-		for _, c := range liveCaptions {
-			caps = append(caps, clipgen.Caption{Text: c.text, StartMS: c.startMS, EndMS: c.endMS, Size: 48, Box: "black@0.6"})
-		}
-		_, liveClipErr = clipgen.Generate(context.Background(), clipgen.Clip{Name: "live", DurationMS: 15000,
-			Background: "smptebars", FPS: 15, Captions: caps}, liveClipPath)
-	})
-	require.NoError(t, liveClipErr)
-	return liveClipPath
+	var caps []clipgen.Caption
+	for _, c := range liveCaptions {
+		caps = append(caps, clipgen.Caption{Text: c.text, StartMS: c.startMS, EndMS: c.endMS, Size: 48, Box: "black@0.6"})
+	}
+	return testutil.Generate(t, clipgen.Clip{Name: "live", DurationMS: 15000,
+		Background: "smptebars", FPS: 15, Captions: caps})
 }
 
 // child starts a process that the test kills (and waits for) when it ends.
@@ -190,7 +178,7 @@ type liveWorker struct {
 	cmd     *exec.Cmd
 	id      string
 	out     string
-	stderr  *syncBuf
+	stderr  *testutil.SyncBuffer
 	metrics string // host:port of /metrics, once logged
 
 	mu       sync.Mutex
@@ -203,35 +191,14 @@ type timed[T any] struct {
 	v  T
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startWatch runs watch on url against an embedded NATS server of the test's
 // and collects its alerts and status events.
 func startWatch(t *testing.T, url, id string, args ...string) *liveWorker {
 	t.Helper()
-	srv, err := embednats.Start(t.TempDir(), 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	nc, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	w := &liveWorker{id: id, out: filepath.Join(t.TempDir(), "alerts.jsonl"), stderr: &syncBuf{}}
-	_, err = nc.Subscribe("streamwatch.alerts."+id, func(m *nats.Msg) {
+	srv := testutil.NATSServer(t)
+	nc := testutil.Connect(t, srv.ClientURL())
+	w := &liveWorker{id: id, out: filepath.Join(t.TempDir(), "alerts.jsonl"), stderr: &testutil.SyncBuffer{}}
+	_, err := nc.Subscribe("streamwatch.alerts."+id, func(m *nats.Msg) {
 		var r alerts.Record
 		if json.Unmarshal(m.Data, &r) == nil {
 			w.mu.Lock()
@@ -278,7 +245,7 @@ var metricsAddrRe = regexp.MustCompile(`addr=http://(\S+)/metrics`)
 // the address of /metrics once the process logs it. Call it before Start;
 // close the returned writer once the process has exited, and done closes
 // when the last line is in buf.
-func teeStderr(cmd *exec.Cmd, buf *syncBuf, metrics func(addr string)) (pw io.Closer, done <-chan struct{}) {
+func teeStderr(cmd *exec.Cmd, buf *testutil.SyncBuffer, metrics func(addr string)) (pw io.Closer, done <-chan struct{}) {
 	pr, w := io.Pipe()
 	cmd.Stderr = w
 	d := make(chan struct{})
@@ -510,30 +477,7 @@ func TestLiveSilentServer(t *testing.T) {
 	// A server that accepts and never sends: with --stall-timeout 1s the open
 	// gives up within its bound and the worker keeps retrying. (A refused host:
 	// ingest.TestSuperviseBackoffGrowsAndCaps.)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	w := startWatch(t, "rtmp://user:secret@"+ln.Addr().String()+"/live/x", "silent", "--stall-timeout", "1s")
+	w := startWatch(t, "rtmp://user:secret@"+testutil.StallListener(t)+"/live/x", "silent", "--stall-timeout", "1s")
 	start := time.Now()
 	s := w.waitStatus(t, "reconnecting", 20*time.Second)
 	require.Contains(t, s.v.Error, "timed out")

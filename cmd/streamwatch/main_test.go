@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -12,38 +13,42 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/internal/clipgen"
-	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 )
 
 var binary string
 
+// TestMain builds the binary the tests run. Its goroutines run in child
+// processes, out of goleak's sight.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "streamwatch-bin-")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "streamwatch")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		os.Stderr.Write(out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if clipPath != "" {
-		os.RemoveAll(filepath.Dir(clipPath))
-	}
-	os.Exit(code)
+	var dir string
+	testutil.MainWith(m, testutil.MainOptions{
+		NoLeakCheck: true,
+		Setup: func() error {
+			var err error
+			if dir, err = os.MkdirTemp("", "streamwatch-bin-"); err != nil {
+				return err
+			}
+			binary = filepath.Join(dir, "streamwatch")
+			if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+				return fmt.Errorf("go build: %w\n%s", err, out)
+			}
+			return nil
+		},
+		Teardown: func() {
+			if err := os.RemoveAll(dir); err != nil {
+				fmt.Fprintln(os.Stderr, "test binary not removed:", err)
+			}
+		},
+	})
 }
 
 type result struct {
@@ -71,28 +76,12 @@ func runBin(t *testing.T, timeout time.Duration, stdin string, args ...string) r
 	return result{code, so.String(), se.String()}
 }
 
-var (
-	clipOnce sync.Once
-	clipPath string
-	clipErr  error
-)
-
 // offerClip is a 10 s clip with "GUCCI bag 1:1 replica" shown from 3 s to 7 s.
 func offerClip(t *testing.T) string {
-	clipOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "streamwatch-clip-")
-		if err != nil {
-			clipErr = err
-			return
-		}
-		clipPath = filepath.Join(dir, "offer.mp4")
-		_, clipErr = clipgen.Generate(context.Background(), clipgen.Clip{
-			Name: "offer", DurationMS: 10000, Background: "testsrc2",
-			Captions: []clipgen.Caption{{Text: "GUCCI bag 1:1 replica", StartMS: 3000, EndMS: 7000, Size: 48, Box: "black@0.6"}},
-		}, clipPath)
+	return testutil.Generate(t, clipgen.Clip{
+		Name: "offer", DurationMS: 10000, Background: "testsrc2",
+		Captions: []clipgen.Caption{{Text: "GUCCI bag 1:1 replica", StartMS: 3000, EndMS: 7000, Size: 48, Box: "black@0.6"}},
 	})
-	require.NoError(t, clipErr)
-	return clipPath
 }
 
 func TestBadInputEndsWithOneLineError(t *testing.T) {
@@ -179,9 +168,7 @@ func TestReplayTwiceWritesIdenticalRecords(t *testing.T) {
 }
 
 func TestWatchPublishesToJetStream(t *testing.T) {
-	srv, err := embednats.Start(t.TempDir(), 0)
-	require.NoError(t, err)
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	srv := testutil.NATSServer(t)
 	out := filepath.Join(t.TempDir(), "alerts.jsonl")
 	r := runBin(t, 3*time.Minute, "", "watch", offerClip(t), "--realtime", "--nats", srv.ClientURL(),
 		"--stream-id", "shop-7", "--metrics-addr", "", "--out", out)
@@ -190,9 +177,7 @@ func TestWatchPublishesToJetStream(t *testing.T) {
 	require.NotEmpty(t, want)
 	require.Contains(t, r.stderr, "ALERT open")
 
-	nc, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	defer nc.Close()
+	nc := testutil.Connect(t, srv.ClientURL())
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -258,9 +243,7 @@ func TestWatchEmbeddedNATSAndMetrics(t *testing.T) {
 			t.Fatal("no NATS URL or metrics address printed")
 		}
 	}
-	nc, err := nats.Connect(natsURL)
-	require.NoError(t, err)
-	defer nc.Close()
+	nc := testutil.Connect(t, natsURL)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	var stream jetstream.Stream

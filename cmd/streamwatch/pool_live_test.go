@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"sync"
 	"syscall"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/internal/clipgen"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/pool"
 )
 
@@ -73,21 +73,17 @@ func TestPoolLiveFailoverOneAlertPerCaption(t *testing.T) {
 	n.start()
 	t.Cleanup(n.stop)
 
-	clip := filepath.Join(t.TempDir(), "pool-live.mp4")
 	var caps []clipgen.Caption
 	for _, c := range poolCaptions {
 		caps = append(caps, clipgen.Caption{Text: c.text, StartMS: c.startMS, EndMS: c.startMS + poolCaptionMS, Size: 32, Box: "black@0.6"})
 	}
-	_, err := clipgen.Generate(context.Background(), clipgen.Clip{Name: "pool-live", Width: 360, Height: 640, FPS: 10,
-		DurationMS: 97000, Captions: caps}, clip)
-	require.NoError(t, err)
+	clip := testutil.Generate(t, clipgen.Clip{Name: "pool-live", Width: 360, Height: 640, FPS: 10,
+		DurationMS: 97000, Captions: caps})
 
-	nc, err := nats.Connect(n.url())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	nc := testutil.Connect(t, n.url())
 	attach := newAttachLog(t, nc)
 	seen := &alertLog{rec: map[string][]alerts.Record{}}
-	_, err = nc.Subscribe(alerts.SubjectPrefix+"*", func(m *nats.Msg) {
+	_, err := nc.Subscribe(alerts.SubjectPrefix+"*", func(m *nats.Msg) {
 		var r alerts.Record
 		if json.Unmarshal(m.Data, &r) == nil {
 			seen.mu.Lock()

@@ -22,6 +22,7 @@ import (
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/clipgen"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/monitor"
 	"github.com/streamwatch/streamwatch/pool"
 )
@@ -30,7 +31,7 @@ import (
 type poolWorker struct {
 	id      string
 	cmd     *exec.Cmd
-	stderr  *syncBuf
+	stderr  *testutil.SyncBuffer
 	mu      sync.Mutex
 	metrics string
 	exited  chan struct{}
@@ -41,7 +42,7 @@ type poolWorker struct {
 // a free port, its own outbox, and extra flags.
 func startPoolWorker(t *testing.T, natsURL, id string, capacity int, extra ...string) *poolWorker {
 	t.Helper()
-	w := &poolWorker{id: id, stderr: &syncBuf{}, exited: make(chan struct{})}
+	w := &poolWorker{id: id, stderr: &testutil.SyncBuffer{}, exited: make(chan struct{})}
 	args := []string{"worker", "--nats", natsURL, "--worker-id", id, "--capacity", fmt.Sprint(capacity),
 		"--metrics-addr", "127.0.0.1:0", "--ocr-workers", "1", "--outbox-dir", t.TempDir()}
 	w.cmd = exec.Command(binary, append(args, extra...)...)
@@ -206,16 +207,12 @@ func TestPoolFailoverAndDrain(t *testing.T) {
 	n.start()
 	t.Cleanup(n.stop)
 
-	clip := filepath.Join(t.TempDir(), "pool.mp4")
-	_, err := clipgen.Generate(context.Background(), clipgen.Clip{Name: "pool", Width: 360, Height: 640, FPS: 10,
-		DurationMS: 180000, Captions: []clipgen.Caption{{Text: "GUCCI bag 1:1 replica", StartMS: 1000, EndMS: 179000, Size: 32, Box: "black@0.6"}}}, clip)
-	require.NoError(t, err)
+	clip := testutil.Generate(t, clipgen.Clip{Name: "pool", Width: 360, Height: 640, FPS: 10,
+		DurationMS: 180000, Captions: []clipgen.Caption{{Text: "GUCCI bag 1:1 replica", StartMS: 1000, EndMS: 179000, Size: 32, Box: "black@0.6"}}})
 
-	nc, err := nats.Connect(n.url())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	nc := testutil.Connect(t, n.url())
 	log := newAttachLog(t, nc)
-	_, err = nc.Subscribe("streamwatch.alerts.*", func(m *nats.Msg) {
+	_, err := nc.Subscribe("streamwatch.alerts.*", func(m *nats.Msg) {
 		var r alerts.Record
 		if json.Unmarshal(m.Data, &r) == nil && r.Rule == "pushed-offer" {
 			log.mu.Lock()

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamwatch/streamwatch/internal/clipgen"
-	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 )
 
 // reloadRules is a rules file with one brand and an offer rule called id.
@@ -41,17 +41,13 @@ func TestWatchReloadsRules(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	clip := filepath.Join(dir, "long.mp4")
-	_, err := clipgen.Generate(ctx, clipgen.Clip{
+	clip := testutil.Generate(t, clipgen.Clip{
 		Name: "long", DurationMS: 16000, Background: "testsrc2",
 		Captions: []clipgen.Caption{{Text: "GUCCI bag 1:1 replica", StartMS: 1000, EndMS: 15500, Size: 48, Box: "black@0.6"}},
-	}, clip)
-	require.NoError(t, err)
+	})
 	rules := filepath.Join(dir, "rules.yaml")
 	writeAtomically(t, rules, reloadRules("gucci", "Gucci", "old-offer"))
-	srv, err := embednats.Start(t.TempDir(), 0)
-	require.NoError(t, err)
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	srv := testutil.NATSServer(t)
 	out := filepath.Join(dir, "alerts.jsonl")
 
 	cmd := exec.CommandContext(ctx, binary, "watch", clip, "--realtime", "--nats", srv.ClientURL(),

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,8 +9,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -22,9 +19,9 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/internal/wheptest"
 	"github.com/streamwatch/streamwatch/monitor"
 )
@@ -232,28 +229,12 @@ func TestWatchWHEPEndpointUnavailableThenRefusing(t *testing.T) {
 		"both sessions DELETEd through the endpoint; deleted %v", backend.Deleted())
 }
 
-var (
-	whepH264Once sync.Once
-	whepH264Path string
-	whepH264Err  error
-)
-
 // whepH264 is 2 s of H.264 Annex B as a browser sends it: baseline, no B-frames,
 // an IDR with SPS and PPS every second.
 func whepH264(t *testing.T) string {
-	whepH264Once.Do(func() {
-		whepH264Path = filepath.Join(filepath.Dir(binary), "whep.h264")
-		var out []byte
-		out, whepH264Err = exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-			"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15", "-t", "2", "-pix_fmt", "yuv420p",
-			"-c:v", "libx264", "-profile:v", "baseline", "-bf", "0", "-g", "15", "-x264-params", "repeat-headers=1",
-			"-f", "h264", whepH264Path).CombinedOutput()
-		if whepH264Err != nil {
-			whepH264Err = fmt.Errorf("%w: %s", whepH264Err, out)
-		}
-	})
-	require.NoError(t, whepH264Err)
-	return whepH264Path
+	return testutil.Clip(t, "whep.h264", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15", "-t", "2", "-pix_fmt", "yuv420p",
+		"-c:v", "libx264", "-profile:v", "baseline", "-bf", "0", "-g", "15", "-x264-params", "repeat-headers=1",
+		"-f", "h264")
 }
 
 // feedH264 sends the access units of an H.264 Annex B file to track at fps, in a
@@ -264,26 +245,9 @@ func feedH264(ctx context.Context, t *testing.T, track *webrtc.TrackLocalStaticR
 		t.Error(err)
 		return
 	}
-	r, err := h264reader.NewReader(bytes.NewReader(data))
+	units, err := wheptest.AccessUnits(data)
 	if err != nil {
-		t.Error(err)
-		return
-	}
-	var units [][]byte
-	var au []byte
-	for {
-		nal, err := r.NextNAL()
-		if err != nil {
-			break
-		}
-		au = append(au, 0, 0, 0, 1)
-		au = append(au, nal.Data...)
-		if nal.UnitType == h264reader.NalUnitTypeCodedSliceNonIdr || nal.UnitType == h264reader.NalUnitTypeCodedSliceIdr {
-			units, au = append(units, au), nil
-		}
-	}
-	if len(units) == 0 {
-		t.Error("no access units in", path)
+		t.Error(path, err)
 		return
 	}
 	pk := rtp.NewPacketizer(1200, 96, 0x1234, &codecs.H264Payloader{}, rtp.NewRandomSequencer(), 90000)

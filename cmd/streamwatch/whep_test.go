@@ -17,7 +17,7 @@ import (
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/internal/clipgen"
-	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/internal/wheptest"
 )
 
@@ -30,19 +30,12 @@ const (
 
 // whepY4M makes the clip the browser's camera plays, as raw video.
 func whepY4M(t *testing.T) string {
-	dir := t.TempDir()
-	mp4 := filepath.Join(dir, "offer.mp4")
-	_, err := clipgen.Generate(context.Background(), clipgen.Clip{
+	mp4 := testutil.Generate(t, clipgen.Clip{
 		Name: "whep", Width: 480, Height: 854, FPS: 15, DurationMS: whepLoopMS, Background: "testsrc2",
 		Captions: []clipgen.Caption{{Text: "GUCCI bag 1:1 replica", StartMS: whepCaptionStartMS,
 			EndMS: whepCaptionEndMS, Size: 34, Box: "black@0.6"}},
-	}, mp4)
-	require.NoError(t, err)
-	y4m := filepath.Join(dir, "offer.y4m")
-	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-		"-i", mp4, "-pix_fmt", "yuv420p", y4m).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return y4m
+	})
+	return testutil.Clip(t, "whep.y4m", "-i", mp4, "-pix_fmt", "yuv420p")
 }
 
 type browserEvent struct {
@@ -90,12 +83,8 @@ func TestWatchWHEPFromBrowser(t *testing.T) {
 	}
 	require.False(t, camAt.IsZero())
 
-	ns, err := embednats.Start(t.TempDir(), 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	nc, err := nats.Connect(ns.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	ns := testutil.NATSServer(t)
+	nc := testutil.Connect(t, ns.ClientURL())
 	type arrival struct {
 		rec alerts.Record
 		at  time.Time

@@ -1,19 +1,19 @@
 package wheptest
 
 import (
-	"bytes"
 	"fmt"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/streamwatch/streamwatch/internal/testutil"
 )
 
 // Chromium is a headless Chromium process.
 type Chromium struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *testutil.SyncBuffer
 	done   chan struct{}
 }
 
@@ -48,7 +48,7 @@ func StartChromium(page, y4m, profileDir string) (*Chromium, error) {
 		"--disable-background-timer-throttling", "--disable-renderer-backgrounding",
 		page,
 	}
-	c := &Chromium{cmd: exec.Command(bin, args...), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	c := &Chromium{cmd: exec.Command(bin, args...), stderr: &testutil.SyncBuffer{Limit: 1 << 20}, done: make(chan struct{})}
 	c.cmd.Stdout = c.stderr
 	c.cmd.Stderr = c.stderr
 	// Its own process group, so Close also ends the renderer and GPU helpers.
@@ -93,26 +93,6 @@ func (c *Chromium) Close() {
 		<-c.done
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGKILL) // helpers that outlived the browser
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // PublisherPage is an HTML page that takes the camera and publishes it over WHIP to
