@@ -53,14 +53,21 @@ type GrayConverter struct {
 	haveScaler bool
 }
 
-// Errors of ToGray for frames it cannot turn into a picture.
-var (
-	ErrNilFrame  = errors.New("frames: nil frame")
-	ErrNoPicture = errors.New("frames: frame without a picture")
-	ErrNoData    = errors.New("frames: frame has no data in memory")
-	ErrLineSize  = errors.New("frames: line size shorter than width")
-	ErrAlloc     = errors.New("frames: allocating frame failed")
-)
+// ErrNilFrame is returned by ToGray for a nil frame.
+var ErrNilFrame = errors.New("frames: nil frame")
+
+// ErrNoPicture is returned by ToGray for a frame of no width or height.
+var ErrNoPicture = errors.New("frames: frame without a picture")
+
+// ErrNoData is returned by ToGray for a frame whose picture is not in memory.
+var ErrNoData = errors.New("frames: frame has no data in memory")
+
+// ErrLineSize is returned by ToGray for a frame whose rows are shorter than
+// its width.
+var ErrLineSize = errors.New("frames: line size shorter than width")
+
+// ErrAlloc is returned by ToGray when libav cannot allocate a frame.
+var ErrAlloc = errors.New("frames: allocating frame failed")
 
 // ToGray is like the package-level ToGray.
 func (c *GrayConverter) ToGray(f *astiav.Frame) (*image.Gray, error) {
@@ -116,13 +123,11 @@ func (c *GrayConverter) prepare(w, h int, pf astiav.PixelFormat) error {
 func (c *GrayConverter) Close() {
 	if c.ssc != nil {
 		c.ssc.Free()
-		c.ssc = nil
 	}
 	if c.dst != nil {
 		c.dst.Free()
-		c.dst = nil
 	}
-	c.haveScaler = false
+	c.ssc, c.dst, c.haveScaler = nil, nil, false
 }
 
 // copyPlane0 copies w bytes of each of the h rows of f's first plane. Rows may be
