@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -270,7 +271,7 @@ func (o *Outbox) send(ctx context.Context, it outboxItem) error {
 			}
 		}
 	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) && !isDecodeError(err) {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && !isDecodeError(err) {
 		return err
 	}
 	if err != nil {
@@ -291,7 +292,7 @@ func (o *Outbox) send(ctx context.Context, it outboxItem) error {
 // by the next run (deduplicated by JetStream within its window) and a full
 // disk would stop the outbox, so the failure is logged.
 func (o *Outbox) remove(path, what string) {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		o.log.Error("outbox file not removed", "file", what, "path", path, "err", err)
 	}
 }

@@ -1,8 +1,10 @@
 package alerts
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -128,4 +130,24 @@ func TestOutboxSkipsACorruptFile(t *testing.T) {
 	require.NoError(t, ob.Publish(context.Background(), rec("y", StateOpen, 0)))
 	names, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	require.Equal(t, []string{filepath.Join(dir, "00000000000000000003-open.json")}, names)
+}
+
+func TestOutboxLogsWhatItCannotRemove(t *testing.T) {
+	dir := t.TempDir()
+	// A leftover of an interrupted write that will not go: a directory with
+	// something in it (a file would go, even for root).
+	stuck := filepath.Join(dir, "00000000000000000001-open.json.tmp")
+	require.NoError(t, os.MkdirAll(filepath.Join(stuck, "x"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "00000000000000000002-closed.json.tmp"), []byte("{"), 0o644))
+	var logs bytes.Buffer
+	_, err := OpenOutbox(OutboxOptions{Dir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, &flaky{})
+	require.NoError(t, err)
+	require.Contains(t, logs.String(), "outbox file not removed")
+	require.Contains(t, logs.String(), stuck)
+	require.NoFileExists(t, filepath.Join(dir, "00000000000000000002-closed.json.tmp"), "a plain leftover goes")
+}
+
+func TestOpenOutboxNeedsADirectory(t *testing.T) {
+	_, err := OpenOutbox(OutboxOptions{}, &flaky{})
+	require.ErrorIs(t, err, ErrOutboxDir)
 }

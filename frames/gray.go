@@ -53,14 +53,30 @@ type GrayConverter struct {
 	haveScaler bool
 }
 
+// ErrNilFrame is returned by ToGray for a nil frame.
+var ErrNilFrame = errors.New("frames: nil frame")
+
+// ErrNoPicture is returned by ToGray for a frame of no width or height.
+var ErrNoPicture = errors.New("frames: frame without a picture")
+
+// ErrNoData is returned by ToGray for a frame whose picture is not in memory.
+var ErrNoData = errors.New("frames: frame has no data in memory")
+
+// ErrLineSize is returned by ToGray for a frame whose rows are shorter than
+// its width.
+var ErrLineSize = errors.New("frames: line size shorter than width")
+
+// ErrAlloc is returned by ToGray when libav cannot allocate a frame.
+var ErrAlloc = errors.New("frames: allocating frame failed")
+
 // ToGray is like the package-level ToGray.
 func (c *GrayConverter) ToGray(f *astiav.Frame) (*image.Gray, error) {
 	if f == nil {
-		return nil, errors.New("frames: nil frame")
+		return nil, ErrNilFrame
 	}
 	w, h := f.Width(), f.Height()
 	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("frames: frame without a picture (%dx%d)", w, h)
+		return nil, fmt.Errorf("%w (%dx%d)", ErrNoPicture, w, h)
 	}
 	pf := f.PixelFormat()
 	if directLuma[pf] {
@@ -89,7 +105,7 @@ func (c *GrayConverter) prepare(w, h int, pf astiav.PixelFormat) error {
 	dst := astiav.AllocFrame()
 	if dst == nil {
 		ssc.Free()
-		return errors.New("frames: allocating frame failed")
+		return ErrAlloc
 	}
 	dst.SetWidth(w)
 	dst.SetHeight(h)
@@ -107,13 +123,11 @@ func (c *GrayConverter) prepare(w, h int, pf astiav.PixelFormat) error {
 func (c *GrayConverter) Close() {
 	if c.ssc != nil {
 		c.ssc.Free()
-		c.ssc = nil
 	}
 	if c.dst != nil {
 		c.dst.Free()
-		c.dst = nil
 	}
-	c.haveScaler = false
+	c.ssc, c.dst, c.haveScaler = nil, nil, false
 }
 
 // copyPlane0 copies w bytes of each of the h rows of f's first plane. Rows may be
@@ -121,11 +135,11 @@ func (c *GrayConverter) Close() {
 func copyPlane0(f *astiav.Frame, w, h int) (*image.Gray, error) {
 	p := plane0(f)
 	if p == nil {
-		return nil, fmt.Errorf("frames: frame of format %s has no data in memory", f.PixelFormat().Name())
+		return nil, fmt.Errorf("%w (format %s)", ErrNoData, f.PixelFormat().Name())
 	}
 	stride := f.Linesize()[0]
 	if stride < w && -stride < w {
-		return nil, fmt.Errorf("frames: line size %d shorter than width %d", stride, w)
+		return nil, fmt.Errorf("%w (%d < %d)", ErrLineSize, stride, w)
 	}
 	img := image.NewGray(image.Rect(0, 0, w, h))
 	for y := range h {

@@ -89,8 +89,8 @@ func TestQueueBlockPutWaits(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- q.Put(context.Background(), item(2)) }()
 	select {
-	case <-done:
-		t.Fatal("Put did not wait for room")
+	case err := <-done:
+		t.Fatalf("Put did not wait for room (returned %v)", err)
 	case <-time.After(50 * time.Millisecond):
 	}
 	s, ok := q.Get(context.Background())

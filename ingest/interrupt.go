@@ -1,7 +1,12 @@
 package ingest
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/asticode/go-astiav"
 )
@@ -13,9 +18,9 @@ import (
 // so every write goes through mu; the first reason to interrupt wins and is what the
 // blocked call's caller reports.
 type interrupter struct {
-	mu     sync.Mutex
+	mu     sync.Mutex // held while the flag and reason change together
 	ii     astiav.IOInterrupter
-	reason error
+	reason atomic.Pointer[error] // read without mu by cause
 }
 
 func newInterrupter(ii astiav.IOInterrupter) *interrupter {
@@ -26,8 +31,8 @@ func newInterrupter(ii astiav.IOInterrupter) *interrupter {
 func (i *interrupter) trigger(reason error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if i.reason == nil {
-		i.reason = reason
+	if i.reason.Load() == nil {
+		i.reason.Store(&reason)
 	}
 	i.ii.Interrupt()
 }
@@ -36,16 +41,84 @@ func (i *interrupter) trigger(reason error) {
 func (i *interrupter) reset() {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if i.reason == ErrClosed {
-		return
+	if !errors.Is(i.cause(), ErrClosed) {
+		i.reason.Store(nil)
+		i.ii.Resume()
 	}
-	i.reason = nil
-	i.ii.Resume()
 }
 
 // cause is the reason of the last trigger, or nil.
 func (i *interrupter) cause() error {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.reason
+	if p := i.reason.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// watchOpen interrupts libav when ctx ends or the open timeout passes. The returned
+// stop function ends the watcher and waits for it.
+func (s *Source) watchOpen(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTimer(s.opts.OpenTimeout)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			s.intr.trigger(ctx.Err())
+		case <-t.C:
+			s.intr.trigger(fmt.Errorf("%w: no answer within %s", ErrTimeout, s.opts.OpenTimeout))
+		case <-done:
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// watchRun interrupts libav when ctx ends, or when a read has been pending for longer
+// than the read timeout (time spent in the handler or in pacing does not count).
+func (s *Source) watchRun(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	tick := min(max(s.opts.ReadTimeout/5, 10*time.Millisecond), time.Second)
+	wg.Go(func() {
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				s.intr.trigger(ctx.Err())
+				return
+			case <-t.C:
+				since := s.readSince.Load()
+				if since != 0 && time.Since(time.Unix(0, since)) > s.opts.ReadTimeout {
+					s.intr.trigger(fmt.Errorf("%w: no data for %s", ErrTimeout, s.opts.ReadTimeout))
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// interruptErr explains a libav error: the reason of an interrupt we caused, else
+// libav's own error, marked as a timeout when it is one.
+func (s *Source) interruptErr(ctx context.Context, op string, err error) error {
+	if cause := s.intr.cause(); cause != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(cause, ctxErr) {
+			return ctxErr
+		}
+		return cause
+	}
+	if errors.Is(err, astiav.ErrEtimedout) {
+		return fmt.Errorf("%w: %s: %w", ErrTimeout, op, err)
+	}
+	return fmt.Errorf("ingest: %s: %w", op, err)
 }

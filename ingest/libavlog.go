@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 )
@@ -24,16 +25,26 @@ var (
 // that matters.
 func RouteLibavLogs(l *slog.Logger, level slog.Level) {
 	libavLogger.Store(l.With("component", "libav"))
-	av := C.AV_LOG_ERROR
-	switch {
-	case level <= slog.LevelDebug:
-		av = C.AV_LOG_VERBOSE
-	case level <= slog.LevelInfo:
-		av = C.AV_LOG_INFO
-	case level <= slog.LevelWarn:
-		av = C.AV_LOG_WARNING
+	av := C.int(C.AV_LOG_ERROR)
+	for _, p := range logLevels { // the least severe first
+		if level <= p.slog {
+			av = p.av
+			break
+		}
 	}
-	C.sw_set_log_callback(C.int(av))
+	C.sw_set_log_callback(av)
+}
+
+// logLevels pairs slog's levels with libav's, the least severe first: libav
+// logs at a level and at those more severe, which have lower numbers.
+var logLevels = []struct {
+	slog slog.Level
+	av   C.int
+}{
+	{slog.LevelDebug, C.AV_LOG_VERBOSE},
+	{slog.LevelInfo, C.AV_LOG_INFO},
+	{slog.LevelWarn, C.AV_LOG_WARNING},
+	{slog.LevelError, C.AV_LOG_ERROR},
 }
 
 //export swLibavLog
@@ -47,13 +58,11 @@ func swLibavLog(level C.int, line *C.char) {
 		return
 	}
 	lvl := slog.LevelDebug
-	switch {
-	case level <= C.AV_LOG_ERROR:
-		lvl = slog.LevelError
-	case level <= C.AV_LOG_WARNING:
-		lvl = slog.LevelWarn
-	case level <= C.AV_LOG_INFO:
-		lvl = slog.LevelInfo
+	for _, p := range slices.Backward(logLevels) { // the most severe first
+		if level <= p.av {
+			lvl = p.slog
+			break
+		}
 	}
 	l.Log(context.Background(), lvl, msg)
 }

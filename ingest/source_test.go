@@ -209,6 +209,7 @@ func TestRunOnceAndCloseTwice(t *testing.T) {
 	src, err := Open(context.Background(), h264Clip(t), Options{Logger: quietLogger()})
 	require.NoError(t, err)
 	require.Len(t, collect(t, src), 75)
+	require.ErrorIs(t, src.Run(context.Background(), func(Frame) error { return nil }), ErrRunTwice)
 	require.ErrorContains(t, src.Run(context.Background(), func(Frame) error { return nil }), "Run called twice")
 	require.NoError(t, src.Close())
 	require.NoError(t, src.Close())
@@ -251,7 +252,7 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{name: "missing file", url: filepath.Join(dir, "missing.mp4"), is: os.ErrNotExist, message: "no such file"},
 		{name: "missing file URL", url: "file://" + filepath.Join(dir, "missing.mp4"), is: os.ErrNotExist, message: "no such file"},
-		{name: "directory", url: dir, message: "is a directory"},
+		{name: "directory", url: dir, is: ErrIsDirectory, message: "is a directory"},
 		{name: "unknown scheme", url: "foo://x", is: ErrUnsupportedScheme, message: `unsupported url scheme "foo" (allowed:`},
 		{name: "concat protocol", url: "concat:" + text + "|" + text, is: ErrUnsupportedScheme},
 		{name: "subfile protocol", url: "subfile:" + text, is: ErrUnsupportedScheme},

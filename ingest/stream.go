@@ -2,7 +2,10 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Stream is an opened source of decoded frames: a libav input (*Source) or a
@@ -39,4 +42,31 @@ func OpenStream(ctx context.Context, url string, opts Options) (Stream, error) {
 		return openWHEP(ctx, url, opts)
 	}
 	return Open(ctx, url, opts)
+}
+
+// runGuard is the lifecycle both kinds of Stream share: Run may be called
+// once, and not after Close; Close waits for Run through runMu.
+type runGuard struct {
+	runMu  sync.Mutex // held by Run, and by Close while it frees
+	ran    bool
+	closed atomic.Bool
+}
+
+// beginRun takes runMu for Run, or returns why Run may not go on (ErrClosed,
+// ErrRunTwice) naming the redacted input. The caller unlocks runMu once Run
+// is done.
+func (r *runGuard) beginRun(redacted string) error {
+	r.runMu.Lock()
+	var err error
+	switch {
+	case r.closed.Load():
+		err = ErrClosed
+	case r.ran:
+		err = ErrRunTwice
+	default:
+		r.ran = true
+		return nil
+	}
+	r.runMu.Unlock()
+	return fmt.Errorf("read %s: %w", redacted, err)
 }

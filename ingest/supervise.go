@@ -163,7 +163,7 @@ func (s *Supervised) attach(ctx context.Context) error {
 			s.mu.Lock()
 			if s.closed {
 				s.mu.Unlock()
-				_ = src.Close()
+				s.closeSource(src)
 				return fmt.Errorf("open %s: %w", Redact(s.url), ErrClosed)
 			}
 			s.cur, s.info = src, src.Info()
@@ -274,7 +274,7 @@ func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err err
 			return fmt.Errorf("read %s: %w", Redact(s.url), ErrClosed)
 		}
 		err := s.runOnce(ctx, src, wrapped)
-		_ = src.Close()
+		s.closeSource(src)
 		s.mu.Lock()
 		s.cur = nil
 		closed := s.closed
@@ -291,7 +291,7 @@ func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err err
 		case err == nil && !s.info.Live:
 			return nil // a recording over the network ended
 		case err == nil:
-			err = fmt.Errorf("read %s: ingest: end of stream", Redact(s.url))
+			err = fmt.Errorf("read %s: %w", Redact(s.url), ErrEndOfStream)
 		}
 		if berr := s.backoff(ctx, err); berr != nil {
 			if ctx.Err() != nil {
@@ -358,4 +358,13 @@ func (s *Supervised) Close() error {
 		return src.Close()
 	}
 	return nil
+}
+
+// closeSource closes a source that is done with; a failure (a WebRTC peer
+// connection that would not close) is logged, as the stream goes on with the
+// next source anyway.
+func (s *Supervised) closeSource(src Stream) {
+	if err := src.Close(); err != nil {
+		s.log.Warn("source not closed cleanly", "err", err)
+	}
 }

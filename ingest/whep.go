@@ -12,13 +12,10 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -80,13 +77,11 @@ type whepStream struct {
 	failed   chan struct{}            // closed when the connection fails
 	failOnce sync.Once
 	done     chan struct{} // closed by Close
-	closed   atomic.Bool
 
 	infoMu sync.Mutex
 	info   Info
 
-	runMu sync.Mutex // held by Run, and by Close until Run has returned
-	ran   bool
+	runGuard
 }
 
 var _ Stream = (*whepStream)(nil)
@@ -100,11 +95,11 @@ func parseWHEP(raw string) (endpoint, token string, err error) {
 	}
 	u, err := url.Parse(rest)
 	if err != nil {
-		return "", "", fmt.Errorf("ingest: bad WHEP URL: %s", Redact(err.Error()))
+		return "", "", fmt.Errorf("%w: %s", ErrWHEPURL, Redact(err.Error()))
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	if u.Host == "" {
-		return "", "", errors.New("ingest: WHEP URL without a host")
+		return "", "", fmt.Errorf("%w: no host", ErrWHEPURL)
 	}
 	if u.User != nil {
 		if p, ok := u.User.Password(); ok {
@@ -141,7 +136,7 @@ func openWHEP(ctx context.Context, raw string, opts Options) (Stream, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.OpenTimeout)
 	defer cancel()
 	if err := s.open(ctx); err != nil {
-		_ = s.Close()
+		_ = s.Close() // what failed is the open error returned; Close only tidies up
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.Canceled) {
 			err = fmt.Errorf("%w: no WebRTC session within %s: %w", ErrTimeout, opts.OpenTimeout, err)
 		}
@@ -277,7 +272,7 @@ func (s *whepStream) open(ctx context.Context) error {
 		}
 	}
 	if s.info.Codec == "" {
-		return errors.New("ingest: WHEP answer has no H.264 or VP8 video")
+		return fmt.Errorf("%w: no H.264 or VP8 video", ErrWHEPAnswer)
 	}
 	return nil
 }
@@ -324,7 +319,7 @@ func (s *whepStream) post(ctx context.Context, offer string) (string, []webrtc.I
 		s.log.Debug("WHEP endpoint answered 200 instead of 201", "url", s.redacted)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return "", nil, errors.New("ingest: WHEP answer without SDP")
+		return "", nil, fmt.Errorf("%w: no SDP", ErrWHEPAnswer)
 	}
 	return string(body), parseICELinks(resp.Header.Values("Link")), nil
 }
@@ -369,155 +364,6 @@ func (s *whepStream) setSize(w, h int) {
 	s.infoMu.Unlock()
 }
 
-// Run receives the video track, decodes it and calls handle for each frame, in order,
-// on the calling goroutine; the frame's AV is valid only during the call. Run returns
-// ctx.Err() when ctx ends, handle's error as is, ErrTimeout when no frame came for
-// Options.ReadTimeout, ErrClosed after Close, nil when the sender ended the track, or
-// a wrapped error when the connection fails. Lost packets and undecodable frames are
-// skipped (and a keyframe asked for). Run may be called once; handle must not call Close.
-func (s *whepStream) Run(ctx context.Context, handle func(Frame) error) error {
-	s.runMu.Lock()
-	defer s.runMu.Unlock()
-	if s.closed.Load() {
-		return fmt.Errorf("read %s: %w", s.redacted, ErrClosed)
-	}
-	if s.ran {
-		return fmt.Errorf("read %s: ingest: Run called twice", s.redacted)
-	}
-	s.ran = true
-	var handleErr error
-	err := s.run(ctx, func(f Frame) error {
-		handleErr = handle(f)
-		return handleErr
-	})
-	switch {
-	case err == nil:
-		return nil
-	case handleErr != nil && err == handleErr: //nolint:errorlint // identity: the handler's own error
-		return err
-	}
-	return fmt.Errorf("read %s: %w", s.redacted, err)
-}
-
-// pliInterval is the least time between two keyframe requests.
-const pliInterval = 500 * time.Millisecond
-
-func (s *whepStream) run(ctx context.Context, handle func(Frame) error) error {
-	watchdog := time.NewTimer(s.opts.ReadTimeout)
-	defer watchdog.Stop()
-	noFrames := func() error {
-		return fmt.Errorf("%w: no frame for %s", ErrTimeout, s.opts.ReadTimeout)
-	}
-
-	var track *webrtc.TrackRemote
-	select {
-	case track = <-s.tracks:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.done:
-		return ErrClosed
-	case <-s.failed:
-		return errors.New("ingest: WebRTC connection failed")
-	case <-watchdog.C:
-		return noFrames()
-	}
-
-	dec, err := newRTPDecoder(track.Codec(), s.opts)
-	if err != nil {
-		return err
-	}
-	defer dec.close()
-
-	ssrc := uint32(track.SSRC())
-	var lastPLI time.Time
-	pli := func(reason string) {
-		if time.Since(lastPLI) < pliInterval {
-			return
-		}
-		lastPLI = time.Now()
-		if err := s.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
-			s.log.Debug("sending PLI", "url", s.redacted, "err", err)
-			return
-		}
-		s.log.Debug("asked for a keyframe", "url", s.redacted, "reason", reason)
-	}
-	pli("join")
-
-	// The reader never blocks pion: packets beyond what the decoder keeps up with are
-	// dropped (and the decoder then asks for a keyframe).
-	pkts := make(chan *rtp.Packet, 1024)
-	readErr := make(chan error, 1)
-	stopRead := make(chan struct{})
-	var dropped atomic.Int64
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			p, _, err := track.ReadRTP()
-			if err != nil {
-				readErr <- err
-				return
-			}
-			select {
-			case pkts <- p:
-			case <-stopRead:
-				return
-			default:
-				dropped.Add(1)
-			}
-		}
-	})
-	defer func() {
-		close(stopRead)
-		_ = track.SetReadDeadline(time.Now()) // unblocks ReadRTP unless Close did already
-		wg.Wait()
-		if n := dropped.Load(); n > 0 || dec.badSamples > 0 || dec.lostSamples > 0 {
-			s.log.Info("source ended", "url", s.redacted, "packets_dropped", n,
-				"bad_samples", dec.badSamples, "samples_after_loss", dec.lostSamples)
-		}
-	}()
-
-	keyframeTick := time.NewTicker(time.Second)
-	defer keyframeTick.Stop()
-	deliver := func(f Frame) error {
-		if w, h := f.Width, f.Height; w != s.info.Width || h != s.info.Height {
-			s.setSize(w, h) // Run's goroutine is the only writer
-		}
-		watchdog.Reset(s.opts.ReadTimeout)
-		return handle(f)
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.done:
-			return ErrClosed
-		case <-s.failed:
-			return errors.New("ingest: WebRTC connection failed")
-		case <-watchdog.C:
-			return noFrames()
-		case err := <-readErr:
-			switch {
-			case s.closed.Load():
-				return ErrClosed
-			case errors.Is(err, io.EOF):
-				return nil
-			}
-			return fmt.Errorf("ingest: reading RTP: %w", err)
-		case <-keyframeTick.C:
-			if dec.needKeyframe {
-				pli("waiting for keyframe")
-			}
-		case p := <-pkts:
-			if err := dec.push(p, deliver); err != nil {
-				return err
-			}
-			if dec.needKeyframe && dec.frames > 0 {
-				pli("decode error or loss")
-			}
-		}
-	}
-}
-
 // Close ends the session: stops Run, closes the PeerConnection, DELETEs the session
 // on the endpoint. Safe to call twice.
 func (s *whepStream) Close() error {
@@ -557,10 +403,12 @@ func (s *whepStream) deleteSession() error {
 	if err != nil {
 		return s.scrub(err)
 	}
+	// Drained so that the connection is reused; what the body says does not
+	// matter, and a failed read or close only costs the connection.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("DELETE %s answered %d", Redact(s.resource), resp.StatusCode)
+		return fmt.Errorf("%w: DELETE %s answered %d", ErrWHEPSession, Redact(s.resource), resp.StatusCode)
 	}
 	return nil
 }

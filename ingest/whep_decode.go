@@ -27,12 +27,9 @@ const (
 type rtpDecoder struct {
 	opts   Options
 	sb     *samplebuilder.SampleBuilder
-	cc     *astiav.CodecContext
-	pkt    *astiav.Packet
-	frame  *astiav.Frame
 	unwrap rtpUnwrapper
-	clock  mediaClock
 	start  time.Time // Frame.Wall of media time 0 with Options.MediaClock
+	videoDecoder
 
 	needKeyframe bool // a sample was lost or undecodable since the last keyframe
 	frames       int  // frames decoded
@@ -51,7 +48,7 @@ func newRTPDecoder(codec webrtc.RTPCodecParameters, opts Options) (*rtpDecoder, 
 	case strings.ToLower(webrtc.MimeTypeVP8):
 		depack, id = &codecs.VP8Packet{}, astiav.CodecIDVp8
 	default:
-		return nil, fmt.Errorf("ingest: unsupported WebRTC codec %s", codec.MimeType)
+		return nil, fmt.Errorf("%w %s", ErrUnsupportedCodec, codec.MimeType)
 	}
 	rate := codec.ClockRate
 	if rate == 0 {
@@ -60,33 +57,21 @@ func newRTPDecoder(codec webrtc.RTPCodecParameters, opts Options) (*rtpDecoder, 
 	d := &rtpDecoder{
 		opts:         opts,
 		sb:           samplebuilder.New(sampleMaxLatePackets, depack, rate, samplebuilder.WithMaxTimeDelay(sampleMaxLateTime)),
-		clock:        mediaClock{tb: astiav.NewRational(1, int(rate)), frameMS: 33},
+		videoDecoder: videoDecoder{clock: mediaClock{tb: astiav.NewRational(1, int(rate)), frameMS: 33}},
 		needKeyframe: true,
 		start:        time.Now(),
 	}
-	dec := astiav.FindDecoder(id)
-	if dec == nil {
-		return nil, fmt.Errorf("ingest: no decoder for codec %s", id.Name())
-	}
-	if d.cc = astiav.AllocCodecContext(dec); d.cc == nil {
-		return nil, errors.New("ingest: allocating codec context failed")
-	}
-	// One thread and low delay: frame threading would hold frames back, and a WebRTC
-	// picture is small.
-	d.cc.SetThreadCount(1)
-	d.cc.SetFlags(astiav.NewCodecContextFlags(astiav.CodecContextFlagLowDelay))
-	d.cc.SetTimeBase(d.clock.tb)
-	if err := d.cc.Open(dec, nil); err != nil {
-		d.close()
-		return nil, fmt.Errorf("ingest: opening decoder %s: %w", dec.Name(), err)
-	}
-	if d.pkt = astiav.AllocPacket(); d.pkt == nil {
-		d.close()
-		return nil, errors.New("ingest: allocating packet failed")
-	}
-	if d.frame = astiav.AllocFrame(); d.frame == nil {
-		d.close()
-		return nil, errors.New("ingest: allocating frame failed")
+	err := d.openDecoder(id, func(cc *astiav.CodecContext) error {
+		// One thread and low delay: frame threading would hold frames back, and a WebRTC
+		// picture is small.
+		cc.SetThreadCount(1)
+		cc.SetFlags(astiav.NewCodecContextFlags(astiav.CodecContextFlagLowDelay))
+		cc.SetTimeBase(d.clock.tb)
+		return nil
+	})
+	if err != nil {
+		d.free()
+		return nil, err
 	}
 	return d, nil
 }
@@ -147,34 +132,8 @@ func (d *rtpDecoder) decode(s *media.Sample, deliver func(Frame) error) error {
 }
 
 func (d *rtpDecoder) deliver(deliver func(Frame) error) error {
-	pts := d.frame.Pts()
-	if pts == astiav.NoPtsValue {
-		pts = bestEffortTimestamp(d.frame)
-	}
-	ms, _ := d.clock.at(pts)
-	wall := time.Now()
-	if d.opts.MediaClock {
-		wall = d.start.Add(time.Duration(ms) * time.Millisecond)
-	}
-	if d.opts.FramesDecoded != nil {
-		d.opts.FramesDecoded.Inc()
-	}
-	return deliver(Frame{AV: d.frame, MediaMS: ms, Wall: wall, Width: d.frame.Width(), Height: d.frame.Height()})
-}
-
-func (d *rtpDecoder) close() {
-	if d.cc != nil {
-		d.cc.Free()
-		d.cc = nil
-	}
-	if d.pkt != nil {
-		d.pkt.Free()
-		d.pkt = nil
-	}
-	if d.frame != nil {
-		d.frame.Free()
-		d.frame = nil
-	}
+	ms, _ := d.mediaTime()
+	return deliver(d.decoded(ms, d.start, d.opts))
 }
 
 // rtpUnwrapper extends 32-bit RTP timestamps to int64, counting from the first: a

@@ -380,7 +380,7 @@ func TestWHEPCancelAndClose(t *testing.T) {
 		})
 		require.ErrorIs(t, err, context.Canceled)
 		require.Less(t, time.Since(canceled), 200*time.Millisecond)
-		require.ErrorContains(t, s.Run(context.Background(), func(Frame) error { return nil }), "twice")
+		require.ErrorIs(t, s.Run(context.Background(), func(Frame) error { return nil }), ErrRunTwice)
 	})
 	t.Run("handler error returned as is", func(t *testing.T) {
 		s, err := OpenStream(context.Background(), whepURL(srv, ""), Options{Logger: quietLogger()})

@@ -4,6 +4,8 @@ import (
 	"image"
 	"slices"
 	"sync"
+
+	"github.com/streamwatch/streamwatch/internal/unionfind"
 )
 
 // DetectOptions tune the detector; zero values mean defaults.
@@ -109,7 +111,7 @@ type scratch struct {
 	// or not: where there is grain or texture.
 	raw     []span
 	rawRows []int32
-	parent  []int32
+	sets    unionfind.Sets
 	root    []int32
 	comps   []comp
 	deep    [len(passes)][]image.Rectangle // regions for the next pass, per pass

@@ -6,6 +6,7 @@ import (
 	"image"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,14 +162,15 @@ func TestReaderWaitsForPendingRead(t *testing.T) {
 	ctx := context.Background()
 	p1, err := r.Start(ctx, img)
 	require.NoError(t, err)
+	var released atomic.Bool
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // let the Start below begin waiting
+		released.Store(true)
 		close(eng.hold)
 	}()
-	start := time.Now()
 	p2, err := r.Start(ctx, img)
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "waited for the read")
+	require.True(t, released.Load(), "waited for the read")
 	l1, err := p1.Wait()
 	require.NoError(t, err)
 	l2, err := p2.Wait()

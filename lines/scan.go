@@ -221,17 +221,14 @@ func (s *scratch) components(y0 int) {
 	if n == 0 {
 		return
 	}
-	s.parent = s.parent[:0]
-	for i := range n {
-		s.parent = append(s.parent, int32(i))
-	}
+	s.sets.Reset(n)
 	for ri := 1; ri+1 < len(s.rows); ri++ {
 		i, iEnd := int(s.rows[ri-1]), int(s.rows[ri])
 		j, jEnd := iEnd, int(s.rows[ri+1])
 		for i < iEnd && j < jEnd {
 			a, b := s.spans[i], s.spans[j]
 			if a.x1 >= b.x0 && b.x1 >= a.x0 {
-				s.union(i, j)
+				s.sets.Union(i, j)
 			}
 			if a.x1 < b.x1 {
 				i++
@@ -251,7 +248,7 @@ func (s *scratch) components(y0 int) {
 		y := y0 + ri
 		for i := int(s.rows[ri]); i < int(s.rows[ri+1]); i++ {
 			sp := s.spans[i]
-			r := s.findRoot(i)
+			r := s.sets.Find(i)
 			ci := s.root[r]
 			if ci < 0 {
 				ci = int32(len(s.comps))
@@ -264,25 +261,5 @@ func (s *scratch) components(y0 int) {
 			c.n += int(sp.n)
 			c.spans++
 		}
-	}
-}
-
-func (s *scratch) findRoot(i int) int {
-	for int(s.parent[i]) != i {
-		s.parent[i] = s.parent[s.parent[i]]
-		i = int(s.parent[i])
-	}
-	return i
-}
-
-func (s *scratch) union(a, b int) {
-	ra, rb := s.findRoot(a), s.findRoot(b)
-	if ra == rb {
-		return
-	}
-	if ra < rb {
-		s.parent[rb] = int32(ra)
-	} else {
-		s.parent[ra] = int32(rb)
 	}
 }

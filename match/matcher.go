@@ -289,10 +289,10 @@ func nonNil(s []string) []string {
 func boundaryOK(nt *normText, e *entry, start, end int) bool {
 	rs := nt.runes
 	long := len(e.norm) >= 4
-	if e.boundStart && start > 0 && isWordRune(rs[start-1]) && !(long && nt.joined[start]) && !ratioEdge(rs, start-1, start) {
+	if e.boundStart && start > 0 && isWordRune(rs[start-1]) && (!long || !nt.joined[start]) && !ratioEdge(rs, start-1, start) {
 		return false
 	}
-	if e.boundEnd && end < len(rs) && isWordRune(rs[end]) && !(long && nt.joined[end]) && !ratioEdge(rs, end-1, end) {
+	if e.boundEnd && end < len(rs) && isWordRune(rs[end]) && (!long || !nt.joined[end]) && !ratioEdge(rs, end-1, end) {
 		return false
 	}
 	return true

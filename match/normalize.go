@@ -475,28 +475,28 @@ func isWordRune(r rune) bool {
 	if r < utf8.RuneSelf {
 		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
 	}
-	if 0x3400 <= r && r <= 0x9FFF {
+	if inCJKBlock(r) {
 		return false
 	}
-	if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
-		return false
-	}
-	for _, t := range unspacedScripts {
-		if unicode.Is(t, r) {
-			return false
-		}
-	}
-	return true
+	return (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)) && !inUnspacedScript(r)
 }
 
 // isUnspaced reports whether r is a letter of a script written without spaces.
 func isUnspaced(r rune) bool {
-	if 0x3400 <= r && r <= 0x9FFF {
+	if inCJKBlock(r) {
 		return true
 	}
-	if r < 0x0E00 || !unicode.IsLetter(r) {
-		return false
-	}
+	return r >= 0x0E00 && unicode.IsLetter(r) && inUnspacedScript(r)
+}
+
+// inCJKBlock reports whether r lies in the CJK ideograph blocks U+3400-U+9FFF,
+// which are tested before any table: they hold most unspaced text.
+func inCJKBlock(r rune) bool {
+	return 0x3400 <= r && r <= 0x9FFF
+}
+
+// inUnspacedScript reports whether r belongs to one of unspacedScripts.
+func inUnspacedScript(r rune) bool {
 	for _, t := range unspacedScripts {
 		if unicode.Is(t, r) {
 			return true
@@ -526,14 +526,4 @@ func normalizeTerm(s string) []rune {
 		r = r[:len(r)-1]
 	}
 	return r
-}
-
-// hasWordRune reports whether s holds a letter or a digit of any script.
-func hasWordRune(s string) bool {
-	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			return true
-		}
-	}
-	return false
 }

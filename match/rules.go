@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/streamwatch/streamwatch/internal/runes"
 )
 
 // MaxWindow is the longest window a rule may have; it bounds the history an
@@ -115,258 +117,8 @@ func ParseRules(data []byte) (r *Rules, err error) {
 	return r, nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlError turns "yaml: line 3: did not find expected key" into a RulesError.
-func yamlError(err error) error {
-	msg := strings.Join(strings.Fields(err.Error()), " ") // one line
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &RulesError{Line: line, Msg: "invalid YAML: " + m[2]}
-	}
-	return &RulesError{Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
-}
-
-// parser walks the YAML node tree, so that every error can name its line.
-type parser struct {
-	lines map[string]int // key path ("rules[0].severity") to line
-	nodes int
-}
-
-func (p *parser) lineOf(path string) int {
-	for {
-		if l, ok := p.lines[path]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(path, ".[")
-		if i <= 0 {
-			return 0
-		}
-		path = path[:i]
-	}
-}
-
-func (p *parser) fail(n *yaml.Node, path, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	if path != "" {
-		msg = path + ": " + msg
-	}
-	return &RulesError{Line: n.Line, Msg: msg}
-}
-
-// resolve follows aliases, counts the node against the budget and records
-// its line as that of path.
-func (p *parser) resolve(n *yaml.Node, path string) (*yaml.Node, error) {
-	n, err := p.resolveKey(n, path)
-	if err != nil {
-		return nil, err
-	}
-	p.lines[path] = n.Line
-	return n, nil
-}
-
-// resolveKey is resolve for a mapping key: the line of path stays that of
-// the mapping.
-func (p *parser) resolveKey(n *yaml.Node, path string) (*yaml.Node, error) {
-	for hops := 0; n.Kind == yaml.AliasNode; hops++ {
-		if n.Alias == nil || hops > 100 {
-			return nil, p.fail(n, path, "unresolvable alias")
-		}
-		n = n.Alias
-	}
-	p.nodes++
-	if p.nodes > maxNodes {
-		return nil, p.fail(n, path, "too many YAML nodes (more than %d, aliases included)", maxNodes)
-	}
-	return n, nil
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "something else"
-}
-
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
-
-// mapping calls f for each key of the mapping n, refusing unknown and
-// repeated keys. A null value counts as an empty mapping.
-func (p *parser) mapping(n *yaml.Node, path string, known []string, f func(key string, v *yaml.Node, path string) error) error {
-	if isNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.MappingNode {
-		return p.fail(n, path, "want a mapping with keys %s, got %s", strings.Join(known, ", "), kindName(n))
-	}
-	seen := make(map[string]bool, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, err := p.resolveKey(n.Content[i], path)
-		if err != nil {
-			return err
-		}
-		if k.Kind != yaml.ScalarNode {
-			return p.fail(k, path, "keys must be plain strings, got %s", kindName(k))
-		}
-		if !slices.Contains(known, k.Value) {
-			return p.fail(k, path, "unknown key %q (known: %s)", k.Value, strings.Join(known, ", "))
-		}
-		if seen[k.Value] {
-			return p.fail(k, path, "duplicate key %q", k.Value)
-		}
-		seen[k.Value] = true
-		kp := k.Value
-		if path != "" {
-			kp = path + "." + k.Value
-		}
-		v, err := p.resolve(n.Content[i+1], kp)
-		if err != nil {
-			return err
-		}
-		if err := f(k.Value, v, kp); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// sequence calls f for each item of the list n. A null value is an empty list.
-func (p *parser) sequence(n *yaml.Node, path string, f func(item *yaml.Node, path string) error) error {
-	if isNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		return p.fail(n, path, "want a list, got %s", kindName(n))
-	}
-	for i, c := range n.Content {
-		ip := fmt.Sprintf("%s[%d]", path, i)
-		item, err := p.resolve(c, ip)
-		if err != nil {
-			return err
-		}
-		if err := f(item, ip); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// scalar returns the text of a scalar as written ("1:1", "AAA", "yes"), with
-// surrounding space trimmed; null is "".
-func (p *parser) scalar(n *yaml.Node, path string) (string, error) {
-	if n.Kind != yaml.ScalarNode {
-		return "", p.fail(n, path, "want a single value, got %s", kindName(n))
-	}
-	if isNull(n) {
-		return "", nil
-	}
-	return strings.TrimSpace(n.Value), nil
-}
-
-func (p *parser) scalars(n *yaml.Node, path string) ([]string, error) {
-	out := []string{}
-	err := p.sequence(n, path, func(item *yaml.Node, ip string) error {
-		s, err := p.scalar(item, ip)
-		out = append(out, s)
-		return err
-	})
-	return out, err
-}
-
-func (p *parser) document(doc *yaml.Node) (*Rules, error) {
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil, &RulesError{Msg: "empty file"}
-	}
-	root, err := p.resolve(doc.Content[0], "")
-	if err != nil {
-		return nil, err
-	}
-	if isNull(root) {
-		return nil, &RulesError{Line: root.Line, Msg: "empty file"}
-	}
-	r := &Rules{Brands: []Brand{}, Phrases: []Phrase{}, Rules: []Rule{}}
-	err = p.mapping(root, "", []string{"brands", "phrases", "rules"}, func(key string, v *yaml.Node, path string) error {
-		switch key {
-		case "brands":
-			return p.sequence(v, path, func(item *yaml.Node, ip string) error {
-				var b Brand
-				err := p.mapping(item, ip, []string{"id", "names", "authorized_channels"}, func(key string, v *yaml.Node, path string) (err error) {
-					switch key {
-					case "id":
-						b.ID, err = p.scalar(v, path)
-					case "names":
-						b.Names, err = p.scalars(v, path)
-					case "authorized_channels":
-						b.AuthorizedChannels, err = p.scalars(v, path)
-					}
-					return err
-				})
-				r.Brands = append(r.Brands, b)
-				return err
-			})
-		case "phrases":
-			return p.sequence(v, path, func(item *yaml.Node, ip string) error {
-				var ph Phrase
-				err := p.mapping(item, ip, []string{"id", "terms", "exclude"}, func(key string, v *yaml.Node, path string) (err error) {
-					switch key {
-					case "id":
-						ph.ID, err = p.scalar(v, path)
-					case "terms":
-						ph.Terms, err = p.scalars(v, path)
-					case "exclude":
-						ph.Exclude, err = p.scalars(v, path)
-					}
-					return err
-				})
-				r.Phrases = append(r.Phrases, ph)
-				return err
-			})
-		case "rules":
-			return p.sequence(v, path, func(item *yaml.Node, ip string) error {
-				var ru Rule
-				err := p.mapping(item, ip, []string{"id", "severity", "require", "window"}, func(key string, v *yaml.Node, path string) (err error) {
-					switch key {
-					case "id":
-						ru.ID, err = p.scalar(v, path)
-					case "severity":
-						var s string
-						s, err = p.scalar(v, path)
-						ru.Severity = Severity(s)
-					case "require":
-						var ks []string
-						ks, err = p.scalars(v, path)
-						for _, k := range ks {
-							ru.Require = append(ru.Require, Kind(k))
-						}
-					case "window":
-						var s string
-						if s, err = p.scalar(v, path); err != nil || s == "" {
-							return err
-						}
-						if ru.Window, err = time.ParseDuration(s); err != nil {
-							return p.fail(v, path, "%q is not a duration like 10s or 1m30s", s)
-						}
-					}
-					return err
-				})
-				r.Rules = append(r.Rules, ru)
-				return err
-			})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
-}
+// isBlank reports whether s is empty or only space.
+func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
 
 // Validate checks rules built in code the way ParseRules checks a file.
 func (r *Rules) Validate() error {
@@ -397,10 +149,10 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 		}
 		for i, t := range terms {
 			tp := fmt.Sprintf("%s[%d]", path, i)
-			if strings.TrimSpace(t) == "" {
+			if isBlank(t) {
 				return fail(tp, "empty %s", noun)
 			}
-			if !hasWordRune(t) {
+			if !runes.HasLetterOrDigit(t) {
 				return fail(tp, "%q has no letter or digit", t)
 			}
 			norm := string(normalizeTerm(t))
@@ -411,39 +163,39 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 		}
 		return nil
 	}
+	// checkEntry checks the id and the terms (under key) of the brand or
+	// phrase at path.
+	checkEntry := func(path, id string, ids map[string]string, key, noun string, terms []string, owner map[string]string) error {
+		if err := checkID(path+".id", id, ids, path); err != nil {
+			return err
+		}
+		return checkTerms(path+"."+key, noun, id, terms, owner)
+	}
 
 	ids := make(map[string]string)
 	names := make(map[string]string)
 	for i, b := range r.Brands {
 		bp := fmt.Sprintf("brands[%d]", i)
-		if err := checkID(bp+".id", b.ID, ids, bp); err != nil {
+		if err := checkEntry(bp, b.ID, ids, "names", "name", b.Names, names); err != nil {
 			return err
 		}
-		if err := checkTerms(bp+".names", "name", b.ID, b.Names, names); err != nil {
-			return err
-		}
-		for j, c := range b.AuthorizedChannels {
-			if strings.TrimSpace(c) == "" {
-				return fail(fmt.Sprintf("%s.authorized_channels[%d]", bp, j), "empty channel")
-			}
+		if j := slices.IndexFunc(b.AuthorizedChannels, isBlank); j >= 0 {
+			return fail(fmt.Sprintf("%s.authorized_channels[%d]", bp, j), "empty channel")
 		}
 	}
 	ids = make(map[string]string)
 	terms := make(map[string]string)
 	for i, ph := range r.Phrases {
 		pp := fmt.Sprintf("phrases[%d]", i)
-		if err := checkID(pp+".id", ph.ID, ids, pp); err != nil {
-			return err
-		}
-		if err := checkTerms(pp+".terms", "term", ph.ID, ph.Terms, terms); err != nil {
+		if err := checkEntry(pp, ph.ID, ids, "terms", "term", ph.Terms, terms); err != nil {
 			return err
 		}
 		for j, x := range ph.Exclude {
 			xp := fmt.Sprintf("%s.exclude[%d]", pp, j)
 			switch {
-			case strings.TrimSpace(x) == "":
+			case isBlank(x):
 				return fail(xp, "empty exclude")
-			case !hasWordRune(x):
+			case !runes.HasLetterOrDigit(x):
 				return fail(xp, "%q has no letter or digit", x)
 			}
 		}

@@ -82,3 +82,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.Alerts = alerts.NewMetrics(reg)
 	return m
 }
+
+// watch creates the series of a stream that begins to be watched:
+// streamwatch_stream_up is 0 until it is attached.
+func (m *Metrics) watch(streamID string) {
+	m.StreamUp.WithLabelValues(streamID).Set(0)
+}
+
+// forget deletes the series of a stream no longer watched: a long-running
+// worker would otherwise keep one per stream it ever watched.
+func (m *Metrics) forget(streamID string) {
+	for _, v := range []*prometheus.MetricVec{m.StreamUp.MetricVec, m.Reconnects.MetricVec, m.Gaps.MetricVec, m.Unmonitored.MetricVec} {
+		v.DeleteLabelValues(streamID)
+	}
+}

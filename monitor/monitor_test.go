@@ -99,7 +99,7 @@ func replay(t *testing.T, path, channel string) *collect {
 	defer cancel()
 	err := Run(ctx, Options{
 		URL: path, StreamID: "test", Channel: channel, Replay: true,
-		Rules: match.DefaultRules(), Engine: sharedPool(t),
+		Rules: FixedRules(match.DefaultRules()), Engine: sharedPool(t),
 		Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 	})
 	require.NoError(t, err)
@@ -177,7 +177,7 @@ func replayWith(t *testing.T, path, channel string, rules *match.Rules) *collect
 	defer cancel()
 	err := Run(ctx, Options{
 		URL: path, StreamID: "test", Channel: channel, Replay: true,
-		Rules: rules, Engine: sharedPool(t),
+		Rules: FixedRules(rules), Engine: sharedPool(t),
 		Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 	})
 	require.NoError(t, err)
@@ -206,7 +206,7 @@ func TestCancelStopsAndClosesSegments(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{
-			URL: path, StreamID: "live", Rules: match.DefaultRules(), Engine: sharedPool(t),
+			URL: path, StreamID: "live", Rules: FixedRules(match.DefaultRules()), Engine: sharedPool(t),
 			Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 		})
 	}()
@@ -236,7 +236,7 @@ func TestHandoffLeavesSegmentsOpen(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{
-			URL: path, StreamID: "live", Rules: match.DefaultRules(), Engine: sharedPool(t),
+			URL: path, StreamID: "live", Rules: FixedRules(match.DefaultRules()), Engine: sharedPool(t),
 			Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 			Handoff: errHandoff,
 			// A file is no live source: nothing of an earlier watch is resumed.
@@ -266,7 +266,7 @@ func TestHandoffLeavesSegmentsOpen(t *testing.T) {
 func TestFailedFirstOpenReportsEnded(t *testing.T) {
 	var got []ingest.Status
 	err := Run(context.Background(), Options{
-		URL: filepath.Join(t.TempDir(), "missing.mp4"), StreamID: "gone", Rules: match.DefaultRules(),
+		URL: filepath.Join(t.TempDir(), "missing.mp4"), StreamID: "gone", Rules: FixedRules(match.DefaultRules()),
 		Engine: sharedPool(t), Sink: &collect{}, Metrics: NewMetrics(prometheus.NewRegistry()),
 		Status: func(st ingest.Status) { got = append(got, st) },
 	})
@@ -304,7 +304,7 @@ func TestChangeGateReadsAStaticCaptionOnce(t *testing.T) {
 	sink := &collect{}
 	metrics := NewMetrics(prometheus.NewRegistry())
 	err := Run(context.Background(), Options{
-		URL: path, StreamID: "static", Replay: true, Rules: match.DefaultRules(),
+		URL: path, StreamID: "static", Replay: true, Rules: FixedRules(match.DefaultRules()),
 		Engine: reader, Sink: sink, Metrics: metrics,
 	})
 	require.NoError(t, err)
@@ -317,4 +317,55 @@ func TestChangeGateReadsAStaticCaptionOnce(t *testing.T) {
 	require.InDelta(t, 6000, segs[0].EndMS, 1500)
 	require.InDelta(t, 10000, segs[1].StartMS, 1500)
 	require.InDelta(t, 15000, segs[1].EndMS, 1500)
+}
+
+// TestStreamSeriesDeletedAtEnd: the per-stream series go when the stream's
+// Run ends, so a long-running worker does not keep one per stream it ever
+// watched; other streams' series stay.
+func TestStreamSeriesDeletedAtEnd(t *testing.T) {
+	metrics := NewMetrics(prometheus.NewRegistry())
+	now := time.Now()
+	for _, id := range []string{"gone", "other"} {
+		metrics.watch(id)
+		for _, st := range []ingest.Status{
+			{State: ingest.StateAttached, At: now},
+			{State: ingest.StateReconnecting, At: now},
+			{State: ingest.StateGap, At: now, Gap: &ingest.Gap{From: now.Add(-time.Second), To: now}},
+		} {
+			metrics.observeStatus(id, st)
+		}
+	}
+	vecs := []prometheus.Collector{metrics.StreamUp, metrics.Reconnects, metrics.Gaps, metrics.Unmonitored}
+	for _, v := range vecs {
+		require.Equal(t, 2, testutil.CollectAndCount(v))
+	}
+	err := Run(context.Background(), Options{
+		URL: filepath.Join(t.TempDir(), "missing.mp4"), StreamID: "gone", Rules: FixedRules(match.DefaultRules()),
+		Engine: sharedPool(t), Sink: &collect{}, Metrics: metrics,
+	})
+	require.Error(t, err)
+	for _, v := range vecs {
+		require.Equal(t, 1, testutil.CollectAndCount(v), "only the other stream's series are left")
+	}
+	require.Equal(t, 1.0, testutil.ToFloat64(metrics.Reconnects.WithLabelValues("other")))
+}
+
+func TestNewConfigLeavesOptionsAlone(t *testing.T) {
+	metrics := NewMetrics(prometheus.NewRegistry())
+	o := Options{URL: "x.mp4", StreamID: "s1", Channel: "ch", Replay: true, Rules: FixedRules(match.DefaultRules()),
+		Engine: sharedPool(t), Sink: &collect{}, Metrics: metrics,
+		Tracker: alerts.TrackerOptions{StreamID: "other", MinHits: 3}}
+	c, err := newConfig(o)
+	require.NoError(t, err)
+	require.True(t, c.ingest.MediaClock)
+	require.Equal(t, metrics.FramesDecoded, c.ingest.FramesDecoded)
+	require.Equal(t, "s1", c.tracker.StreamID)
+	require.Equal(t, "ch", c.tracker.Channel)
+	require.Equal(t, 3, c.tracker.MinHits)
+	require.Equal(t, "other", c.Tracker.StreamID, "the caller's options are copied, not rewritten")
+	require.Nil(t, c.Ingest.FramesDecoded)
+	require.False(t, c.Ingest.MediaClock)
+
+	_, err = newConfig(Options{StreamID: "s1"})
+	require.ErrorIs(t, err, ErrOptions)
 }

@@ -295,7 +295,7 @@ func cleanText(s string) string {
 		if i > 0 {
 			prev, _ := utf8.DecodeLastRuneInString(fields[i-1])
 			next, _ := utf8.DecodeRuneInString(f)
-			if !(unicode.Is(unicode.Han, prev) && unicode.Is(unicode.Han, next)) {
+			if !unicode.Is(unicode.Han, prev) || !unicode.Is(unicode.Han, next) {
 				b.WriteByte(' ')
 			}
 		}

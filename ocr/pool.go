@@ -15,6 +15,18 @@ import (
 // ErrClosed is returned by Read after Close.
 var ErrClosed = errors.New("ocr: pool closed")
 
+// LanguageError is returned by NewPool for a language whose Tesseract model
+// is not installed.
+type LanguageError struct {
+	Language string   // the language asked for
+	Have     []string // the languages installed
+}
+
+// Error says which language is missing and which are installed.
+func (e *LanguageError) Error() string {
+	return fmt.Sprintf("ocr: tesseract language %q is not installed (have %s)", e.Language, strings.Join(e.Have, ", "))
+}
+
 // Line is one text line read from an image.
 type Line struct {
 	Text       string
@@ -101,7 +113,7 @@ func checkLanguages(langs []string) error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("ocr: tesseract language %q is not installed (have %s)", l, strings.Join(have, ", "))
+			return &LanguageError{Language: l, Have: have}
 		}
 	}
 	return nil

@@ -127,6 +127,10 @@ func TestCancelledContext(t *testing.T) {
 func TestMissingLanguage(t *testing.T) {
 	_, err := NewPool(Options{Size: 1, Languages: []string{"klingon"}})
 	require.ErrorContains(t, err, `"klingon" is not installed`)
+	var le *LanguageError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, "klingon", le.Language)
+	require.Contains(t, le.Have, "eng")
 }
 
 func TestCleanText(t *testing.T) {

@@ -22,8 +22,8 @@ const (
 // ready for Tesseract's single-line mode: scaled so that the text is about 48
 // pixels tall, binarised with Otsu's threshold, reduced to the glyphs and
 // turned dark on a white background framed by a white margin. The crop is
-// taken to be padded the way frames.Detect pads a line, by about a sixth of
-// the line's height above and below.
+// taken to be a lines.Crop's Box: the line's glyphs with lines.Margin around
+// them, about a sixth of the line's height above and below.
 //
 // Which class is text is decided from connected components: whatever touches
 // the crop's border is background (a caption box, colour bars, a texture),

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamwatch/streamwatch/internal/runes"
 	"github.com/streamwatch/streamwatch/lines"
 )
 
@@ -308,7 +309,7 @@ func TestMeaningfulAndGarbage(t *testing.T) {
 		{"~%& {} |Ta", true, true},
 	}
 	for _, tc := range tests {
-		require.Equal(t, tc.meaningful, meaningful(tc.in), "meaningful(%q)", tc.in)
+		require.Equal(t, tc.meaningful, runes.HasLetterOrDigit(tc.in), "HasLetterOrDigit(%q)", tc.in)
 		require.Equal(t, tc.junk, garbage(tc.in), "garbage(%q)", tc.in)
 	}
 }

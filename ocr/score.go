@@ -61,6 +61,12 @@ func (r reading) doubtful() bool {
 	return false
 }
 
+// surer reports whether a, another model's reading of b's line, is to be
+// preferred: it read something, with more confidence.
+func surer(a, b Line) bool {
+	return a.Text != "" && a.Confidence > b.Confidence
+}
+
 // sureWord is the confidence below which a word makes a reading doubtful.
 const sureWord = 85
 
@@ -88,18 +94,6 @@ func hanCount(s string) int {
 func hasHan(s string) bool {
 	for _, r := range s {
 		if unicode.Is(unicode.Han, r) {
-			return true
-		}
-	}
-	return false
-}
-
-// meaningful reports whether s holds a letter, a digit or a Han character,
-// rather than only punctuation and symbols (Tesseract's reading of a stripe
-// or a smudge).
-func meaningful(s string) bool {
-	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			return true
 		}
 	}

@@ -3,6 +3,8 @@ package ocr
 import (
 	"image"
 	"strings"
+
+	"github.com/streamwatch/streamwatch/internal/runes"
 )
 
 // read reads the whole page (regions == nil), or each region as a line. An
@@ -39,7 +41,7 @@ func (w *worker) readPage(img *image.Gray) ([]Line, error) {
 		if err != nil {
 			return nil, err
 		}
-		if again.Text != "" && again.Confidence > l.Confidence {
+		if surer(again.Line, l) {
 			lines[i].Text, lines[i].Confidence = again.Text, again.Confidence
 		}
 	}
@@ -60,7 +62,7 @@ func (w *worker) readImage(img *image.Gray, regions []image.Rectangle) ([]Line, 
 		if err != nil {
 			return nil, err
 		}
-		if meaningful(l.Text) {
+		if runes.HasLetterOrDigit(l.Text) {
 			l.Box = r
 			out = append(out, l)
 		}
@@ -95,17 +97,11 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 	if err != nil {
 		return Line{}, err
 	}
-	prep := preps[0]
 	// A second binarisation that found glyphs the first lost: read it too
 	// and keep the reading that says more with confidence.
-	for _, alt := range preps[1:] {
-		again, err := w.readLine(first, alt)
-		if err != nil {
-			return Line{}, err
-		}
-		if again.beats(l) {
-			l, prep = again, alt
-		}
+	l, prep, err := w.best(first, l, preps[0], preps[1:])
+	if err != nil {
+		return Line{}, err
 	}
 	if !l.doubtful() {
 		return l.Line, nil
@@ -115,12 +111,8 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 	// with the shadow moved back onto the glyphs, before Chinese, whose
 	// readings of such a half-lost Latin line can be confident.
 	if sh := shadowRendering(sub, r); sh != nil {
-		again, err := w.readLine(first, sh)
-		if err != nil {
+		if l, prep, err = w.best(first, l, prep, []*image.Gray{sh}); err != nil {
 			return Line{}, err
-		}
-		if again.beats(l) {
-			l, prep = again, sh
 		}
 		if !l.doubtful() {
 			return l.Line, nil
@@ -144,25 +136,15 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 	// Other hypotheses about which pixels are text: outlined text read by
 	// its fill, texture and bars of the text's class left out.
 	alts := alternates(sub, r)
-	for _, alt := range alts {
-		again, err := w.readLine(first, alt)
-		if err != nil {
-			return Line{}, err
-		}
-		if again.beats(l) {
-			l, prep = again, alt
-		}
+	if l, prep, err = w.best(first, l, prep, alts); err != nil {
+		return Line{}, err
 	}
 	if !zhRead || !l.doubtful() && !hasHan(l.Text) {
 		return l.Line, nil
 	}
 	if prep != preps[0] && zh.Confidence < sureConfidence {
-		again, err := w.readChinese(prep)
-		if err != nil {
+		if zh, err = w.surerChinese(zh, []*image.Gray{prep}, nil); err != nil {
 			return Line{}, err
-		}
-		if again.Text != "" && again.Confidence > zh.Confidence {
-			zh = again
 		}
 	}
 	// A line Chinese half reads (several Han characters, though unsure)
@@ -171,26 +153,50 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 	// other renderings are read in Chinese too, which English, reading
 	// Chinese as look-alikes, cannot judge for it.
 	if zh.Confidence < sureConfidence && zh.Confidence >= minChineseConfidence && hanCount(zh.Text) >= 2 {
-		for _, alt := range alts {
-			if alt == prep {
-				continue
-			}
-			again, err := w.readChinese(alt)
-			if err != nil {
-				return Line{}, err
-			}
-			if again.Text != "" && again.Confidence > zh.Confidence {
-				zh = again
-			}
+		if zh, err = w.surerChinese(zh, alts, prep); err != nil {
+			return Line{}, err
 		}
 	}
 	// The Chinese model is asked for Chinese: a reading of it without Han
 	// characters (its look-alikes of a Latin line the English model found
 	// hard) wins only over a reading that holds no letters.
-	if zh.Text != "" && (zh.Confidence > l.Confidence && hasHan(zh.Text) || !meaningful(l.Text)) {
+	if zh.Text != "" && (zh.Confidence > l.Confidence && hasHan(zh.Text) || !runes.HasLetterOrDigit(l.Text)) {
 		return zh.Line, nil
 	}
 	return l.Line, nil
+}
+
+// best reads each of renderings with c and returns the reading that beats
+// all others, l (read from prep) included, with the rendering it came from.
+func (w *worker) best(c tesseract, l reading, prep *image.Gray, renderings []*image.Gray) (reading, *image.Gray, error) {
+	for _, alt := range renderings {
+		again, err := w.readLine(c, alt)
+		if err != nil {
+			return reading{}, nil, err
+		}
+		if again.beats(l) {
+			l, prep = again, alt
+		}
+	}
+	return l, prep, nil
+}
+
+// surerChinese reads each of renderings but skip in Chinese and returns the
+// surer of zh and those readings.
+func (w *worker) surerChinese(zh reading, renderings []*image.Gray, skip *image.Gray) (reading, error) {
+	for _, alt := range renderings {
+		if alt == skip {
+			continue
+		}
+		again, err := w.readChinese(alt)
+		if err != nil {
+			return reading{}, err
+		}
+		if surer(again.Line, zh.Line) {
+			zh = again
+		}
+	}
+	return zh, nil
 }
 
 // around returns the part of the frame b that prepareLine looks at for the
@@ -215,7 +221,7 @@ func (w *worker) readChinese(img *image.Gray) (reading, error) {
 	if err != nil {
 		return reading{}, err
 	}
-	if tr.Text != "" && tr.Confidence > zh.Confidence {
+	if surer(tr.Line, zh.Line) {
 		return tr, nil
 	}
 	return zh, nil

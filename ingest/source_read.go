@@ -1,0 +1,156 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asticode/go-astiav"
+)
+
+// Run decodes the source and calls handle for each frame, in order, on the calling
+// goroutine. The frame's AV is valid only during the call. Run returns nil at the end
+// of the input, ctx.Err() when ctx ends, handle's error as is, or a wrapped read or
+// decode error (ErrTimeout when a read stalls). Corrupt packets are skipped (up to
+// 100 in a row). Run may be called once; handle must not call Close.
+func (s *Source) Run(ctx context.Context, handle func(Frame) error) error {
+	if err := s.beginRun(s.in.redacted); err != nil {
+		return err
+	}
+	defer s.runMu.Unlock()
+	s.intr.reset()
+	stop := s.watchRun(ctx)
+	defer stop()
+	s.pacer = time.NewTimer(time.Hour)
+	s.pacer.Stop()
+	defer s.pacer.Stop()
+
+	err := s.loop(ctx, handle)
+	if s.badPackets > 0 || s.clampEvents > 0 {
+		s.log.Info("source ended", "url", s.in.redacted, "bad_packets", s.badPackets,
+			"timestamp_fixes", s.clampEvents)
+	}
+	return err
+}
+
+// maxBadPackets is how many packets in a row the decoder may reject, without a frame
+// coming out, before Run gives up.
+const maxBadPackets = 100
+
+func (s *Source) loop(ctx context.Context, handle func(Frame) error) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.readSince.Store(time.Now().UnixNano())
+		err := s.fc.ReadFrame(s.pkt)
+		s.readSince.Store(0)
+		if err != nil {
+			// An interrupted read may surface as EOF: check for our interrupt first.
+			if s.intr.cause() != nil || !errors.Is(err, astiav.ErrEof) {
+				return fmt.Errorf("read %s: %w", s.in.redacted, s.interruptErr(ctx, "read frame", err))
+			}
+			return s.drain(ctx, handle)
+		}
+		if s.pkt.StreamIndex() != s.streamIndex {
+			s.pkt.Unref()
+			continue
+		}
+		err = s.cc.SendPacket(s.pkt)
+		s.pkt.Unref()
+		if err != nil {
+			if err := s.badData("send packet", err); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := s.receive(ctx, handle); err != nil {
+			return err
+		}
+	}
+}
+
+// badData decides whether a decoding error ends Run: corrupt data in a live stream is
+// not worth stopping for, unless nothing but corrupt data comes.
+func (s *Source) badData(op string, err error) error {
+	if !errors.Is(err, astiav.ErrInvaliddata) || s.badInARow >= maxBadPackets {
+		return fmt.Errorf("decode %s: ingest: %s: %w", s.in.redacted, op, err)
+	}
+	s.badInARow++
+	s.badPackets++
+	s.log.Debug("decoder rejected data", "url", s.in.redacted, "op", op, "err", err)
+	return nil
+}
+
+// drain flushes the frames the decoder still holds at the end of the input.
+func (s *Source) drain(ctx context.Context, handle func(Frame) error) error {
+	if err := s.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return fmt.Errorf("decode %s: ingest: flush decoder: %w", s.in.redacted, err)
+	}
+	for {
+		eof, err := s.receive(ctx, handle)
+		if err != nil || eof {
+			return err
+		}
+	}
+}
+
+// receive hands on every frame the decoder has ready. eof reports the decoder is drained.
+func (s *Source) receive(ctx context.Context, handle func(Frame) error) (eof bool, err error) {
+	for {
+		err := s.cc.ReceiveFrame(s.frame)
+		if errors.Is(err, astiav.ErrEagain) {
+			return false, nil
+		}
+		if errors.Is(err, astiav.ErrEof) {
+			return true, nil
+		}
+		if err != nil {
+			return false, s.badData("receive frame", err)
+		}
+		s.badInARow = 0
+		err = s.deliver(ctx, handle)
+		s.frame.Unref()
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// deliver hands the decoded frame on, at its time when pacing.
+func (s *Source) deliver(ctx context.Context, handle func(Frame) error) error {
+	ms, ev := s.mediaTime()
+	switch ev {
+	case clockClamped, clockRebased:
+		s.clampEvents++
+		s.log.Debug("timestamp discontinuity", "url", s.in.redacted, "rebased", ev == clockRebased,
+			"media_ms", ms)
+	}
+	if s.opts.Realtime {
+		if err := s.pace(ctx, ms); err != nil {
+			return err
+		}
+	}
+	return handle(s.decoded(ms, s.info.StartWall, s.opts))
+}
+
+// pace waits until media time ms is due, measured from the first frame handed on.
+func (s *Source) pace(ctx context.Context, ms int64) error {
+	if s.paceStart.IsZero() {
+		s.paceStart = time.Now().Add(-time.Duration(ms) * time.Millisecond)
+		return nil
+	}
+	wait := time.Until(s.paceStart.Add(time.Duration(ms) * time.Millisecond))
+	if wait <= 0 {
+		return ctx.Err()
+	}
+	s.pacer.Reset(wait)
+	select {
+	case <-s.pacer.C:
+		return nil
+	case <-ctx.Done():
+		s.pacer.Stop()
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,168 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/streamwatch/streamwatch/alerts"
+	"github.com/streamwatch/streamwatch/frames"
+	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/lines"
+	"github.com/streamwatch/streamwatch/match"
+)
+
+// decode runs the source, samples its frames and queues them, as Go images,
+// for the read stage; it closes the queue when the source ends.
+func (m *monitor) decode(ctx context.Context) error {
+	defer m.queue.Close()
+	sampler := frames.NewSampler(m.SampleInterval)
+	var conv frames.GrayConverter
+	defer conv.Close()
+	var seq int64
+	err := m.src.Run(ctx, func(f ingest.Frame) error {
+		if !sampler.Due(f.MediaMS) {
+			return nil
+		}
+		img, err := conv.ToGray(f.AV)
+		if err != nil {
+			return err
+		}
+		m.Metrics.FramesSampled.Inc()
+		s := frames.Sampled{Seq: seq, MediaMS: f.MediaMS, Wall: f.Wall, Image: img, Gaps: m.gaps.Load()}
+		seq++
+		return m.queue.Put(ctx, s)
+	})
+	return err // ingest's errors already name the redacted URL
+}
+
+// read hands queued frames to the line reader, up to the engine's size of
+// them at once, and their readings on to the match stage in frame order. It
+// ends when the queue is closed and empty or ctx ends, once its reads are
+// done.
+func (m *monitor) read(ctx context.Context) error {
+	defer func() {
+		m.reader.Close()
+		close(m.results)
+	}()
+	for {
+		// Room first, then the frame: the queue keeps the newest.
+		if m.reader.Ready(ctx) != nil {
+			return nil
+		}
+		s, ok := m.queue.Get(ctx)
+		if !ok {
+			return nil
+		}
+		p, err := m.reader.Start(ctx, s.Image)
+		if err != nil {
+			return nil // only the end of ctx fails Start: a normal stop
+		}
+		select {
+		case m.results <- reading{frame: s, lines: p}:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// matchState is the state of the match stage: the rules it evaluates, the
+// wall-clock of the last frame and the unwatched spans seen.
+type matchState struct {
+	ev       *match.Evaluator
+	inForce  *match.Rules
+	last     time.Time
+	seenGaps int64
+}
+
+// match matches the lines of each frame, in frame order, against the rules
+// in force, tracks segments and publishes their records. When it ends, the
+// open segments are closed and published, unless the stream was handed over
+// (parent cancelled with Handoff as the cause).
+func (m *monitor) match(parent, ctx context.Context) error {
+	rules, matcher := m.Rules.Load()
+	st := &matchState{ev: match.NewEvaluator(rules, matcher, m.Channel), inForce: rules, last: time.Now()}
+	defer m.finish(parent, ctx, st)
+	for r := range m.results {
+		read, err := r.lines.Wait()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // a read cut short by a stop is no failure
+			}
+			return fmt.Errorf("ocr at %dms: %w", r.frame.MediaMS, err)
+		}
+		m.observe(ctx, st, r.frame, read)
+	}
+	return nil
+}
+
+// observe matches one frame's lines, tracks and publishes.
+func (m *monitor) observe(ctx context.Context, st *matchState, f frames.Sampled, read []lines.Line) {
+	st.last = f.Wall
+	ls := make([]match.Line, len(read))
+	for i, l := range read {
+		ls[i] = match.Line{Text: l.Text, Confidence: math.Round(l.Confidence*10) / 10,
+			Box: match.Box{X: l.Box.Min.X, Y: l.Box.Min.Y, W: l.Box.Dx(), H: l.Box.Dy()}}
+	}
+	if nr, nm := m.Rules.Load(); nr != nil && nr != st.inForce {
+		st.ev.SetRules(nr, nm)
+		st.inForce = nr
+		m.log.Info("rules taken up", "media_ms", f.MediaMS, "summary", nr.Summary())
+	}
+	hits := st.ev.Observe(f.MediaMS, ls)
+	for _, h := range hits {
+		m.Metrics.Matches.WithLabelValues(h.Rule).Inc()
+	}
+	if f.Gaps > st.seenGaps {
+		// Nobody watched for a while: what was on screen before may
+		// still be, and is not taken for gone.
+		st.seenGaps = f.Gaps
+		m.tracker.Suspend()
+	}
+	before := m.tracker.Open()
+	m.recent.add(f)
+	m.publish(ctx, m.withEvidence(ctx, m.tracker.Observe(f.MediaMS, f.Wall, hits)))
+	m.Metrics.Alerts.OpenSegments.Add(float64(m.tracker.Open() - before))
+	m.log.Debug("frame", "media_ms", f.MediaMS, "lines", len(ls), "hits", len(hits))
+}
+
+// finish closes and publishes the open segments at the end of the run, or
+// leaves them open for the next watcher on a hand-over.
+func (m *monitor) finish(parent, ctx context.Context, st *matchState) {
+	open := m.tracker.Open()
+	if m.Handoff != nil && errors.Is(context.Cause(parent), m.Handoff) {
+		if open > 0 {
+			m.log.Info("handed over with segments open", "open", open)
+		}
+	} else {
+		m.publish(ctx, m.withEvidence(ctx, m.tracker.Close(st.last)))
+	}
+	m.Metrics.Alerts.OpenSegments.Sub(float64(open))
+}
+
+// publish hands records to the sink; a failure is logged and counted, the
+// sink having retried already.
+func (m *monitor) publish(ctx context.Context, rs []alerts.Record) {
+	for _, r := range rs {
+		m.Metrics.Alerts.Records.WithLabelValues(string(r.State)).Inc()
+		// Publishing outlives cancellation so that closing records of a
+		// stopped stream still go out.
+		if err := m.Sink.Publish(context.WithoutCancel(ctx), r); err != nil {
+			m.Metrics.PublishErrors.Inc()
+			m.log.Error("publish failed", "alert_id", r.AlertID, "state", r.State, "err", err)
+		}
+	}
+}
+
+// withEvidence stores the images rs's evidence needs, when there is an
+// evidence store, and sets their keys in rs.
+func (m *monitor) withEvidence(ctx context.Context, rs []alerts.Record) []alerts.Record {
+	if m.Evidence != nil {
+		for i := range rs {
+			m.recent.attach(ctx, m.Evidence, &rs[i], m.log)
+		}
+	}
+	return rs
+}
