@@ -41,7 +41,7 @@ build: deps
 run: build
 	$(BIN) watch testdata/demo.mp4 --realtime --stream-id demo
 
-test: deps deploy-check
+test: deps deploy-check lint
 	$(GO) vet ./...
 	$(GO) test -race -timeout 20m -count=1 ./...
 	$(GO) test -count=1 -run '$(NORACE_RUN)' $(NORACE_PKGS)
