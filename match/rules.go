@@ -1,18 +1,14 @@
 package match
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/streamwatch/streamwatch/internal/runes"
 )
@@ -91,23 +87,12 @@ func ParseRules(data []byte) (r *Rules, err error) {
 			r, err = nil, &RulesError{Msg: fmt.Sprintf("invalid YAML: %v", v)}
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &RulesError{Msg: "empty file"}
-		}
-		return nil, yamlError(err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return nil, yamlError(err)
-		}
-		return nil, &RulesError{Line: extra.Line, Msg: "more than one YAML document"}
+	doc, err := decodeDocument(data)
+	if err != nil {
+		return nil, err
 	}
 	p := &parser{lines: make(map[string]int)}
-	r, err = p.document(&doc)
+	r, err = p.document(doc)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,10 @@
 package match
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -274,4 +277,25 @@ func (p *parser) document(doc *yaml.Node) (*Rules, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// decodeDocument decodes data as exactly one YAML document: none is "empty
+// file", a second one is refused.
+func decodeDocument(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &RulesError{Msg: "empty file"}
+		}
+		return nil, yamlError(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, yamlError(err)
+		}
+		return nil, &RulesError{Line: extra.Line, Msg: "more than one YAML document"}
+	}
+	return &doc, nil
 }
