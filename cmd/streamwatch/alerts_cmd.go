@@ -18,13 +18,12 @@ import (
 	"golang.org/x/term"
 
 	"github.com/streamwatch/streamwatch/alerts"
-	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/match"
 )
 
 // alertsOptions are the flags of "streamwatch alerts".
 type alertsOptions struct {
-	nats     string
+	nats     natsFlags
 	stream   string
 	severity match.Severity // the least shown; "" shows every record
 	since    time.Duration
@@ -41,7 +40,7 @@ func cmdAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		severity string
 	)
 	fs := flag.NewFlagSet("alerts", flag.ContinueOnError)
-	fs.StringVar(&o.nats, "nats", "", "NATS server URL (default $NATS_URL)")
+	o.nats.register(fs)
 	fs.StringVar(&o.stream, "stream", "", "show only this stream id; default: every stream")
 	fs.StringVar(&severity, "severity", "", "least severity shown: low, medium or high; default: every record")
 	fs.DurationVar(&o.since, "since", 0, "show records stored within this duration before now; default 0: every record stored")
@@ -78,10 +77,8 @@ func cmdAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return usageError{fmt.Errorf("--format %q: want table, json or auto", o.format)}
 	}
-	if o.nats == "" {
-		o.nats = os.Getenv("NATS_URL")
-	}
-	if o.nats == "" {
+	url := o.nats.serverURL()
+	if url == "" {
 		return usageError{errors.New("no NATS server: use --nats or NATS_URL")}
 	}
 	var root *os.Root
@@ -99,9 +96,9 @@ func cmdAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if o.follow {
 		opts = append(opts, nats.MaxReconnects(-1))
 	}
-	nc, err := nats.Connect(o.nats, opts...)
+	nc, err := o.nats.connect(url, opts...)
 	if err != nil {
-		return fmt.Errorf("connect to NATS %s: %w", ingest.Redact(o.nats), err)
+		return err
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

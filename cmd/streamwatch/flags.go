@@ -32,7 +32,7 @@ type common struct {
 	metricsAddr    string
 	logFormat      string
 	logLevel       string
-	nats           string
+	nats           natsFlags
 	ocrWorkers     int
 	languages      string
 	gap            time.Duration
@@ -68,7 +68,7 @@ func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
 	fs.StringVar(&c.metricsAddr, "metrics-addr", metricsDefault, "serve Prometheus /metrics and /healthz on this address; empty: off")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&c.nats, "nats", "", "NATS server URL (default $NATS_URL)")
+	c.nats.register(fs)
 	fs.IntVar(&c.ocrWorkers, "ocr-workers", runtime.NumCPU(), "Tesseract clients in the OCR pool")
 	fs.StringVar(&c.languages, "languages", "eng+chi_sim+chi_tra", "Tesseract languages, joined with +")
 	fs.DurationVar(&c.gap, "gap", 3*time.Second, "longest media-time gap without a hit that a segment bridges")

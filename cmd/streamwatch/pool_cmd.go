@@ -23,12 +23,14 @@ import (
 // flags, with --nats among them.
 type poolClient struct {
 	fs   *flag.FlagSet
-	nats *string
+	nats *natsFlags
 }
 
 func newPoolClient(name string) poolClient {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	return poolClient{fs: fs, nats: fs.String("nats", "", "NATS server URL (default $NATS_URL)")}
+	p := poolClient{fs: fs, nats: &natsFlags{}}
+	p.nats.register(fs)
+	return p
 }
 
 // parse parses args and wants n positional arguments; what names them in
@@ -61,16 +63,13 @@ func (p poolClient) do(ctx context.Context, f func(*pool.Store) error) error {
 // connect connects to NATS and binds the pool's JetStream objects; the
 // returned func closes the connection.
 func (p poolClient) connect(ctx context.Context) (*pool.Store, func(), error) {
-	url := *p.nats
-	if url == "" {
-		url = os.Getenv("NATS_URL")
-	}
+	url := p.nats.serverURL()
 	if url == "" {
 		return nil, nil, usageError{errors.New("--nats URL (or $NATS_URL) is required")}
 	}
-	nc, err := nats.Connect(url, nats.Name("streamwatch-cli"))
+	nc, err := p.nats.connect(url, nats.Name("streamwatch-cli"))
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to NATS %s: %w", ingest.Redact(url), err)
+		return nil, nil, err
 	}
 	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

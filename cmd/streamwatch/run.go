@@ -171,9 +171,13 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 		w.sinks = append(w.sinks, &alerts.JSONLines{W: f})
 	}
 
-	w.natsURL = c.nats
+	w.natsURL = c.nats.serverURL()
 	if w.natsURL == "" {
-		w.natsURL = os.Getenv("NATS_URL")
+		if f := c.nats.fileFlagGiven(); f != "" {
+			// The embedded server wants no credentials: a file given for
+			// another server must not be ignored quietly.
+			return nil, usageError{fmt.Errorf("--%s needs --nats URL (or $NATS_URL)", f)}
+		}
 	}
 	if w.natsURL == "" && !noEmbedded {
 		dir, err := os.MkdirTemp("", "streamwatch-nats-")
@@ -200,10 +204,10 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 		// No reconnect buffer: while NATS is away a publish fails at once and
 		// the record goes to the outbox on disk, not to memory.
 		closed := make(chan struct{})
-		nc, err := nats.Connect(w.natsURL, nats.Name("streamwatch"), nats.MaxReconnects(-1), nats.ReconnectBufSize(-1),
+		nc, err := c.nats.connect(w.natsURL, nats.Name("streamwatch"), nats.MaxReconnects(-1), nats.ReconnectBufSize(-1),
 			nats.DrainTimeout(natsDrainTimeout), nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
 		if err != nil {
-			return nil, fmt.Errorf("connect to NATS %s: %w", ingest.Redact(w.natsURL), err)
+			return nil, err
 		}
 		w.closers = append(w.closers, func() { w.drainNATS(nc, closed) })
 		w.nc = nc

@@ -44,7 +44,7 @@ func cmdWorker(ctx context.Context, args []string) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	if c.nats == "" && os.Getenv("NATS_URL") == "" {
+	if c.nats.serverURL() == "" {
 		return usageError{errors.New("worker needs --nats URL (or $NATS_URL)")}
 	}
 	w, err := wire(ctx, c, true)
