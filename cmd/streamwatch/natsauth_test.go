@@ -278,7 +278,7 @@ func TestEveryNATSCommandAuthenticates(t *testing.T) {
 	srv := secureServer(t, operator, pki.withTLS(t, true))
 	url := srv.ClientURL()
 	auth := []string{"--nats", url, "--nats-creds", creds, "--nats-ca", pki.ca, "--nats-cert", pki.clientCert, "--nats-key", pki.clientKey}
-	run := func(t *testing.T, args ...string) result {
+	runAuthed := func(t *testing.T, args ...string) result {
 		t.Helper()
 		r := authRun(t, nil, append(args, auth...)...)
 		require.Equal(t, 0, r.code, "%s: %s", args[0], r.stderr)
@@ -291,12 +291,12 @@ func TestEveryNATSCommandAuthenticates(t *testing.T) {
 	require.Contains(t, r.stderr, "connect to NATS")
 
 	out := filepath.Join(t.TempDir(), "replay.jsonl")
-	run(t, "replay", offerClip(t), "--stream-id", "auth-replay", "--out", out, "--ocr-workers", "1")
+	runAuthed(t, "replay", offerClip(t), "--stream-id", "auth-replay", "--out", out, "--ocr-workers", "1")
 	replayed := readRecords(t, out)
 	requireOfferClipAlert(t, replayed)
-	run(t, "watch", offerClip(t), "--stream-id", "auth-watch", "--metrics-addr", "", "--ocr-workers", "1")
+	runAuthed(t, "watch", offerClip(t), "--stream-id", "auth-watch", "--metrics-addr", "", "--ocr-workers", "1")
 
-	r = run(t, "alerts", "--format", "json")
+	r = runAuthed(t, "alerts", "--format", "json")
 	var ids []string
 	for _, l := range jsonLines(t, r.stdout) {
 		var rec alerts.Record
@@ -308,10 +308,10 @@ func TestEveryNATSCommandAuthenticates(t *testing.T) {
 
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
 	require.NoError(t, os.WriteFile(rules, []byte(reloadRules("gucci", "Gucci", "offer")), 0o644))
-	r = run(t, "rules", "push", rules)
+	r = runAuthed(t, "rules", "push", rules)
 	require.Contains(t, r.stdout, "revision 1")
 
-	w := startPoolWorker(t, url, "auth-worker", 1, auth[2:]...)
+	w := startPoolWorker(t, url, "auth-worker", 1, append([]string{"--log-level", "debug"}, auth[2:]...)...)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		// status from the environment, the nats CLI's variables
@@ -328,13 +328,25 @@ func TestEveryNATSCommandAuthenticates(t *testing.T) {
 		case <-time.After(500 * time.Millisecond): // the worker's heartbeat comes every 2 s
 		}
 	}
-	run(t, "submit", "rtmp://127.0.0.1:1/none", "--stream-id", "auth-submitted")
-	r = run(t, "status", "--json")
+	runAuthed(t, "submit", "rtmp://127.0.0.1:1/none", "--stream-id", "auth-submitted")
+	r = runAuthed(t, "status", "--json")
 	require.Contains(t, r.stdout, "auth-submitted")
-	run(t, "stop", "auth-submitted")
+	runAuthed(t, "stop", "auth-submitted")
 	require.NoError(t, w.cmd.Process.Signal(syscall.SIGTERM))
 	w.exitedAfter(t, time.Now())
 	require.Equal(t, 0, w.cmd.ProcessState.ExitCode(), w.stderr.String())
+
+	// Neither the user's seed nor its JWT shows in the debug log.
+	data, err := os.ReadFile(creds)
+	require.NoError(t, err)
+	userJWT, err := nkeys.ParseDecoratedJWT(data)
+	require.NoError(t, err)
+	kp, err := nkeys.ParseDecoratedUserNKey(data)
+	require.NoError(t, err)
+	seed, err := kp.Seed()
+	require.NoError(t, err)
+	require.NotContains(t, w.stderr.String(), string(seed))
+	require.NotContains(t, w.stderr.String(), userJWT)
 }
 
 // TestNATSAuthFileErrors: a file that is missing, unreadable or of the wrong

@@ -144,9 +144,11 @@ func (n *natsFlags) options() ([]nats.Option, error) {
 		opts = append(opts, nats.UserCredentials(creds.file))
 	}
 	if nkey.set() {
-		if _, err := nkey.read(); err != nil {
+		data, err := nkey.read()
+		if err != nil {
 			return nil, err
 		}
+		wipe(data) // nats.go reads the seed again to sign each connect
 		opt, err := nats.NkeyOptionFromSeed(nkey.file)
 		if err != nil {
 			return nil, nkey.fileErr(errors.New("not an nkey user seed"))
