@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,7 +100,8 @@ func TestTwoWatchersShareAnOutboxRoot(t *testing.T) {
 }
 
 // TestOutboxLeftoversGoOnlyToTheirServer leaves records in the outbox root
-// when a real nats-server goes for good, keeps them through later runs against another server and an
+// when a real nats-server goes for good (the watch exits 1 and says how many
+// and where), keeps them through later runs against another server and an
 // embedded one, and sends them when a process connects to that server again.
 func TestOutboxLeftoversGoOnlyToTheirServer(t *testing.T) {
 	if testing.Short() {
@@ -116,9 +118,12 @@ func TestOutboxLeftoversGoOnlyToTheirServer(t *testing.T) {
 		"--metrics-addr", "", "--out", out, "--outbox-dir", root)
 	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "msg=attached") }, time.Minute, 50*time.Millisecond)
 	a.stop() // before the caption at 3 s: every record goes to the outbox
-	exitCode(t, cmd)
+	require.Equal(t, 1, exitCode(t, cmd), stderr.String())
 	want := readRecords(t, out)
 	require.NotEmpty(t, want)
+	last := lastLine(stderr.String())
+	require.Contains(t, last, fmt.Sprintf("%d records not sent", len(want)))
+	require.Contains(t, last, root)
 
 	// Another real server, then a throw-away embedded one: neither takes them.
 	b := testutil.NATSServer(t)
@@ -142,4 +147,10 @@ func TestOutboxLeftoversGoOnlyToTheirServer(t *testing.T) {
 	left, err := os.ReadDir(root)
 	require.NoError(t, err)
 	require.Empty(t, left)
+}
+
+// lastLine returns the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
 }
