@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,8 +21,13 @@ import (
 
 // OutboxOptions configure an Outbox. Zero values mean the documented defaults.
 type OutboxOptions struct {
-	// Dir holds one file per record waiting to be sent. Required.
+	// Dir is the outbox root. Each process keeps its records in a directory
+	// of its own under it, locked while it runs, so that processes sharing
+	// the root never touch each other's records. Required.
 	Dir string
+	// Server is the NATS server the records are meant for, kept with them:
+	// an earlier run's leftovers are sent only to the same server.
+	Server OutboxServer
 	// MaxRecords bounds the records waiting. When it is reached, the oldest
 	// waiting update record is dropped to make room; open and closed records
 	// are never dropped (the bound is exceeded for them, loudly). Default 10000.
@@ -40,14 +46,61 @@ type OutboxOptions struct {
 	Waiting prometheus.Gauge
 }
 
+// OutboxServer names the NATS server that the records of an outbox directory
+// are meant for, as the connection saw it (nats.Conn's ConnectedServerName,
+// ConnectedServerId, ConnectedClusterName, ConnectedUrlRedacted).
+type OutboxServer struct {
+	Name    string `json:"name"`
+	ID      string `json:"id"`
+	Cluster string `json:"cluster,omitempty"`
+	URL     string `json:"url"`
+	// Embedded is a throw-away server of the process itself: its records
+	// are for nobody else, and it takes no one's leftovers.
+	Embedded bool `json:"embedded,omitempty"`
+}
+
+// Same reports whether records meant for s may be sent to t: never to or from
+// an embedded server; within a cluster, to any server of the same cluster;
+// otherwise to the server of the same configured name; and for servers
+// without a configured name (whose name is their random id), to the same URL.
+func (s OutboxServer) Same(t OutboxServer) bool {
+	switch {
+	case s.Embedded || t.Embedded:
+		return false
+	case s.Cluster != "" || t.Cluster != "":
+		return s.Cluster == t.Cluster
+	case s.Name != s.ID || t.Name != t.ID:
+		return s.Name == t.Name
+	default:
+		return s.URL != "" && s.URL == t.URL
+	}
+}
+
+// String names the server for logs.
+func (s OutboxServer) String() string {
+	id := s.Name
+	if s.Cluster != "" {
+		id = s.Cluster + "/" + id
+	}
+	if s.Embedded {
+		id = "embedded " + id
+	}
+	return id + " at " + s.URL
+}
+
 // Outbox is a Sink that never loses a record while its downstream sink (NATS)
 // is away: a record that cannot be sent at once is written durably to disk,
 // and a drainer sends what waits, in order, when the downstream is back.
-// Records in the directory from an earlier run are sent first.
+// Leftovers of earlier runs meant for the same server are sent first.
 type Outbox struct {
 	opts OutboxOptions
 	next Sink
 	log  *slog.Logger
+	dir  string   // this process's directory
+	own  *os.File // its lock
+	// adopted are the locked directories of earlier runs whose records
+	// this outbox sends.
+	adopted []lockedDir
 
 	mu      sync.Mutex
 	seq     uint64
@@ -55,16 +108,31 @@ type Outbox struct {
 	wake    chan struct{}
 }
 
+type lockedDir struct {
+	dir  string
+	lock *os.File
+}
+
 type outboxItem struct {
 	path  string
 	state State
 }
 
+// Names inside the outbox root and its directories.
+const (
+	outboxLockFile   = "lock"
+	outboxServerFile = "server.json"
+	outboxNewPrefix  = ".new-" // a directory being set up, not yet in use
+)
+
 // ErrOutboxDir is returned by OpenOutbox without a directory.
 var ErrOutboxDir = errors.New("alerts: outbox needs a directory")
 
-// OpenOutbox opens (creating if needed) the outbox in opts.Dir in front of next.
-func OpenOutbox(opts OutboxOptions, next Sink) (*Outbox, error) {
+// OpenOutbox opens the outbox under the root opts.Dir in front of next: it
+// makes and locks a directory of this process, takes over the unlocked
+// directories of earlier runs meant for the same server (opts.Server), and
+// says in one log line what it leaves for other servers. Close releases it.
+func OpenOutbox(opts OutboxOptions, next Sink) (_ *Outbox, err error) {
 	if opts.Dir == "" {
 		return nil, ErrOutboxDir
 	}
@@ -85,34 +153,232 @@ func OpenOutbox(opts OutboxOptions, next Sink) (*Outbox, error) {
 		return nil, fmt.Errorf("alerts: outbox: %w", err)
 	}
 	o := &Outbox{opts: opts, next: next, log: log.With("component", "outbox"), wake: make(chan struct{}, 1)}
-	names, err := filepath.Glob(filepath.Join(opts.Dir, "*.json"))
-	if err != nil {
+	defer func() {
+		if err != nil {
+			o.Close()
+		}
+	}()
+	if err := o.makeOwnDir(); err != nil {
 		return nil, fmt.Errorf("alerts: outbox: %w", err)
 	}
-	sort.Strings(names) // zero-padded sequence numbers sort in send order
-	for _, n := range names {
-		base := strings.TrimSuffix(filepath.Base(n), ".json")
-		seqPart, state, _ := strings.Cut(base, "-")
-		s, err := strconv.ParseUint(seqPart, 10, 64)
-		if err != nil {
-			continue // not ours
-		}
-		o.seq = max(o.seq, s)
-		o.waiting = append(o.waiting, outboxItem{path: n, state: State(state)})
-	}
-	if len(o.waiting) > 0 {
-		o.log.Warn("outbox holds records from an earlier run; sending them first", "records", len(o.waiting), "dir", opts.Dir)
+	if err := o.takeLeftovers(); err != nil {
+		return nil, fmt.Errorf("alerts: outbox: %w", err)
 	}
 	o.gauge()
-	// Remove temporary files of a write that a crash interrupted.
-	tmps, err := filepath.Glob(filepath.Join(opts.Dir, "*.tmp"))
+	return o, nil
+}
+
+// makeOwnDir sets up this process's directory under a name nobody else
+// looks at, locks it and records the server, then gives it its real name:
+// another process never sees a directory without its lock and server.
+func (o *Outbox) makeOwnDir() error {
+	tmp, err := os.MkdirTemp(o.opts.Dir, outboxNewPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("alerts: outbox: %w", err)
+		return err
+	}
+	lock, err := os.OpenFile(filepath.Join(tmp, outboxLockFile), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return errors.Join(err, os.RemoveAll(tmp))
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return errors.Join(fmt.Errorf("lock %s: %w", tmp, err), lock.Close(), os.RemoveAll(tmp))
+	}
+	o.own = lock
+	o.dir = tmp
+	data, err := json.Marshal(o.opts.Server)
+	if err != nil {
+		return err
+	}
+	if err := writeDurably(filepath.Join(tmp, outboxServerFile), data); err != nil {
+		return err
+	}
+	name := filepath.Join(o.opts.Dir, fmt.Sprintf("%s-%d-%s", time.Now().UTC().Format("20060102T150405Z"),
+		os.Getpid(), strings.TrimPrefix(filepath.Base(tmp), outboxNewPrefix)))
+	if err := os.Rename(tmp, name); err != nil {
+		return err
+	}
+	o.dir = name
+	return syncDir(o.opts.Dir)
+}
+
+// takeLeftovers looks at the other directories of the root: those locked
+// belong to running processes; those free are an earlier run's, taken over
+// when meant for this server and kept otherwise.
+func (o *Outbox) takeLeftovers() error {
+	entries, err := os.ReadDir(o.opts.Dir)
+	if err != nil {
+		return err
+	}
+	var kept, keptDirs, flat int
+	var keptFor []string
+	for _, e := range entries {
+		path := filepath.Join(o.opts.Dir, e.Name())
+		if !e.IsDir() {
+			if _, ok := recordFile(e.Name()); ok {
+				// A record of an outbox from before directories per process:
+				// nobody knows which server it was meant for.
+				flat++
+			}
+			continue
+		}
+		if path == o.dir {
+			continue
+		}
+		lock, err := os.OpenFile(filepath.Join(path, outboxLockFile), os.O_RDWR, 0)
+		if err != nil {
+			continue // not an outbox directory, or one just removed
+		}
+		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			o.closeLock(lock, path)
+			continue // a running process's
+		}
+		if strings.HasPrefix(e.Name(), outboxNewPrefix) {
+			// Set up by a process that died before using it: no records.
+			o.removeDir(path, lock)
+			continue
+		}
+		items, err := o.scan(path)
+		if err != nil {
+			o.closeLock(lock, path)
+			return err
+		}
+		if len(items) == 0 {
+			o.removeDir(path, lock)
+			continue
+		}
+		var srv OutboxServer
+		data, err := os.ReadFile(filepath.Join(path, outboxServerFile))
+		if err == nil {
+			err = json.Unmarshal(data, &srv)
+		}
+		if err != nil || !srv.Same(o.opts.Server) {
+			kept += len(items)
+			keptDirs++
+			if err != nil {
+				keptFor = append(keptFor, "unknown")
+			} else {
+				keptFor = append(keptFor, srv.String())
+			}
+			o.closeLock(lock, path)
+			continue
+		}
+		o.adopted = append(o.adopted, lockedDir{dir: path, lock: lock})
+		o.waiting = append(o.waiting, items...)
+	}
+	if len(o.waiting) > 0 {
+		o.log.Warn("outbox holds records from an earlier run for this NATS server; sending them first",
+			"records", len(o.waiting), "dirs", len(o.adopted), "server", o.opts.Server.String())
+	}
+	if flat > 0 {
+		kept += flat
+		keptFor = append(keptFor, "unknown (records in the root itself, from an older streamwatch)")
+	}
+	if kept > 0 {
+		o.log.Warn("outbox root holds records of earlier runs meant for other NATS servers; keeping them for those",
+			"records", kept, "dirs", keptDirs, "servers", strings.Join(keptFor, ", "), "root", o.opts.Dir, "server", o.opts.Server.String())
+	}
+	return nil
+}
+
+// scan lists the records of an earlier run's directory in send order and
+// removes the temporary files of a write that a crash interrupted.
+func (o *Outbox) scan(dir string) ([]outboxItem, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names) // zero-padded sequence numbers sort in send order
+	var items []outboxItem
+	for _, n := range names {
+		if _, ok := recordFile(filepath.Base(n)); !ok {
+			continue // not a record
+		}
+		base := strings.TrimSuffix(filepath.Base(n), ".json")
+		_, state, _ := strings.Cut(base, "-")
+		items = append(items, outboxItem{path: n, state: State(state)})
+	}
+	tmps, err := filepath.Glob(filepath.Join(dir, "*.tmp"))
+	if err != nil {
+		return nil, err
 	}
 	for _, t := range tmps {
 		o.remove(t, "interrupted write")
 	}
-	return o, nil
+	return items, nil
+}
+
+// recordFile reports whether name is a record file, and its sequence number.
+func recordFile(name string) (uint64, bool) {
+	base, ok := strings.CutSuffix(name, ".json")
+	if !ok {
+		return 0, false
+	}
+	seqPart, _, _ := strings.Cut(base, "-")
+	s, err := strconv.ParseUint(seqPart, 10, 64)
+	return s, err == nil
+}
+
+// removeDir removes a directory of the root that holds no records, then
+// releases its lock.
+func (o *Outbox) removeDir(dir string, lock *os.File) {
+	if err := os.RemoveAll(dir); err != nil {
+		o.log.Error("outbox directory not removed", "path", dir, "err", err)
+	}
+	o.closeLock(lock, dir)
+}
+
+// closeLock releases the lock of dir.
+func (o *Outbox) closeLock(lock *os.File, dir string) {
+	if err := lock.Close(); err != nil {
+		o.log.Error("outbox lock not released", "path", dir, "err", err)
+	}
+}
+
+// Dir returns this process's directory of the outbox.
+func (o *Outbox) Dir() string { return o.dir }
+
+// Close releases the outbox's directories, removing those with no records
+// left; those with records stay for the next start. Call it after Run and
+// Flush have returned.
+func (o *Outbox) Close() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	left := map[string]int{}
+	for _, it := range o.waiting {
+		left[filepath.Dir(it.path)]++
+	}
+	for _, d := range o.adopted {
+		if left[d.dir] == 0 {
+			o.removeDir(d.dir, d.lock)
+		} else {
+			o.closeLock(d.lock, d.dir)
+		}
+	}
+	o.adopted = nil
+	if o.own != nil {
+		if left[o.dir] == 0 {
+			o.removeDir(o.dir, o.own)
+		} else {
+			o.closeLock(o.own, o.dir)
+		}
+		o.own = nil
+	}
+}
+
+// ErrOutboxLeft is returned by Flush when records are left on disk.
+var ErrOutboxLeft = errors.New("alerts: outbox not empty")
+
+// whereLocked lists the directories that hold waiting records. o.mu is held.
+func (o *Outbox) whereLocked() string {
+	var dirs []string
+	seen := map[string]bool{}
+	for _, it := range o.waiting {
+		if d := filepath.Dir(it.path); !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	return strings.Join(dirs, ", ")
 }
 
 // Len returns the number of records waiting.
@@ -154,7 +420,7 @@ func (o *Outbox) store(r Record) error {
 		}
 	}
 	o.seq++
-	path := filepath.Join(o.opts.Dir, fmt.Sprintf("%020d-%s.json", o.seq, r.State))
+	path := filepath.Join(o.dir, fmt.Sprintf("%020d-%s.json", o.seq, r.State))
 	if err := writeDurably(path, data); err != nil {
 		return fmt.Errorf("alerts: outbox: %w", err)
 	}
@@ -230,6 +496,8 @@ func (o *Outbox) Run(ctx context.Context) error {
 }
 
 // Flush drains what waits, giving up when ctx ends. Use it before exiting.
+// What it could not send is on disk: it then returns ErrOutboxLeft, wrapped
+// with the count of records and where they are.
 func (o *Outbox) Flush(ctx context.Context) error {
 	for {
 		it, have := o.first()
@@ -238,7 +506,10 @@ func (o *Outbox) Flush(ctx context.Context) error {
 		}
 		if err := o.send(ctx, it); err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("alerts: outbox: %d records still waiting in %s: %w", o.Len(), o.opts.Dir, err)
+				o.mu.Lock()
+				defer o.mu.Unlock()
+				return fmt.Errorf("%w: %d records not sent to NATS %s, left in %s for the next start connected to that server (last error: %w)",
+					ErrOutboxLeft, len(o.waiting), o.opts.Server.String(), o.whereLocked(), err)
 			}
 			select {
 			case <-ctx.Done():
@@ -323,7 +594,12 @@ func writeDurably(path string, data []byte) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	d, err := os.Open(filepath.Dir(path))
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir makes the entries of dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,12 @@ package alerts
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,6 +67,7 @@ func TestOutboxKeepsOrderThroughAnOutage(t *testing.T) {
 	require.Eventually(t, func() bool { return ob.Len() == 0 }, 5*time.Second, 10*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
+	ob.Close()
 	got := next.records()
 	require.Len(t, got, 7)
 	for i, r := range got {
@@ -72,23 +75,129 @@ func TestOutboxKeepsOrderThroughAnOutage(t *testing.T) {
 	}
 }
 
+// serverA is a NATS server without a configured name (its name is its id).
+var serverA = OutboxServer{Name: "NAAA", ID: "NAAA", URL: "nats://127.0.0.1:4222"}
+
 func TestOutboxSurvivesARestart(t *testing.T) {
-	dir := t.TempDir()
+	root := t.TempDir()
 	next := &flaky{down: true}
-	ob, err := OpenOutbox(OutboxOptions{Dir: dir}, next)
+	ob, err := OpenOutbox(OutboxOptions{Dir: root, Server: serverA}, next)
 	require.NoError(t, err)
 	for i := range 3 {
 		require.NoError(t, ob.Publish(context.Background(), rec("b", StateUpdate, i)))
 	}
-	// A crash: the process goes, the files stay. A new process drains them.
+	// The process goes, the files stay. A new process for the same server
+	// (restarted: a new id) drains them.
+	ob.Close()
 	up := &flaky{}
-	ob2, err := OpenOutbox(OutboxOptions{Dir: dir}, up)
+	restarted := serverA
+	restarted.Name, restarted.ID = "NBBB", "NBBB"
+	ob2, err := OpenOutbox(OutboxOptions{Dir: root, Server: restarted}, up)
 	require.NoError(t, err)
 	require.Equal(t, 3, ob2.Len())
 	require.NoError(t, ob2.Flush(context.Background()))
 	require.Len(t, up.records(), 3)
-	names, _ := filepath.Glob(filepath.Join(dir, "*"))
-	require.Empty(t, names)
+	ob2.Close()
+	names, _ := filepath.Glob(filepath.Join(root, "*"))
+	require.Empty(t, names, "no directory left behind")
+}
+
+// leftover makes the directory an earlier run for srv left in root, with files.
+func leftover(t *testing.T, root string, srv OutboxServer, files map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(root, "20260101T000000Z-1-1")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, outboxLockFile), nil, 0o644))
+	data, err := json.Marshal(srv)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, outboxServerFile), data, 0o644))
+	for name, content := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+	}
+	return dir
+}
+
+func TestOutboxServerSame(t *testing.T) {
+	named := OutboxServer{Name: "nats-1", ID: "NXXX", URL: "nats://a:4222"}
+	cases := []struct {
+		name string
+		a, b OutboxServer
+		same bool
+	}{
+		{"unnamed server restarted on its URL", serverA, OutboxServer{Name: "NB", ID: "NB", URL: serverA.URL}, true},
+		{"unnamed server elsewhere", serverA, OutboxServer{Name: "NB", ID: "NB", URL: "nats://127.0.0.1:5222"}, false},
+		{"named server at another URL", named, OutboxServer{Name: "nats-1", ID: "NYYY", URL: "nats://b:4222"}, true},
+		{"another named server on the URL", named, OutboxServer{Name: "nats-2", ID: "NYYY", URL: named.URL}, false},
+		{"one cluster, another server", OutboxServer{Name: "n1", ID: "N1", Cluster: "c"}, OutboxServer{Name: "n2", ID: "N2", Cluster: "c"}, true},
+		{"another cluster", OutboxServer{Name: "n1", ID: "N1", Cluster: "c"}, OutboxServer{Name: "n1", ID: "N1", Cluster: "d"}, false},
+		{"embedded, same URL", OutboxServer{Name: "E", ID: "E", URL: serverA.URL, Embedded: true}, serverA, false},
+		{"to embedded", serverA, OutboxServer{Name: "NAAA", ID: "NAAA", URL: serverA.URL, Embedded: true}, false},
+		{"nothing known", OutboxServer{}, OutboxServer{}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			require.Equal(t, c.same, c.a.Same(c.b))
+			require.Equal(t, c.same, c.b.Same(c.a))
+		})
+	}
+}
+
+func TestOutboxLeftoversGoOnlyToTheirServer(t *testing.T) {
+	root := t.TempDir()
+	dir := leftover(t, root, serverA, map[string]string{
+		"00000000000000000001-open.json":   `{"alert_id":"x","state":"open"}`,
+		"00000000000000000002-closed.json": `{"alert_id":"x","state":"closed"}`,
+	})
+	for _, other := range []OutboxServer{
+		{Name: "NB", ID: "NB", URL: "nats://127.0.0.1:5222"},
+		{Name: "NA", ID: "NA", URL: serverA.URL, Embedded: true},
+	} {
+		var logs bytes.Buffer
+		up := &flaky{}
+		ob, err := OpenOutbox(OutboxOptions{Dir: root, Server: other, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, up)
+		require.NoError(t, err)
+		require.Equal(t, 0, ob.Len(), other.String())
+		require.NoError(t, ob.Flush(context.Background()))
+		ob.Close()
+		require.Empty(t, up.records())
+		require.Equal(t, 1, strings.Count(logs.String(), "\n"), logs.String())
+		require.Contains(t, logs.String(), "meant for other NATS servers")
+		require.Contains(t, logs.String(), "records=2")
+		require.Contains(t, logs.String(), serverA.URL)
+	}
+	up := &flaky{}
+	ob, err := OpenOutbox(OutboxOptions{Dir: root, Server: OutboxServer{Name: "NC", ID: "NC", URL: serverA.URL}}, up)
+	require.NoError(t, err)
+	require.NoError(t, ob.Flush(context.Background()))
+	ob.Close()
+	require.Len(t, up.records(), 2)
+	require.NoDirExists(t, dir)
+}
+
+func TestOutboxLeavesARunningProcessAlone(t *testing.T) {
+	root := t.TempDir()
+	first, err := OpenOutbox(OutboxOptions{Dir: root, Server: serverA}, &flaky{down: true})
+	require.NoError(t, err)
+	for i := range 3 {
+		require.NoError(t, first.Publish(context.Background(), rec("a", StateUpdate, i)))
+	}
+	up := &flaky{}
+	second, err := OpenOutbox(OutboxOptions{Dir: root, Server: serverA}, up)
+	require.NoError(t, err)
+	require.NotEqual(t, first.Dir(), second.Dir())
+	require.Equal(t, 0, second.Len(), "the first one's directory is locked")
+	require.NoError(t, second.Publish(context.Background(), rec("b", StateOpen, 0)))
+	second.Close()
+	require.NoDirExists(t, second.Dir(), "an empty directory goes at Close")
+	require.Equal(t, 3, first.Len())
+	fctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err = first.Flush(fctx)
+	require.ErrorIs(t, err, ErrOutboxLeft)
+	require.Contains(t, err.Error(), "3 records")
+	require.Contains(t, err.Error(), first.Dir())
+	first.Close()
+	require.DirExists(t, first.Dir(), "records stay for the next start")
 }
 
 func TestOutboxOverflowDropsUpdatesFirst(t *testing.T) {
@@ -116,32 +225,39 @@ func TestOutboxOverflowDropsUpdatesFirst(t *testing.T) {
 }
 
 func TestOutboxSkipsACorruptFile(t *testing.T) {
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "00000000000000000001-open.json"), []byte("{not json"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "00000000000000000002-closed.json"), []byte(`{"alert_id":"x","state":"closed"}`), 0o644))
+	root := t.TempDir()
+	leftover(t, root, serverA, map[string]string{
+		"00000000000000000001-open.json":   "{not json",
+		"00000000000000000002-closed.json": `{"alert_id":"x","state":"closed"}`,
+	})
 	up := &flaky{}
-	ob, err := OpenOutbox(OutboxOptions{Dir: dir}, up)
+	ob, err := OpenOutbox(OutboxOptions{Dir: root, Server: serverA}, up)
 	require.NoError(t, err)
 	require.NoError(t, ob.Flush(context.Background()))
 	require.Len(t, up.records(), 1)
 	require.Equal(t, "x", up.records()[0].AlertID)
-	// The next record gets a sequence number after the ones found.
+	// New records go to this process's own directory.
 	up.set(true)
 	require.NoError(t, ob.Publish(context.Background(), rec("y", StateOpen, 0)))
-	names, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	require.Equal(t, []string{filepath.Join(dir, "00000000000000000003-open.json")}, names)
+	names, _ := filepath.Glob(filepath.Join(ob.Dir(), "*-*.json"))
+	require.Equal(t, []string{filepath.Join(ob.Dir(), "00000000000000000001-open.json")}, names)
+	ob.Close()
 }
 
 func TestOutboxLogsWhatItCannotRemove(t *testing.T) {
-	dir := t.TempDir()
+	root := t.TempDir()
 	// A leftover of an interrupted write that will not go: a directory with
 	// something in it (a file would go, even for root).
+	dir := leftover(t, root, serverA, map[string]string{
+		"00000000000000000002-closed.json.tmp": "{",
+		"00000000000000000003-closed.json":     `{"alert_id":"x","state":"closed"}`,
+	})
 	stuck := filepath.Join(dir, "00000000000000000001-open.json.tmp")
 	require.NoError(t, os.MkdirAll(filepath.Join(stuck, "x"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "00000000000000000002-closed.json.tmp"), []byte("{"), 0o644))
 	var logs bytes.Buffer
-	_, err := OpenOutbox(OutboxOptions{Dir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, &flaky{})
+	ob, err := OpenOutbox(OutboxOptions{Dir: root, Server: serverA, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, &flaky{down: true})
 	require.NoError(t, err)
+	defer ob.Close()
 	require.Contains(t, logs.String(), "outbox file not removed")
 	require.Contains(t, logs.String(), stuck)
 	require.NoFileExists(t, filepath.Join(dir, "00000000000000000002-closed.json.tmp"), "a plain leftover goes")
@@ -150,4 +266,19 @@ func TestOutboxLogsWhatItCannotRemove(t *testing.T) {
 func TestOpenOutboxNeedsADirectory(t *testing.T) {
 	_, err := OpenOutbox(OutboxOptions{}, &flaky{})
 	require.ErrorIs(t, err, ErrOutboxDir)
+}
+
+func TestOutboxKeepsRecordsOfAnOlderLayout(t *testing.T) {
+	root := t.TempDir()
+	flat := filepath.Join(root, "00000000000000000001-open.json")
+	require.NoError(t, os.WriteFile(flat, []byte(`{"alert_id":"x","state":"open"}`), 0o644))
+	var logs bytes.Buffer
+	up := &flaky{}
+	ob, err := OpenOutbox(OutboxOptions{Dir: root, Server: serverA, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, up)
+	require.NoError(t, err)
+	require.NoError(t, ob.Flush(context.Background()))
+	ob.Close()
+	require.Empty(t, up.records())
+	require.FileExists(t, flat)
+	require.Contains(t, logs.String(), "older streamwatch")
 }

@@ -75,7 +75,7 @@ func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
 	fs.IntVar(&c.minHits, "min-hits", 2, "sampled frames with a hit before a segment opens")
 	fs.DurationVar(&c.maxSegment, "max-segment", 10*time.Minute, "media time after which an open segment is closed and a new one opened")
 	fs.StringVar(&c.evidenceDir, "evidence-dir", "", "store evidence JPEGs in this directory instead of the NATS object store bucket streamwatch_evidence")
-	fs.StringVar(&c.outboxDir, "outbox-dir", defaultOutboxDir(), "directory of the on-disk outbox that keeps alert records while NATS is unreachable")
+	fs.StringVar(&c.outboxDir, "outbox-dir", defaultOutboxDir(), "root of the on-disk outbox that keeps alert records while NATS is unreachable; each process uses a locked directory of its own under it")
 	fs.IntVar(&c.outboxMax, "outbox-max", 10000, "most records the outbox holds; beyond it update records are dropped first")
 	fs.DurationVar(&c.alertsMaxAge, "alerts-max-age", 0, "retention of the STREAMWATCH_ALERTS stream by age; 0 keeps records")
 	fs.Int64Var(&c.alertsMaxBytes, "alerts-max-bytes", 0, "retention of the STREAMWATCH_ALERTS stream by size in bytes; 0 is no limit")

@@ -179,7 +179,9 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 			return nil, usageError{fmt.Errorf("--%s needs --nats URL (or $NATS_URL)", f)}
 		}
 	}
+	embedded := false
 	if w.natsURL == "" && !noEmbedded {
+		embedded = true
 		dir, err := os.MkdirTemp("", "streamwatch-nats-")
 		if err != nil {
 			return nil, fmt.Errorf("embedded nats: %w", err)
@@ -225,13 +227,18 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 		if err != nil {
 			return nil, err
 		}
+		// The server the records are meant for: an earlier run's leftovers
+		// go only to the same one, and a throw-away embedded server takes none.
+		server := alerts.OutboxServer{Name: nc.ConnectedServerName(), ID: nc.ConnectedServerId(),
+			Cluster: nc.ConnectedClusterName(), URL: nc.ConnectedUrlRedacted(), Embedded: embedded}
 		w.outbox, err = alerts.OpenOutbox(alerts.OutboxOptions{
-			Dir: c.outboxDir, MaxRecords: c.outboxMax, Logger: w.log,
+			Dir: c.outboxDir, Server: server, MaxRecords: c.outboxMax, Logger: w.log,
 			Dropped: w.metrics.Alerts.OutboxDropped, Waiting: w.metrics.Alerts.OutboxWaiting,
 		}, &alerts.JetStreamSink{JS: js, Attempts: 1})
 		if err != nil {
 			return nil, err
 		}
+		w.closers = append(w.closers, w.outbox.Close)
 		w.sinks = append(w.sinks, w.outbox)
 	}
 

@@ -35,7 +35,8 @@ const (
 //  1. ctx ends (SIGINT, SIGTERM) or a helper fails: /readyz turns unready at
 //     once and the streams stop (a pool worker hands its streams on first).
 //  2. body sends what waits in the outbox (outboxFlushTimeout at most; what
-//     cannot go stays on disk for the next start) and returns.
+//     cannot go stays on disk for the next start, and serve then returns
+//     alerts.ErrOutboxLeft, which makes the exit status 1) and returns.
 //  3. The helpers stop, in the order they were added, and serve waits for
 //     them: the outbox sender, the rules watcher, the metrics server
 //     (metricsShutdownTimeout for open requests). They outlive ctx so that
@@ -63,9 +64,10 @@ func (w *wiring) serve(ctx context.Context, reloadRules bool, ready func() bool,
 	var g oklog.Group
 	streams, stopStreams := context.WithCancel(ctx)
 	defer stopStreams()
+	var left error // records the outbox could not send before exit
 	g.Add(func() error {
 		err := body(streams)
-		w.flushOutbox(ctx)
+		left = w.flushOutbox(ctx)
 		return err
 	}, func(error) { stopStreams() })
 
@@ -98,9 +100,11 @@ func (w *wiring) serve(ctx context.Context, reloadRules bool, ready func() bool,
 	err := g.Run()
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		w.log.Info("stopped", "component", "cmd")
-		return nil // interrupted by a signal: a normal stop
+		err = nil // interrupted by a signal: a normal stop
 	}
-	return err
+	// Records left on disk fail the command (they are kept for the next
+	// start): an operator or a supervisor must be able to tell.
+	return errors.Join(err, left)
 }
 
 // metricsServer answers /metrics, /healthz and /readyz. It is unready from
@@ -128,14 +132,13 @@ func answer(rw http.ResponseWriter, code int, body string) {
 }
 
 // flushOutbox sends the records that wait in the outbox before the process
-// exits; what cannot go stays on disk for the next start.
-func (w *wiring) flushOutbox(ctx context.Context) {
+// exits; what cannot go stays on disk for the next start, and the error says
+// how many records and where.
+func (w *wiring) flushOutbox(ctx context.Context) error {
 	if w.outbox == nil {
-		return
+		return nil
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outboxFlushTimeout)
 	defer cancel()
-	if err := w.outbox.Flush(fctx); err != nil {
-		w.log.Error("outbox not empty at exit", "component", "cmd", "err", err)
-	}
+	return w.outbox.Flush(fctx)
 }
