@@ -592,3 +592,22 @@ func TestCutFileGivesTheFramesFFmpegDecodes(t *testing.T) {
 		})
 	}
 }
+
+func TestLocalPath(t *testing.T) {
+	wd := mustGetwd(t)
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"/a/b.mp4", "/a/b.mp4", true},
+		{"b.mp4", filepath.Join(wd, "b.mp4"), true},
+		{"file:///a/b.mp4", "/a/b.mp4", true},
+		{"file:b.mp4", filepath.Join(wd, "b.mp4"), true},
+		{"rtmp://host/live/x", "", false},
+		{"concat:a|b", "", false},
+	} {
+		got, ok := LocalPath(tc.in)
+		require.Equal(t, tc.ok, ok, tc.in)
+		require.Equal(t, tc.want, got, tc.in)
+	}
+}

@@ -66,8 +66,13 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 	if err := c.validate(); err != nil {
 		return err
 	}
+	// A replayed recording's id comes from its content, read when its
+	// turn comes; any other id from the flag or the URL, checked now.
 	ids := make([]string, len(srcs))
 	for i, s := range srcs {
+		if replay && c.streamID == "" {
+			continue
+		}
 		var err error
 		if ids[i], err = c.streamIDFor(s); err != nil {
 			return err
@@ -82,7 +87,14 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 		var failed []string
 		var last error
 		for i, src := range srcs {
-			err := monitor.Run(ctx, w.monitorOptions(src, ids[i], c.channel, replay, realtime))
+			id := ids[i]
+			var err error
+			if id == "" {
+				id, err = recordingStreamID(ctx, src, w.log)
+			}
+			if err == nil {
+				err = monitor.Run(ctx, w.monitorOptions(src, id, c.channel, replay, realtime))
+			}
 			if err == nil {
 				continue
 			}
