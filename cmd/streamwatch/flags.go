@@ -214,7 +214,8 @@ func (c *common) streamIDFor(src string) (string, error) {
 // --stream-id is given: its file name and a prefix of the SHA-256 of its
 // content (alerts.RecordingStreamID), so that two replays of one file give
 // the same ids and different files never share them. What is no regular
-// file (a pipe) cannot be read twice and gets the id of its name alone.
+// file (a pipe) cannot be read twice, and what does not open is not
+// decoded either: they get the id of their name alone.
 func recordingStreamID(ctx context.Context, src string, log *slog.Logger) (string, error) {
 	p, ok := ingest.LocalPath(src)
 	if !ok {
@@ -224,7 +225,9 @@ func recordingStreamID(ctx context.Context, src string, log *slog.Logger) (strin
 	base = strings.TrimSuffix(base, filepath.Ext(base))
 	f, err := os.Open(p)
 	if err != nil {
-		return "", fmt.Errorf("replay: %w", err)
+		// Opening it for decoding fails the same way, and says so as for
+		// any input that does not open.
+		return alerts.SanitizeStreamID(base), nil
 	}
 	defer f.Close() //nolint:errcheck // opened for reading only
 	st, err := f.Stat()

@@ -71,6 +71,14 @@ func TestReplayKeepsWhatWasDecodedBeforeAnError(t *testing.T) {
 			requireOfferClipAlert(t, byStream[id])
 		}
 	})
+
+	t.Run("missing file first", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "alerts.jsonl")
+		r := runBin(t, 3*time.Minute, "", "replay", filepath.Join(dir, "nope.mp4"), good, "--out", out)
+		require.Equal(t, 1, r.code, r.stderr)
+		require.Regexp(t, `replay failed.*nope\.mp4`, r.stderr)
+		requireOfferClipAlert(t, readRecords(t, out))
+	})
 }
 
 // TestReplayIDsUniquePerRecording replays two different recordings under one
