@@ -3,7 +3,10 @@ package alerts
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -266,4 +269,30 @@ func TestJSONLinesAndPrinter(t *testing.T) {
 	require.Contains(t, pr.String(), `ALERT open`)
 	require.Contains(t, pr.String(), `brands=gucci phrases=replica`)
 	require.Contains(t, pr.String(), `"GUCCI replica"`)
+}
+
+func TestRecordingStreamID(t *testing.T) {
+	sum := sha256.Sum256([]byte("a recording"))
+	suffix := "-" + hex.EncodeToString(sum[:8])
+	tests := []struct{ name, want string }{
+		{"live", "live"},
+		{"day1_live", "day1_live"},
+		{"shop 7 (final)", "shop-7-final"},
+		{"報告", "u5831_u544a"},
+		{"直播day1", "u76f4_u64ad_day1"},
+		{"GUCCI 直播", "GUCCI-u76f4_u64ad"},
+		{"...", "recording"},
+		{"", "recording"},
+		{strings.Repeat("x", 300), strings.Repeat("x", 111)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := RecordingStreamID(tc.name, sum)
+			require.Equal(t, tc.want+suffix, got)
+			require.NoError(t, ValidateStreamID(got))
+		})
+	}
+	other := sha256.Sum256([]byte("another recording"))
+	require.NotEqual(t, RecordingStreamID("live", sum), RecordingStreamID("live", other))
+	require.NotEqual(t, RecordingStreamID("報告", sum), RecordingStreamID("简报", sum))
 }

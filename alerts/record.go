@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/streamwatch/streamwatch/match"
 )
@@ -126,6 +127,52 @@ func SanitizeStreamID(name string) string {
 		s = "stream"
 	}
 	return s
+}
+
+// recordingSumHex is how many hex digits of a recording's SHA-256 go into
+// its stream id: 64 bits, so that different recordings do not meet.
+const recordingSumHex = 16
+
+// RecordingStreamID makes the stream id of a recording out of its name (the
+// file name without its extension) and the SHA-256 of its content: the name,
+// readable ("day1_live"), then '-' and the first 16 hex digits of sum. The
+// same file gives the same id under any path; files that differ in a byte
+// get different ids. In the name, a non-ASCII letter, mark or digit becomes 'u' and
+// its code point in hex ("報告" → "u5831_u544a"), runs of other characters
+// outside [A-Za-z0-9_-] become one '-', and the name is cut so that the id
+// fits in 128 characters; an empty name becomes "recording".
+func RecordingStreamID(name string, sum [sha256.Size]byte) string {
+	var b strings.Builder
+	sep := byte(0) // the separator owed before the next character, if any
+	for _, r := range name {
+		switch {
+		case r < 128 && (r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'):
+			if sep != 0 && b.Len() > 0 && r != '-' && r != '_' {
+				b.WriteByte(sep)
+			}
+			sep = 0
+			b.WriteRune(r)
+		case r >= 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)):
+			if b.Len() > 0 {
+				if sep == 0 {
+					sep = '_'
+				}
+				b.WriteByte(sep)
+			}
+			fmt.Fprintf(&b, "u%04x", r)
+			sep = '_'
+		default:
+			sep = '-'
+		}
+	}
+	n := strings.Trim(b.String(), "-_")
+	if limit := 128 - 1 - recordingSumHex; len(n) > limit {
+		n = strings.TrimRight(n[:limit], "-_")
+	}
+	if n == "" {
+		n = "recording"
+	}
+	return n + "-" + hex.EncodeToString(sum[:])[:recordingSumHex]
 }
 
 // FormatTime formats a wall-clock time for a record.

@@ -84,16 +84,38 @@ func (s *Source) badData(op string, err error) error {
 }
 
 // drain flushes the frames the decoder still holds at the end of the input.
+// A flush that fails on corrupt data (the last packets of a cut-off file) is
+// asked again until the decoder takes it: the frames it holds after the bad
+// packet are still handed on, and then the failure is returned.
 func (s *Source) drain(ctx context.Context, handle func(Frame) error) error {
-	if err := s.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
-		return fmt.Errorf("decode %s: ingest: flush decoder: %w", s.in.redacted, err)
-	}
-	for {
+	var flushErr error
+	flushed := false
+	for attempt := 0; ; attempt++ {
+		if !flushed {
+			err := s.cc.SendPacket(nil)
+			switch {
+			case err == nil || errors.Is(err, astiav.ErrEof):
+				flushed = true
+			case errors.Is(err, astiav.ErrInvaliddata) && attempt < maxBadPackets:
+				if flushErr == nil {
+					flushErr = err
+				}
+			default:
+				return fmt.Errorf("decode %s: ingest: flush decoder: %w", s.in.redacted, err)
+			}
+		}
 		eof, err := s.receive(ctx, handle)
-		if err != nil || eof {
+		if err != nil {
 			return err
 		}
+		if eof {
+			break
+		}
 	}
+	if flushErr != nil {
+		return fmt.Errorf("decode %s: ingest: flush decoder: %w", s.in.redacted, flushErr)
+	}
+	return nil
 }
 
 // receive hands on every frame the decoder has ready. eof reports the decoder is drained.

@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -560,4 +562,52 @@ func TestRedactLogLine(t *testing.T) {
 	require.Equal(t, "[hls @ 0x1] Opening 'https://cdn.example/seg1.ts' for reading",
 		redactLogLine("[hls @ 0x1] Opening 'https://bob:pw@cdn.example/seg1.ts' for reading\n"))
 	require.Equal(t, "rtmp://h/app and srt://h:1", redactLogLine("rtmp://u:p@h/app and srt://x@h:1"))
+}
+
+// A file cut off mid-packet: the frames the decoder still holds after the bad
+// last packet come out, as many as ffmpeg decodes, before the failure is
+// returned (on main, two frames fewer at every cut).
+func TestCutFileGivesTheFramesFFmpegDecodes(t *testing.T) {
+	// B-frames, as in recordings: the decoder holds frames back.
+	full := testutil.Clip(t, "bframes.mp4", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "3",
+		"-c:v", "libx264", "-bf", "3", "-movflags", "+faststart")
+	data, err := os.ReadFile(full)
+	require.NoError(t, err)
+	for tenth := 1; tenth < 10; tenth++ {
+		t.Run(strconv.Itoa(tenth), func(t *testing.T) {
+			cut := filepath.Join(t.TempDir(), "cut.mp4")
+			require.NoError(t, os.WriteFile(cut, data[:len(data)*tenth/10], 0o600))
+			out, err := exec.Command("ffprobe", "-v", "quiet", "-count_frames", "-select_streams", "v:0",
+				"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", cut).Output()
+			require.NoError(t, err)
+			want, err := strconv.Atoi(strings.TrimSpace(string(out)))
+			require.NoError(t, err)
+
+			n := 0
+			err = openT(t, cut, Options{}).Run(context.Background(), func(Frame) error { n++; return nil })
+			if err != nil {
+				require.Contains(t, err.Error(), "cut.mp4")
+			}
+			require.Equal(t, want, n)
+		})
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	wd := mustGetwd(t)
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"/a/b.mp4", "/a/b.mp4", true},
+		{"b.mp4", filepath.Join(wd, "b.mp4"), true},
+		{"file:///a/b.mp4", "/a/b.mp4", true},
+		{"file:b.mp4", filepath.Join(wd, "b.mp4"), true},
+		{"rtmp://host/live/x", "", false},
+		{"concat:a|b", "", false},
+	} {
+		got, ok := LocalPath(tc.in)
+		require.Equal(t, tc.ok, ok, tc.in)
+		require.Equal(t, tc.want, got, tc.in)
+	}
 }

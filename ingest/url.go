@@ -104,6 +104,16 @@ func parseInput(raw string) (input, error) {
 	return in, nil
 }
 
+// LocalPath returns the absolute path of a local file input (a plain path
+// or a file: URL) as Open would read it, and false for any other input.
+func LocalPath(raw string) (string, bool) {
+	in, err := parseInput(raw)
+	if err != nil || in.scheme != "file" {
+		return "", false
+	}
+	return in.path, true
+}
+
 // sensitiveParams are query parameters whose values Redact hides.
 var sensitiveParams = map[string]bool{
 	"passphrase": true, "password": true, "passwd": true, "pass": true, "pwd": true,

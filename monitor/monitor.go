@@ -139,9 +139,11 @@ type reading struct {
 }
 
 // Run watches one stream until its source ends (nil), ctx is cancelled
-// (ctx.Err()), or a stage fails. Every segment still open at the end is closed
-// and its record published, unless the stream is handed over (Handoff). The
-// stream's metric series are deleted when Run returns.
+// (ctx.Err()), or a stage fails. When decoding fails, the frames decoded
+// before are read and matched all the same, and Run returns the decode error
+// after them. Every segment still open at the end is closed and its record
+// published, unless the stream is handed over (Handoff). The stream's metric
+// series are deleted when Run returns.
 func Run(ctx context.Context, o Options) error {
 	c, err := newConfig(o)
 	if err != nil {
@@ -176,11 +178,22 @@ func Run(ctx context.Context, o Options) error {
 	m.queue = frames.NewQueue(capacity, mode, c.Metrics.FramesDropped)
 	m.results = make(chan reading, 2*max(c.Engine.Size(), 1))
 
+	// A decode error ends the input, not the run: decode closes the queue,
+	// and what it queued before is still read, matched and its segments
+	// closed and published. Only a failure of read or match, or the end of
+	// ctx, stops the stages at once.
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return m.decode(gctx) })
+	var decodeErr error
+	g.Go(func() error {
+		decodeErr = m.decode(gctx)
+		return nil
+	})
 	g.Go(func() error { return m.read(gctx) })
 	g.Go(func() error { return m.match(ctx, gctx) })
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return decodeErr
 }
 
 // status logs and counts a change of the stream's state, then hands it on.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/streamwatch/streamwatch/alerts"
+	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/match"
 )
 
@@ -205,6 +208,58 @@ func (c *common) streamIDFor(src string) (string, error) {
 		return "", usageError{err}
 	}
 	return id, nil
+}
+
+// recordingStreamID derives the stream id of a recording when no
+// --stream-id is given: its file name and a prefix of the SHA-256 of its
+// content (alerts.RecordingStreamID), so that two replays of one file give
+// the same ids and different files never share them. What is no regular
+// file (a pipe) cannot be read twice, and what does not open is not
+// decoded either: they get the id of their name alone.
+func recordingStreamID(ctx context.Context, src string, log *slog.Logger) (string, error) {
+	p, ok := ingest.LocalPath(src)
+	if !ok {
+		return alerts.SanitizeStreamID(src), nil
+	}
+	base := filepath.Base(p)
+	base = strings.TrimSuffix(base, filepath.Ext(base))
+	f, err := os.Open(p)
+	if err != nil {
+		// Opening it for decoding fails the same way, and says so as for
+		// any input that does not open.
+		return alerts.SanitizeStreamID(base), nil
+	}
+	defer f.Close() //nolint:errcheck // opened for reading only
+	st, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("replay: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		id := alerts.SanitizeStreamID(base)
+		log.Warn("not a regular file: stream id from its name alone", "component", "cmd", "file", p, "stream", id)
+		return id, nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
+		return "", fmt.Errorf("replay: read %s: %w", p, err)
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return alerts.RecordingStreamID(base, sum), nil
+}
+
+// ctxReader reads from r until ctx ends, so that hashing a large file
+// stops on SIGTERM.
+type ctxReader struct {
+	ctx context.Context //nolint:containedctx // lives for one io.Copy
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err //nolint:wrapcheck // the caller wraps it
+	}
+	return c.r.Read(p) //nolint:wrapcheck // the caller wraps it
 }
 
 func (c *common) validate() error {

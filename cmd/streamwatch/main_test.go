@@ -157,7 +157,7 @@ func TestReplayTwiceWritesIdenticalRecords(t *testing.T) {
 	require.Equal(t, string(outs[0]), string(outs[1]))
 	rs := readRecords(t, filepath.Join(dir, "runa.jsonl"))
 	for _, r := range rs {
-		require.Equal(t, "offer", r.StreamID)
+		require.Regexp(t, `^offer-[0-9a-f]{16}$`, r.StreamID)
 	}
 	requireOfferClipAlert(t, rs)
 }

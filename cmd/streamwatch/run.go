@@ -66,8 +66,13 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 	if err := c.validate(); err != nil {
 		return err
 	}
+	// A replayed recording's id comes from its content, read when its
+	// turn comes; any other id from the flag or the URL, checked now.
 	ids := make([]string, len(srcs))
 	for i, s := range srcs {
+		if replay && c.streamID == "" {
+			continue
+		}
 		var err error
 		if ids[i], err = c.streamIDFor(s); err != nil {
 			return err
@@ -79,14 +84,41 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 	}
 	defer w.close()
 	return w.serve(ctx, !replay, nil, func(ctx context.Context) error {
+		var failed []string
+		var last error
 		for i, src := range srcs {
-			if err := monitor.Run(ctx, w.monitorOptions(src, ids[i], c.channel, replay, realtime)); err != nil {
+			id := ids[i]
+			var err error
+			if id == "" {
+				id, err = recordingStreamID(ctx, src, w.log)
+			}
+			if err == nil {
+				err = monitor.Run(ctx, w.monitorOptions(src, id, c.channel, replay, realtime))
+			}
+			if err == nil {
+				continue
+			}
+			if ctx.Err() != nil || len(srcs) == 1 {
 				return err
 			}
+			// One bad recording does not cost the batch the others: what
+			// it gave before failing is published, and the next one runs.
+			w.log.Error("replay failed", "component", "cmd", "file", ingest.Redact(src), "err", oneLine(err.Error()))
+			failed = append(failed, ingest.Redact(src))
+			last = err
 		}
-		return nil
+		switch len(failed) {
+		case 0:
+			return nil
+		case 1:
+			return last
+		}
+		return fmt.Errorf("%w: %d of %d files: %s", errReplayFailed, len(failed), len(srcs), strings.Join(failed, ", "))
 	})
 }
+
+// errReplayFailed reports the files of a batch that did not replay to their end.
+var errReplayFailed = errors.New("replay failed")
 
 // natsDrainTimeout bounds the drain of the NATS connection at exit.
 const natsDrainTimeout = 5 * time.Second
