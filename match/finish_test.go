@@ -1,6 +1,7 @@
 package match
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -98,4 +99,30 @@ func TestMatchLongLineIsNotQuadratic(t *testing.T) {
 		limit *= 5
 	}
 	require.Less(t, took, limit)
+}
+
+// TestMatchIntoContextStopsWithinALine cancels the matching of a 4 MiB line
+// while it runs: it stops soon after normalisation, which is not
+// interrupted and takes about a twelfth of the whole.
+func TestMatchIntoContextStopsWithinALine(t *testing.T) {
+	m := NewMatcher(DefaultRules()).(ContextMatcher)
+	line := strings.Repeat("GUCCI 1:1 replica ", (4<<20)/18)
+	var res Result
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, m.MatchIntoContext(ctx, line, &res), context.Canceled)
+
+	var nt normText
+	start := time.Now()
+	nt.reset(line)
+	normalise := time.Since(start)
+
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	require.ErrorIs(t, m.MatchIntoContext(ctx, line, &res), context.DeadlineExceeded)
+	require.Less(t, time.Since(start), 2*normalise+300*time.Millisecond)
+
+	require.NoError(t, m.MatchIntoContext(context.Background(), "GUCCI 1:1 replica", &res))
+	require.Equal(t, []string{"gucci"}, res.Brands)
 }

@@ -2,6 +2,7 @@ package match
 
 import (
 	"cmp"
+	"context"
 	"math"
 	"slices"
 	"sync"
@@ -16,8 +17,19 @@ type IntoMatcher interface {
 	MatchInto(text string, dst *Result)
 }
 
+// ContextMatcher is an IntoMatcher whose matching of one text stops when a
+// context is done. The Matcher of NewMatcher is one.
+type ContextMatcher interface {
+	IntoMatcher
+	// MatchIntoContext is MatchInto that returns ctx.Err(), leaving dst
+	// incomplete, once ctx is done. It looks at ctx every few thousand
+	// characters and words, so that a text of megabytes stops within
+	// milliseconds.
+	MatchIntoContext(ctx context.Context, text string, dst *Result) error
+}
+
 // NewMatcher compiles the brand names, phrase terms and phrase excludes of r
-// into a Matcher (an IntoMatcher). r is expected to be valid (ParseRules and
+// into a Matcher (an IntoMatcher and a ContextMatcher). r is expected to be valid (ParseRules and
 // Validate make sure); names that normalise to nothing are skipped. A nil r
 // gives a Matcher that finds nothing.
 //
@@ -251,6 +263,39 @@ func (lx *lexicon) Match(text string) Result {
 
 // MatchInto implements IntoMatcher.
 func (lx *lexicon) MatchInto(text string, dst *Result) {
+	lx.matchInto(nil, text, dst)
+}
+
+// MatchIntoContext implements ContextMatcher.
+func (lx *lexicon) MatchIntoContext(ctx context.Context, text string, dst *Result) error {
+	if !lx.matchInto(ctx.Done(), text, dst) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// checkEvery is how many runes (and words, a sixteenth of it) the search
+// goes through between two looks at done: often enough to stop a text of
+// megabytes within milliseconds, in a loop of its own so that the search
+// of each rune pays nothing for it.
+const checkEvery = 1 << 14
+
+// isDone reports whether done, nil for never, is closed.
+func isDone(done <-chan struct{}) bool {
+	if done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+// matchInto is MatchInto, stopping when done is closed; it reports whether
+// it finished.
+func (lx *lexicon) matchInto(done <-chan struct{}, text string, dst *Result) bool {
 	dst.Text = text
 	dst.Brands = nonNil(dst.Brands[:0])
 	dst.Phrases = nonNil(dst.Phrases[:0])
@@ -259,7 +304,7 @@ func (lx *lexicon) MatchInto(text string, dst *Result) {
 	}
 	dst.Spans = dst.Spans[:0]
 	if len(lx.entries) == 0 || text == "" {
-		return
+		return true
 	}
 	nt := lx.pool.Get().(*normText)
 	defer func() {
@@ -268,9 +313,11 @@ func (lx *lexicon) MatchInto(text string, dst *Result) {
 		}
 	}()
 	nt.reset(text)
-	lx.exact(nt, text, dst)
-	lx.fuzzy(nt, text, dst)
+	if !lx.exact(done, nt, text, dst) || !lx.fuzzy(done, nt, text, dst) {
+		return false
+	}
 	lx.finish(nt, dst)
+	return true
 }
 
 func nonNil(s []string) []string {
@@ -305,35 +352,47 @@ func ratioEdge(rs []rune, a, b int) bool {
 	return isLetter(rs[a]) && inRatio(rs, b) || inRatio(rs, a) && isLetter(rs[b])
 }
 
-// exact runs the automaton over the normalised text.
-func (lx *lexicon) exact(nt *normText, text string, dst *Result) {
+// exact runs the automaton over the normalised text; it reports false if
+// done was closed before it finished.
+func (lx *lexicon) exact(done <-chan struct{}, nt *normText, text string, dst *Result) bool {
 	rs := nt.runes
 	state := int32(0)
-	for i, c := range rs {
-		state = lx.step(state, c)
-		for s := state; s >= 0; s = lx.nodes[s].dict {
-			for _, ei := range lx.nodes[s].out {
-				e := &lx.entries[ei]
-				start := i + 1 - len(e.norm)
-				if e.kind == kindSeed {
-					lx.seed(nt, text, e, start, dst)
-					continue
+	for from := 0; from < len(rs); from += checkEvery {
+		if isDone(done) {
+			return false
+		}
+		for k, c := range rs[from:min(from+checkEvery, len(rs))] {
+			state = lx.step(state, c)
+			for s := state; s >= 0; s = lx.nodes[s].dict {
+				for _, ei := range lx.nodes[s].out {
+					lx.found(nt, text, &lx.entries[ei], from+k, dst)
 				}
-				if !boundaryOK(nt, e, start, i+1) {
-					continue
-				}
-				b, end := nt.starts[start], nt.ends[i]
-				sp := Span{Start: b, End: end, Kind: e.kind, ID: e.id, Term: e.terms[0], Text: text[b:end], How: HowNormalised}
-				for _, t := range e.terms {
-					if equalExact(sp.Text, t) {
-						sp.Term, sp.How = t, HowExact
-						break
-					}
-				}
-				dst.Spans = append(dst.Spans, sp)
 			}
 		}
 	}
+	return true
+}
+
+// found adds the span of entry e, found ending at rune i, if it stands on
+// the boundaries e needs (a seed: if its name is there).
+func (lx *lexicon) found(nt *normText, text string, e *entry, i int, dst *Result) {
+	start := i + 1 - len(e.norm)
+	if e.kind == kindSeed {
+		lx.seed(nt, text, e, start, dst)
+		return
+	}
+	if !boundaryOK(nt, e, start, i+1) {
+		return
+	}
+	b, end := nt.starts[start], nt.ends[i]
+	sp := Span{Start: b, End: end, Kind: e.kind, ID: e.id, Term: e.terms[0], Text: text[b:end], How: HowNormalised}
+	for _, t := range e.terms {
+		if equalExact(sp.Text, t) {
+			sp.Term, sp.How = t, HowExact
+			break
+		}
+	}
+	dst.Spans = append(dst.Spans, sp)
 }
 
 // seed verifies a Chinese name around one of its halves, found at start.
