@@ -19,7 +19,7 @@ import (
 // Evaluator keeps.
 const MaxWindow = 10 * time.Minute
 
-// Bounds of a rules file, checked before it is parsed or compiled, so that
+// Bounds of a rules file, checked before it is compiled, so that
 // a file can make neither parsing nor matching take much memory or time.
 const (
 	// MaxRulesSize is the largest rules file, in bytes (8 MiB).
@@ -129,9 +129,10 @@ func LoadRules(path string) (*Rules, error) {
 
 // ParseRules parses and validates a rules file. Unknown keys, duplicate keys
 // and more than one YAML document are errors. Every error is a *RulesError
-// naming the key, the bad value and, where known, the line. data larger
-// than MaxRulesSize, a value longer than MaxValueRunes and more than
-// MaxNodes YAML nodes are refused.
+// naming the key, the bad value and, where known, the line. data over the
+// bounds above (MaxRulesSize, MaxValueRunes, MaxLexiconRunes, MaxNodes) is
+// refused before anything is compiled, its size and its node-starting
+// characters before the YAML is parsed.
 func ParseRules(data []byte) (r *Rules, err error) {
 	if len(data) > MaxRulesSize {
 		return nil, tooLarge(strconv.Itoa(len(data)))
@@ -178,8 +179,8 @@ func tooLong(s string) string {
 	return fmt.Sprintf("%d characters, longer than the maximum of %d", utf8.RuneCountInString(s), MaxValueRunes)
 }
 
-// isLong reports whether s is longer than MaxValueRunes, without counting
-// all of a long s.
+// isLong reports whether s is longer than MaxValueRunes; a short s costs a
+// length test.
 func isLong(s string) bool {
 	return len(s) > MaxValueRunes && utf8.RuneCountInString(s) > MaxValueRunes
 }

@@ -262,6 +262,8 @@ func FuzzParseRules(f *testing.F) {
 	f.Add(DefaultRulesYAML())
 	f.Add([]byte("brands: &a [*a]\n"))
 	f.Add([]byte("rules:\n  - {id: r, severity: low, require: [phrase], window: 9223372036854775807ns}\n"))
+	f.Add([]byte("brands:\n  - {id: b, names: [" + strings.Repeat("x", MaxValueRunes+1) + "]}\nrules:\n  - {id: r, severity: low, require: [brand]}\n"))
+	f.Add([]byte("brands: [" + strings.Repeat("x,", 100) + "]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseRules(data)
 		if err != nil {
