@@ -40,10 +40,12 @@ func cmdMatch(ctx context.Context, args []string, in io.Reader, out, errOut io.W
 		return errors.New("match: the matcher cannot be interrupted") // NewMatcher's always can
 	}
 	lines := make(chan inputLine)
-	// The reader ends at the end of in or when ctx is done; blocked in a
-	// read of a terminal or pipe, it cannot be woken, and the process
-	// exits without it.
-	go readLines(ctx, in, lines)
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	// The reader ends at the end of in or when this function returns;
+	// blocked in a read of a terminal or pipe, it cannot be woken, and the
+	// process exits without it.
+	go readLines(readCtx, in, lines)
 	w := bufio.NewWriter(out)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
