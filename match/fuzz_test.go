@@ -1,6 +1,7 @@
 package match
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -86,11 +87,14 @@ func FuzzMatch(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	m := NewMatcher(DefaultRules()).(IntoMatcher)
+	m := NewMatcher(DefaultRules()).(ContextMatcher)
 	f.Fuzz(func(t *testing.T, text string) {
 		var res Result
 		m.MatchInto(text, &res)
 		checkResult(t, res, text)
+		var withCtx Result
+		require.NoError(t, m.MatchIntoContext(context.Background(), text, &withCtx))
+		require.Equal(t, res, withCtx)
 		for _, v := range []string{upperASCII(text), fullwidth(text)} {
 			var other Result
 			m.MatchInto(v, &other)

@@ -44,11 +44,12 @@ type cand struct {
 	dist int32
 }
 
-// fuzzy finds the Latin names and terms within their edit budget.
-func (lx *lexicon) fuzzy(nt *normText, text string, dst *Result) {
+// fuzzy finds the Latin names and terms within their edit budget; it
+// reports false if done was closed before it finished.
+func (lx *lexicon) fuzzy(done <-chan struct{}, nt *normText, text string, dst *Result) bool {
 	fx := &lx.fz
 	if len(fx.terms) == 0 {
-		return
+		return true
 	}
 	rs := nt.runes
 	nt.toks, nt.cands = nt.toks[:0], nt.cands[:0]
@@ -71,6 +72,9 @@ func (lx *lexicon) fuzzy(nt *normText, text string, dst *Result) {
 		i = j
 	}
 	for ti := range nt.toks {
+		if ti%(checkEvery/16) == 0 && isDone(done) {
+			return false
+		}
 		lx.candidates(nt, ti)
 	}
 	for ti := range nt.toks {
@@ -82,6 +86,7 @@ func (lx *lexicon) fuzzy(nt *normText, text string, dst *Result) {
 		}
 	}
 	lx.split(nt, text, dst)
+	return true
 }
 
 // maxSplitPieces is the most pieces a name written apart is found in.

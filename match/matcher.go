@@ -2,6 +2,8 @@ package match
 
 import (
 	"cmp"
+	"context"
+	"math"
 	"slices"
 	"sync"
 )
@@ -15,8 +17,19 @@ type IntoMatcher interface {
 	MatchInto(text string, dst *Result)
 }
 
+// ContextMatcher is an IntoMatcher whose matching of one text stops when a
+// context is done. The Matcher of NewMatcher is one.
+type ContextMatcher interface {
+	IntoMatcher
+	// MatchIntoContext is MatchInto that returns ctx.Err(), leaving dst
+	// incomplete, once ctx is done. It looks at ctx every few thousand
+	// characters and words, so that a text of megabytes stops within
+	// milliseconds.
+	MatchIntoContext(ctx context.Context, text string, dst *Result) error
+}
+
 // NewMatcher compiles the brand names, phrase terms and phrase excludes of r
-// into a Matcher (an IntoMatcher). r is expected to be valid (ParseRules and
+// into a Matcher (an IntoMatcher and a ContextMatcher). r is expected to be valid (ParseRules and
 // Validate make sure); names that normalise to nothing are skipped. A nil r
 // gives a Matcher that finds nothing.
 //
@@ -250,6 +263,39 @@ func (lx *lexicon) Match(text string) Result {
 
 // MatchInto implements IntoMatcher.
 func (lx *lexicon) MatchInto(text string, dst *Result) {
+	lx.matchInto(nil, text, dst)
+}
+
+// MatchIntoContext implements ContextMatcher.
+func (lx *lexicon) MatchIntoContext(ctx context.Context, text string, dst *Result) error {
+	if !lx.matchInto(ctx.Done(), text, dst) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// checkEvery is how many runes (and words, a sixteenth of it) the search
+// goes through between two looks at done: often enough to stop a text of
+// megabytes within milliseconds, in a loop of its own so that the search
+// of each rune pays nothing for it.
+const checkEvery = 1 << 14
+
+// isDone reports whether done, nil for never, is closed.
+func isDone(done <-chan struct{}) bool {
+	if done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+// matchInto is MatchInto, stopping when done is closed; it reports whether
+// it finished.
+func (lx *lexicon) matchInto(done <-chan struct{}, text string, dst *Result) bool {
 	dst.Text = text
 	dst.Brands = nonNil(dst.Brands[:0])
 	dst.Phrases = nonNil(dst.Phrases[:0])
@@ -258,7 +304,7 @@ func (lx *lexicon) MatchInto(text string, dst *Result) {
 	}
 	dst.Spans = dst.Spans[:0]
 	if len(lx.entries) == 0 || text == "" {
-		return
+		return true
 	}
 	nt := lx.pool.Get().(*normText)
 	defer func() {
@@ -267,9 +313,11 @@ func (lx *lexicon) MatchInto(text string, dst *Result) {
 		}
 	}()
 	nt.reset(text)
-	lx.exact(nt, text, dst)
-	lx.fuzzy(nt, text, dst)
+	if !lx.exact(done, nt, text, dst) || !lx.fuzzy(done, nt, text, dst) {
+		return false
+	}
 	lx.finish(nt, dst)
+	return true
 }
 
 func nonNil(s []string) []string {
@@ -304,35 +352,47 @@ func ratioEdge(rs []rune, a, b int) bool {
 	return isLetter(rs[a]) && inRatio(rs, b) || inRatio(rs, a) && isLetter(rs[b])
 }
 
-// exact runs the automaton over the normalised text.
-func (lx *lexicon) exact(nt *normText, text string, dst *Result) {
+// exact runs the automaton over the normalised text; it reports false if
+// done was closed before it finished.
+func (lx *lexicon) exact(done <-chan struct{}, nt *normText, text string, dst *Result) bool {
 	rs := nt.runes
 	state := int32(0)
-	for i, c := range rs {
-		state = lx.step(state, c)
-		for s := state; s >= 0; s = lx.nodes[s].dict {
-			for _, ei := range lx.nodes[s].out {
-				e := &lx.entries[ei]
-				start := i + 1 - len(e.norm)
-				if e.kind == kindSeed {
-					lx.seed(nt, text, e, start, dst)
-					continue
+	for from := 0; from < len(rs); from += checkEvery {
+		if isDone(done) {
+			return false
+		}
+		for k, c := range rs[from:min(from+checkEvery, len(rs))] {
+			state = lx.step(state, c)
+			for s := state; s >= 0; s = lx.nodes[s].dict {
+				for _, ei := range lx.nodes[s].out {
+					lx.found(nt, text, &lx.entries[ei], from+k, dst)
 				}
-				if !boundaryOK(nt, e, start, i+1) {
-					continue
-				}
-				b, end := nt.starts[start], nt.ends[i]
-				sp := Span{Start: b, End: end, Kind: e.kind, ID: e.id, Term: e.terms[0], Text: text[b:end], How: HowNormalised}
-				for _, t := range e.terms {
-					if equalExact(sp.Text, t) {
-						sp.Term, sp.How = t, HowExact
-						break
-					}
-				}
-				dst.Spans = append(dst.Spans, sp)
 			}
 		}
 	}
+	return true
+}
+
+// found adds the span of entry e, found ending at rune i, if it stands on
+// the boundaries e needs (a seed: if its name is there).
+func (lx *lexicon) found(nt *normText, text string, e *entry, i int, dst *Result) {
+	start := i + 1 - len(e.norm)
+	if e.kind == kindSeed {
+		lx.seed(nt, text, e, start, dst)
+		return
+	}
+	if !boundaryOK(nt, e, start, i+1) {
+		return
+	}
+	b, end := nt.starts[start], nt.ends[i]
+	sp := Span{Start: b, End: end, Kind: e.kind, ID: e.id, Term: e.terms[0], Text: text[b:end], How: HowNormalised}
+	for _, t := range e.terms {
+		if equalExact(sp.Text, t) {
+			sp.Term, sp.How = t, HowExact
+			break
+		}
+	}
+	dst.Spans = append(dst.Spans, sp)
 }
 
 // seed verifies a Chinese name around one of its halves, found at start.
@@ -359,42 +419,21 @@ func (lx *lexicon) seed(nt *normText, text string, e *entry, start int, dst *Res
 	dst.Spans = append(dst.Spans, Span{Start: b, End: end, Kind: t.kind, ID: t.id, Term: t.terms[0], Text: text[b:end], How: HowFuzzy, Distance: 1})
 }
 
-// reach is how far the spans of one kind and id reach, for dropContained.
-type reach struct {
-	kind Kind
-	id   string
-	end  int
-}
-
 // finish applies excludes, prefers exact findings to fuzzy ones, drops
-// spans inside others of the same id, and fills in the ids.
+// spans inside others of the same id, and fills in the ids. Each step is a
+// sweep over sorted spans, not a comparison of every pair: a line holding
+// thousands of hits costs n log n.
 func (lx *lexicon) finish(nt *normText, dst *Result) {
 	spans := dst.Spans
 	if len(spans) == 0 {
 		return
 	}
-	keep := func(s Span) bool {
-		for _, o := range spans {
-			switch {
-			case s.Kind == KindPhrase && o.Kind == kindExclude && o.ID == s.ID && o.Start <= s.Start && s.End <= o.End:
-				return false // "replica" inside "replica furniture"
-			case s.How == HowFuzzy && o.How != HowFuzzy && o.Kind != kindExclude && o.Start < s.End && s.Start < o.End:
-				return false // an exact finding explains this text better
-			}
-		}
-		return s.Kind != kindExclude
-	}
-	n := 0
-	for _, s := range spans {
-		if keep(s) {
-			spans[n] = s
-			n++
-		}
-	}
-	// keep's loop reads all of spans; only now is it safe to cut
-	clear(spans[n:])
-	spans = spans[:n]
-	dst.Spans = dropContained(spans, nt)
+	slices.SortFunc(spans, byStart)
+	spans = dropOutshone(spans, nt)
+	slices.SortFunc(spans, byID)
+	spans = dropExcludedAndContained(spans)
+	slices.SortFunc(spans, byStart)
+	dst.Spans = spans
 	for _, s := range dst.Spans {
 		if s.Kind == KindBrand {
 			dst.Brands = append(dst.Brands, s.ID)
@@ -408,37 +447,123 @@ func (lx *lexicon) finish(nt *normText, dst *Result) {
 	dst.Phrases = slices.Compact(dst.Phrases)
 }
 
-// dropContained sorts spans by start (longest first) and drops a span that
-// lies within another span of the same brand or phrase: "Yves Saint Laurent"
-// is reported once, not also as "Saint Laurent", and "AAA quality" not also
-// as "AAA". Overlapping spans of different ids are all kept.
-func dropContained(spans []Span, nt *normText) []Span {
-	slices.SortFunc(spans, func(a, b Span) int {
-		return cmp.Or(
-			cmp.Compare(a.Start, b.Start),
-			cmp.Compare(b.End, a.End),
-			cmp.Compare(a.Kind, b.Kind),
-			cmp.Compare(a.ID, b.ID),
-			cmp.Compare(a.How.rank(), b.How.rank()),
-			cmp.Compare(a.Distance, b.Distance),
-			cmp.Compare(a.Term, b.Term),
-		)
-	})
-	reaches := nt.reaches[:0]
-	kept := spans[:0]
-	for _, s := range spans {
-		j := slices.IndexFunc(reaches, func(r reach) bool { return r.kind == s.Kind && r.id == s.ID })
-		switch {
-		case j < 0:
-			reaches = append(reaches, reach{s.Kind, s.ID, s.End})
-		case s.End <= reaches[j].end:
-			continue // earlier start, later or equal end: s lies inside
-		default:
-			reaches[j].end = s.End
+// byStart orders spans by start, longest first, and then by every other
+// field, so that the order of a Result never depends on the search.
+func byStart(a, b Span) int {
+	return cmp.Or(
+		cmp.Compare(a.Start, b.Start),
+		cmp.Compare(b.End, a.End),
+		cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.ID, b.ID),
+		cmp.Compare(a.How.rank(), b.How.rank()),
+		cmp.Compare(a.Distance, b.Distance),
+		cmp.Compare(a.Term, b.Term),
+	)
+}
+
+// byID groups spans by id, each group in the order of byStart, an exclude
+// before a phrase of the same start and end ("exclude" < "phrase").
+func byID(a, b Span) int {
+	return cmp.Or(
+		cmp.Compare(a.ID, b.ID),
+		cmp.Compare(a.Start, b.Start),
+		cmp.Compare(b.End, a.End),
+		cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.How.rank(), b.How.rank()),
+		cmp.Compare(a.Distance, b.Distance),
+		cmp.Compare(a.Term, b.Term),
+	)
+}
+
+// outshines reports whether s, found exactly or normalised, explains the
+// text of a fuzzy finding it overlaps better than that finding does.
+func outshines(s *Span) bool { return s.How != HowFuzzy && s.Kind != kindExclude }
+
+// dropOutshone drops the fuzzy spans that overlap a span that outshines
+// them, of any id. spans are in the order of byStart. A fuzzy span overlaps
+// such a span that starts at or before it and ends after its start, or one
+// that starts after it and before its end: one sweep forward and one
+// backward, over groups of equal start, find both.
+func dropOutshone(spans []Span, nt *normText) []Span {
+	if !slices.ContainsFunc(spans, func(s Span) bool { return s.How == HowFuzzy }) {
+		return spans
+	}
+	if cap(nt.drop) < len(spans) {
+		nt.drop = make([]bool, len(spans))
+	}
+	drop := nt.drop[:len(spans)]
+	clear(drop)
+	reach := -1 // the furthest end of the outshining spans so far
+	for i := 0; i < len(spans); {
+		j := i
+		for ; j < len(spans) && spans[j].Start == spans[i].Start; j++ {
+			if outshines(&spans[j]) {
+				reach = max(reach, spans[j].End)
+			}
 		}
+		for k := i; k < j; k++ {
+			drop[k] = spans[k].How == HowFuzzy && reach > spans[k].Start
+		}
+		i = j
+	}
+	next := math.MaxInt // the least start of the outshining spans after this group
+	for j := len(spans); j > 0; {
+		i := j - 1
+		for i > 0 && spans[i-1].Start == spans[j-1].Start {
+			i--
+		}
+		for k := i; k < j; k++ {
+			drop[k] = drop[k] || spans[k].How == HowFuzzy && next < spans[k].End
+		}
+		for k := i; k < j; k++ {
+			if outshines(&spans[k]) {
+				next = spans[k].Start
+			}
+		}
+		j = i
+	}
+	kept := spans[:0]
+	for i, s := range spans {
+		if !drop[i] {
+			kept = append(kept, s)
+		}
+	}
+	clear(spans[len(kept):])
+	return kept
+}
+
+// dropExcludedAndContained drops the excludes, a phrase inside an exclude of
+// its id ("replica" inside "replica furniture") and a span that lies within
+// another span of the same kind and id: "Yves Saint Laurent" is reported
+// once, not also as "Saint Laurent", and "AAA quality" not also as "AAA".
+// Overlapping spans of different ids are all kept. spans are in the order of
+// byID, so that each id is one run in which a span is preceded by every
+// span that could contain it.
+func dropExcludedAndContained(spans []Span) []Span {
+	kept := spans[:0]
+	var id string
+	var exclude, brand, phrase int // the furthest end so far within the id
+	for i, s := range spans {
+		if i == 0 || s.ID != id {
+			id, exclude, brand, phrase = s.ID, -1, -1, -1
+		}
+		reach := &brand
+		switch s.Kind {
+		case kindExclude:
+			exclude = max(exclude, s.End)
+			continue
+		case KindPhrase:
+			if s.End <= exclude {
+				continue
+			}
+			reach = &phrase
+		}
+		if s.End <= *reach {
+			continue // an earlier start, a later or equal end: s lies inside
+		}
+		*reach = s.End
 		kept = append(kept, s)
 	}
 	clear(spans[len(kept):])
-	nt.reaches = reaches[:0]
 	return kept
 }

@@ -46,10 +46,10 @@ type normText struct {
 	joined []bool // a separator between single letters was dropped before this rune
 
 	// scratch for Match
-	toks    []token
-	cands   []cand
-	reaches []reach
-	prefix  []uint64
+	toks   []token
+	cands  []cand
+	drop   []bool // spans that finish drops
+	prefix []uint64
 }
 
 // reset normalises s into t, reusing t's storage.

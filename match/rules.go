@@ -3,12 +3,14 @@ package match
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/streamwatch/streamwatch/internal/runes"
 )
@@ -17,9 +19,27 @@ import (
 // Evaluator keeps.
 const MaxWindow = 10 * time.Minute
 
-// maxNodes bounds the YAML nodes walked, aliases included, so that a small
-// file of nested aliases cannot make parsing take long.
-const maxNodes = 1 << 18
+// Bounds of a rules file, checked before it is compiled, so that
+// a file can make neither parsing nor matching take much memory or time.
+const (
+	// MaxRulesSize is the largest rules file, in bytes (8 MiB).
+	MaxRulesSize = 8 << 20
+	// MaxValueRunes is the longest id, name, term, exclude or channel, and
+	// the longest value of any key, in characters (runes).
+	MaxValueRunes = 256
+	// MaxLexiconRunes is the most characters (runes) the names, terms and
+	// excludes of a file may hold together: the compiled lexicon takes
+	// memory for each.
+	MaxLexiconRunes = 1 << 20
+	// MaxNodes bounds the YAML nodes walked, aliases included, so that a
+	// small file of nested aliases cannot make parsing take long.
+	MaxNodes = 1 << 18
+	// maxIndicators bounds the characters that can start a YAML node
+	// (, - : [ { ? *), counted before the YAML library builds its node tree:
+	// a file within MaxNodes has rarely more than one per node, and a file
+	// of 8 MiB of "x," would take a gigabyte to build.
+	maxIndicators = 2 * MaxNodes
+)
 
 // severityList names the severities, lowest first, for the messages of
 // RulesError.
@@ -57,11 +77,42 @@ func (e *RulesError) Error() string {
 	return b.String()
 }
 
-// LoadRules reads, parses and validates the rules file at path.
-func LoadRules(path string) (*Rules, error) {
-	data, err := os.ReadFile(path)
+// tooLarge is the RulesError of a file over MaxRulesSize.
+func tooLarge(size string) *RulesError {
+	return &RulesError{Msg: fmt.Sprintf("%s bytes, larger than the maximum of %d (8 MiB)", size, MaxRulesSize)}
+}
+
+// ReadRulesFile reads the rules file at path, refusing one larger than
+// MaxRulesSize before reading it (a file that grows is read only up to the
+// bound).
+func ReadRulesFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err) // the *PathError names the file
+	}
+	defer f.Close() //nolint:errcheck // read only: nothing to lose on close
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxRulesSize {
+		e := tooLarge(strconv.FormatInt(fi.Size(), 10))
+		e.File = path
+		return nil, e
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxRulesSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	if len(data) > MaxRulesSize {
+		e := tooLarge("more than " + strconv.Itoa(MaxRulesSize))
+		e.File = path
+		return nil, e
+	}
+	return data, nil
+}
+
+// LoadRules reads, parses and validates the rules file at path.
+func LoadRules(path string) (*Rules, error) {
+	data, err := ReadRulesFile(path)
+	if err != nil {
+		return nil, err
 	}
 	r, err := ParseRules(data)
 	if err != nil {
@@ -78,8 +129,17 @@ func LoadRules(path string) (*Rules, error) {
 
 // ParseRules parses and validates a rules file. Unknown keys, duplicate keys
 // and more than one YAML document are errors. Every error is a *RulesError
-// naming the key, the bad value and, where known, the line.
+// naming the key, the bad value and, where known, the line. data over the
+// bounds above (MaxRulesSize, MaxValueRunes, MaxLexiconRunes, MaxNodes) is
+// refused before anything is compiled, its size and its node-starting
+// characters before the YAML is parsed.
 func ParseRules(data []byte) (r *Rules, err error) {
+	if len(data) > MaxRulesSize {
+		return nil, tooLarge(strconv.Itoa(len(data)))
+	}
+	if n := countIndicators(data); n > maxIndicators {
+		return nil, &RulesError{Msg: fmt.Sprintf("too many YAML nodes: %d of the characters , - : [ { ? * that start one, more than %d (at most %d nodes)", n, maxIndicators, MaxNodes)}
+	}
 	defer func() {
 		// The YAML library has panicked on malformed input before; outside
 		// input must not take the process down.
@@ -102,6 +162,29 @@ func ParseRules(data []byte) (r *Rules, err error) {
 	return r, nil
 }
 
+// countIndicators counts the bytes of data that can start a YAML node.
+func countIndicators(data []byte) int {
+	n := 0
+	for _, c := range data {
+		switch c {
+		case ',', '-', ':', '[', '{', '?', '*':
+			n++
+		}
+	}
+	return n
+}
+
+// tooLong is the message for a value of more than MaxValueRunes.
+func tooLong(s string) string {
+	return fmt.Sprintf("%d characters, longer than the maximum of %d", utf8.RuneCountInString(s), MaxValueRunes)
+}
+
+// isLong reports whether s is longer than MaxValueRunes; a short s costs a
+// length test.
+func isLong(s string) bool {
+	return len(s) > MaxValueRunes && utf8.RuneCountInString(s) > MaxValueRunes
+}
+
 // isBlank reports whether s is empty or only space.
 func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
 
@@ -118,6 +201,8 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 		switch {
 		case id == "":
 			return fail(path, "missing")
+		case isLong(id):
+			return fail(path, "%s", tooLong(id))
 		case !idPattern.MatchString(id):
 			return fail(path, "%q must match [a-z0-9-]+", id)
 		case ids[id] != "":
@@ -128,12 +213,26 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 	}
 	// checkTerms refuses empty terms and a term that normalises like one of
 	// another entry, which would make the id it reports a matter of chance.
+	lexiconRunes := 0
+	// addRunes counts the runes of t against MaxLexiconRunes.
+	addRunes := func(tp, t string) error {
+		if lexiconRunes += utf8.RuneCountInString(t); lexiconRunes > MaxLexiconRunes {
+			return fail(tp, "the names, terms and excludes up to here hold more than the maximum of %d characters in all", MaxLexiconRunes)
+		}
+		return nil
+	}
 	checkTerms := func(path, noun, id string, terms []string, owner map[string]string) error {
 		if len(terms) == 0 {
 			return fail(path, "at least one %s is required", noun)
 		}
 		for i, t := range terms {
 			tp := fmt.Sprintf("%s[%d]", path, i)
+			if isLong(t) {
+				return fail(tp, "%s", tooLong(t))
+			}
+			if err := addRunes(tp, t); err != nil {
+				return err
+			}
 			if isBlank(t) {
 				return fail(tp, "empty %s", noun)
 			}
@@ -164,8 +263,14 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 		if err := checkEntry(bp, b.ID, ids, "names", "name", b.Names, names); err != nil {
 			return err
 		}
-		if j := slices.IndexFunc(b.AuthorizedChannels, isBlank); j >= 0 {
-			return fail(fmt.Sprintf("%s.authorized_channels[%d]", bp, j), "empty channel")
+		for j, c := range b.AuthorizedChannels {
+			cp := fmt.Sprintf("%s.authorized_channels[%d]", bp, j)
+			switch {
+			case isLong(c):
+				return fail(cp, "%s", tooLong(c))
+			case isBlank(c):
+				return fail(cp, "empty channel")
+			}
 		}
 	}
 	ids = make(map[string]string)
@@ -177,6 +282,12 @@ func (r *Rules) validate(lineOf func(path string) int) error {
 		}
 		for j, x := range ph.Exclude {
 			xp := fmt.Sprintf("%s.exclude[%d]", pp, j)
+			if isLong(x) {
+				return fail(xp, "%s", tooLong(x))
+			}
+			if err := addRunes(xp, x); err != nil {
+				return err
+			}
 			switch {
 			case isBlank(x):
 				return fail(xp, "empty exclude")

@@ -262,6 +262,8 @@ func FuzzParseRules(f *testing.F) {
 	f.Add(DefaultRulesYAML())
 	f.Add([]byte("brands: &a [*a]\n"))
 	f.Add([]byte("rules:\n  - {id: r, severity: low, require: [phrase], window: 9223372036854775807ns}\n"))
+	f.Add([]byte("brands:\n  - {id: b, names: [" + strings.Repeat("x", MaxValueRunes+1) + "]}\nrules:\n  - {id: r, severity: low, require: [brand]}\n"))
+	f.Add([]byte("brands: [" + strings.Repeat("x,", 100) + "]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseRules(data)
 		if err != nil {
@@ -273,4 +275,77 @@ func FuzzParseRules(f *testing.F) {
 		require.NoError(t, r.Validate())
 		NewMatcher(r).Match("gucci 1:1 replica 古驰高仿")
 	})
+}
+
+func TestParseRulesBounds(t *testing.T) {
+	const rule = "rules:\n  - {id: r, severity: low, require: [brand]}\n"
+	long := strings.Repeat("古", MaxValueRunes+1) // 771 bytes
+	tests := []struct {
+		name string
+		yaml string
+		want string // "" accepts
+	}{
+		{"name of the maximum length", "brands:\n  - {id: b, names: [" + strings.Repeat("古", MaxValueRunes) + "]}\n" + rule, ""},
+		{"name too long", "brands:\n  - id: b\n    names: [x, " + long + "]\n" + rule, "rules: line 3: brands[0].names[1]: 257 characters, longer than the maximum of 256"},
+		{"id too long", "brands:\n  - id: " + strings.Repeat("b", 300) + "\n    names: [x]\n" + rule, "rules: line 2: brands[0].id: 300 characters, longer than the maximum of 256"},
+		{"channel too long", "brands:\n  - id: b\n    names: [x]\n    authorized_channels: [" + long + "]\n" + rule, "rules: line 4: brands[0].authorized_channels[0]: 257 characters, longer than the maximum of 256"},
+		{"exclude too long", "phrases:\n  - id: p\n    terms: [x]\n    exclude: [\"" + long + "\"]\n" + "rules:\n  - {id: r, severity: low, require: [phrase]}\n", "rules: line 4: phrases[0].exclude[0]: 257 characters, longer than the maximum of 256"},
+		{"key too long", "brands:\n  - id: b\n    " + long + ": [x]\n" + rule, "rules: line 3: brands[0]: a key of 257 characters, longer than the maximum of 256"},
+		{"long value where a mapping belongs", "brands:\n  - " + long + "\n" + rule, "rules: line 2: brands[0]: want a mapping with keys id, names, authorized_channels, got a value of 257 characters, longer than the maximum of 256"},
+		{"file too large", "brands:\n  - {id: b, names: [x]}\n" + rule + "#" + strings.Repeat(" ", MaxRulesSize), "rules: 8388693 bytes, larger than the maximum of 8388608 (8 MiB)"},
+		{"too many node indicators", "brands:\n  - {id: b, names: [" + strings.Repeat("x,", maxIndicators) + "x]}\n" + rule, "rules: too many YAML nodes: 524304 of the characters , - : [ { ? * that start one, more than 524288 (at most 262144 nodes)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ParseRules([]byte(tt.yaml))
+			if tt.want == "" {
+				require.NoError(t, err)
+				require.NotNil(t, r)
+				return
+			}
+			require.Nil(t, r)
+			require.EqualError(t, err, tt.want)
+			require.IsType(t, &RulesError{}, err)
+		})
+	}
+}
+
+// manyNames is a rules file of n brands with a name of MaxValueRunes each.
+func manyNames(n int) string {
+	var b strings.Builder
+	b.WriteString("brands:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - {id: b%d, names: [%s%06d]}\n", i, strings.Repeat("x", MaxValueRunes-6), i)
+	}
+	b.WriteString("rules:\n  - {id: r, severity: low, require: [brand]}\n")
+	return b.String()
+}
+
+func TestParseRulesLexiconBound(t *testing.T) {
+	n := MaxLexiconRunes / MaxValueRunes
+	_, err := ParseRules([]byte(manyNames(n)))
+	require.NoError(t, err)
+	_, err = ParseRules([]byte(manyNames(n + 1)))
+	require.EqualError(t, err, "rules: line 4098: brands[4096].names[0]: the names, terms and excludes up to here hold more than the maximum of 1048576 characters in all")
+}
+
+func TestValidateRulesBounds(t *testing.T) {
+	r := &Rules{
+		Brands: []Brand{{ID: "b", Names: []string{strings.Repeat("x", MaxValueRunes+1)}}},
+		Rules:  []Rule{{ID: "r", Severity: "low", Require: []Kind{KindBrand}}},
+	}
+	require.EqualError(t, r.Validate(), "rules: brands[0].names[0]: 257 characters, longer than the maximum of 256")
+}
+
+func TestLoadRulesTooLarge(t *testing.T) {
+	// A sparse file of 1 GiB: refused from its size, before it is read.
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	f, err := os.Create(big)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(1<<30))
+	require.NoError(t, f.Close())
+	start := time.Now()
+	_, err = LoadRules(big)
+	require.EqualError(t, err, "rules "+big+": 1073741824 bytes, larger than the maximum of 8388608 (8 MiB)")
+	require.Less(t, time.Since(start), time.Second)
 }

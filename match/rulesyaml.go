@@ -77,8 +77,8 @@ func (p *parser) resolveKey(n *yaml.Node, path string) (*yaml.Node, error) {
 		n = n.Alias
 	}
 	p.nodes++
-	if p.nodes > maxNodes {
-		return nil, p.fail(n, path, "too many YAML nodes (more than %d, aliases included)", maxNodes)
+	if p.nodes > MaxNodes {
+		return nil, p.fail(n, path, "too many YAML nodes (more than %d, aliases included)", MaxNodes)
 	}
 	return n, nil
 }
@@ -90,6 +90,9 @@ func kindName(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
+		if isLong(n.Value) {
+			return "a value of " + tooLong(n.Value)
+		}
 		return fmt.Sprintf("%q", n.Value)
 	}
 	return "something else"
@@ -116,6 +119,9 @@ func (p *parser) mapping(n *yaml.Node, path string, known []string, f func(key s
 		}
 		if k.Kind != yaml.ScalarNode {
 			return p.fail(k, path, "keys must be plain strings, got %s", kindName(k))
+		}
+		if isLong(k.Value) {
+			return p.fail(k, path, "a key of %s", tooLong(k.Value))
 		}
 		if !slices.Contains(known, k.Value) {
 			return p.fail(k, path, "unknown key %q (known: %s)", k.Value, strings.Join(known, ", "))
@@ -169,7 +175,11 @@ func (p *parser) scalar(n *yaml.Node, path string) (string, error) {
 	if isNull(n) {
 		return "", nil
 	}
-	return strings.TrimSpace(n.Value), nil
+	v := strings.TrimSpace(n.Value)
+	if isLong(v) {
+		return "", p.fail(n, path, "%s", tooLong(v))
+	}
+	return v, nil
 }
 
 func (p *parser) scalars(n *yaml.Node, path string) ([]string, error) {

@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string) int {
 	case "replay":
 		err = cmdReplay(ctx, args[1:])
 	case "match":
-		err = cmdMatch(ctx, args[1:], os.Stdin, os.Stdout)
+		err = cmdMatch(ctx, args[1:], os.Stdin, os.Stdout, os.Stderr)
 	case "alerts":
 		err = cmdAlerts(ctx, args[1:], os.Stdout, os.Stderr)
 	case "rules":

@@ -179,7 +179,7 @@ func cmdRulesPush(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(pos[0])
+	data, err := match.ReadRulesFile(pos[0])
 	if err != nil {
 		return err
 	}
