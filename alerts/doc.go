@@ -13,9 +13,10 @@
 //     (deduplicated by Nats-Msg-Id), JSON lines, a printer and several at
 //     once; the alert stream's retention; the alert metrics;
 //   - the outbox (outbox.go), a sink that keeps records on disk while NATS is
-//     away and sends them in order when it is back: one locked directory per
-//     process under a shared root, an earlier run's leftovers sent only to
-//     the NATS server they were meant for;
+//     away and sends them in order when it is back; its directories
+//     (outbox_dir.go): one locked directory per process under a shared root,
+//     an earlier run's leftovers sent only to the NATS server they were meant
+//     for;
 //   - evidence (evidence.go): the JPEGs of the frame and the lines that show
 //     an alert, their keys, and the stores they go to (a directory, a
 //     JetStream object store).

@@ -194,144 +194,181 @@ func (r *Rules) Validate() error {
 }
 
 func (r *Rules) validate(lineOf func(path string) int) error {
-	fail := func(path, format string, args ...any) error {
-		return &RulesError{Line: lineOf(path), Msg: path + ": " + fmt.Sprintf(format, args...)}
+	v := &validator{lineOf: lineOf}
+	if err := v.brands(r.Brands); err != nil {
+		return err
 	}
-	checkID := func(path, id string, ids map[string]string, ip string) error {
-		switch {
-		case id == "":
-			return fail(path, "missing")
-		case isLong(id):
-			return fail(path, "%s", tooLong(id))
-		case !idPattern.MatchString(id):
-			return fail(path, "%q must match [a-z0-9-]+", id)
-		case ids[id] != "":
-			return fail(path, "%q is already the id of %s", id, ids[id])
-		}
-		ids[id] = ip
-		return nil
+	if err := v.phrases(r.Phrases); err != nil {
+		return err
 	}
-	// checkTerms refuses empty terms and a term that normalises like one of
-	// another entry, which would make the id it reports a matter of chance.
-	lexiconRunes := 0
-	// addRunes counts the runes of t against MaxLexiconRunes.
-	addRunes := func(tp, t string) error {
-		if lexiconRunes += utf8.RuneCountInString(t); lexiconRunes > MaxLexiconRunes {
-			return fail(tp, "the names, terms and excludes up to here hold more than the maximum of %d characters in all", MaxLexiconRunes)
-		}
-		return nil
+	return v.rules(r)
+}
+
+// validator checks a rules file's entries in order; it counts the lexicon's
+// characters across brands and phrases against MaxLexiconRunes.
+type validator struct {
+	lineOf       func(path string) int
+	lexiconRunes int
+}
+
+func (v *validator) fail(path, format string, args ...any) error {
+	return &RulesError{Line: v.lineOf(path), Msg: path + ": " + fmt.Sprintf(format, args...)}
+}
+
+func (v *validator) checkID(path, id string, ids map[string]string, ip string) error {
+	switch {
+	case id == "":
+		return v.fail(path, "missing")
+	case isLong(id):
+		return v.fail(path, "%s", tooLong(id))
+	case !idPattern.MatchString(id):
+		return v.fail(path, "%q must match [a-z0-9-]+", id)
+	case ids[id] != "":
+		return v.fail(path, "%q is already the id of %s", id, ids[id])
 	}
-	checkTerms := func(path, noun, id string, terms []string, owner map[string]string) error {
-		if len(terms) == 0 {
-			return fail(path, "at least one %s is required", noun)
-		}
-		for i, t := range terms {
-			tp := fmt.Sprintf("%s[%d]", path, i)
-			if isLong(t) {
-				return fail(tp, "%s", tooLong(t))
-			}
-			if err := addRunes(tp, t); err != nil {
-				return err
-			}
-			if isBlank(t) {
-				return fail(tp, "empty %s", noun)
-			}
-			if !runes.HasLetterOrDigit(t) {
-				return fail(tp, "%q has no letter or digit", t)
-			}
-			norm := string(normalizeTerm(t))
-			if o, ok := owner[norm]; ok && o != id {
-				return fail(tp, "%q is already a %s of %s", t, noun, o)
-			}
-			owner[norm] = id
-		}
-		return nil
+	ids[id] = ip
+	return nil
+}
+
+// addRunes counts the runes of t against MaxLexiconRunes.
+func (v *validator) addRunes(tp, t string) error {
+	if v.lexiconRunes += utf8.RuneCountInString(t); v.lexiconRunes > MaxLexiconRunes {
+		return v.fail(tp, "the names, terms and excludes up to here hold more than the maximum of %d characters in all", MaxLexiconRunes)
 	}
-	// checkEntry checks the id and the terms (under key) of the brand or
-	// phrase at path.
-	checkEntry := func(path, id string, ids map[string]string, key, noun string, terms []string, owner map[string]string) error {
-		if err := checkID(path+".id", id, ids, path); err != nil {
+	return nil
+}
+
+// checkTerms refuses empty terms and a term that normalises like one of
+// another entry, which would make the id it reports a matter of chance.
+func (v *validator) checkTerms(path, noun, id string, terms []string, owner map[string]string) error {
+	if len(terms) == 0 {
+		return v.fail(path, "at least one %s is required", noun)
+	}
+	for i, t := range terms {
+		tp := fmt.Sprintf("%s[%d]", path, i)
+		if isLong(t) {
+			return v.fail(tp, "%s", tooLong(t))
+		}
+		if err := v.addRunes(tp, t); err != nil {
 			return err
 		}
-		return checkTerms(path+"."+key, noun, id, terms, owner)
+		if isBlank(t) {
+			return v.fail(tp, "empty %s", noun)
+		}
+		if !runes.HasLetterOrDigit(t) {
+			return v.fail(tp, "%q has no letter or digit", t)
+		}
+		norm := string(normalizeTerm(t))
+		if o, ok := owner[norm]; ok && o != id {
+			return v.fail(tp, "%q is already a %s of %s", t, noun, o)
+		}
+		owner[norm] = id
 	}
+	return nil
+}
 
+// checkEntry checks the id and the terms (under key) of the brand or
+// phrase at path.
+func (v *validator) checkEntry(path, id string, ids map[string]string, key, noun string, terms []string, owner map[string]string) error {
+	if err := v.checkID(path+".id", id, ids, path); err != nil {
+		return err
+	}
+	return v.checkTerms(path+"."+key, noun, id, terms, owner)
+}
+
+func (v *validator) brands(brands []Brand) error {
 	ids := make(map[string]string)
 	names := make(map[string]string)
-	for i, b := range r.Brands {
+	for i, b := range brands {
 		bp := fmt.Sprintf("brands[%d]", i)
-		if err := checkEntry(bp, b.ID, ids, "names", "name", b.Names, names); err != nil {
+		if err := v.checkEntry(bp, b.ID, ids, "names", "name", b.Names, names); err != nil {
 			return err
 		}
 		for j, c := range b.AuthorizedChannels {
 			cp := fmt.Sprintf("%s.authorized_channels[%d]", bp, j)
 			switch {
 			case isLong(c):
-				return fail(cp, "%s", tooLong(c))
+				return v.fail(cp, "%s", tooLong(c))
 			case isBlank(c):
-				return fail(cp, "empty channel")
+				return v.fail(cp, "empty channel")
 			}
 		}
 	}
-	ids = make(map[string]string)
+	return nil
+}
+
+func (v *validator) phrases(phrases []Phrase) error {
+	ids := make(map[string]string)
 	terms := make(map[string]string)
-	for i, ph := range r.Phrases {
+	for i, ph := range phrases {
 		pp := fmt.Sprintf("phrases[%d]", i)
-		if err := checkEntry(pp, ph.ID, ids, "terms", "term", ph.Terms, terms); err != nil {
+		if err := v.checkEntry(pp, ph.ID, ids, "terms", "term", ph.Terms, terms); err != nil {
 			return err
 		}
 		for j, x := range ph.Exclude {
 			xp := fmt.Sprintf("%s.exclude[%d]", pp, j)
 			if isLong(x) {
-				return fail(xp, "%s", tooLong(x))
+				return v.fail(xp, "%s", tooLong(x))
 			}
-			if err := addRunes(xp, x); err != nil {
+			if err := v.addRunes(xp, x); err != nil {
 				return err
 			}
 			switch {
 			case isBlank(x):
-				return fail(xp, "empty exclude")
+				return v.fail(xp, "empty exclude")
 			case !runes.HasLetterOrDigit(x):
-				return fail(xp, "%q has no letter or digit", x)
+				return v.fail(xp, "%q has no letter or digit", x)
 			}
 		}
 	}
+	return nil
+}
+
+func (v *validator) rules(r *Rules) error {
 	if len(r.Rules) == 0 {
-		return fail("rules", "at least one rule is required")
+		return v.fail("rules", "at least one rule is required")
 	}
-	ids = make(map[string]string)
+	ids := make(map[string]string)
 	for i, ru := range r.Rules {
 		rp := fmt.Sprintf("rules[%d]", i)
-		if err := checkID(rp+".id", ru.ID, ids, rp); err != nil {
+		if err := v.checkID(rp+".id", ru.ID, ids, rp); err != nil {
 			return err
 		}
 		switch {
 		case ru.Severity == "":
-			return fail(rp+".severity", "missing (one of %s)", severityList())
+			return v.fail(rp+".severity", "missing (one of %s)", severityList())
 		case ru.Severity.Rank() == 0:
-			return fail(rp+".severity", "%q is not one of %s", ru.Severity, severityList())
+			return v.fail(rp+".severity", "%q is not one of %s", ru.Severity, severityList())
 		}
-		if len(ru.Require) == 0 {
-			return fail(rp+".require", "at least one of %s, %s is required", KindBrand, KindPhrase)
-		}
-		for j, k := range ru.Require {
-			kp := fmt.Sprintf("%s.require[%d]", rp, j)
-			switch {
-			case !k.Valid():
-				return fail(kp, "unknown kind %q (known: %s, %s)", k, KindBrand, KindPhrase)
-			case slices.Index(ru.Require, k) < j:
-				return fail(kp, "%q is listed twice", k)
-			case k == KindBrand && len(r.Brands) == 0:
-				return fail(kp, "requires a brand but no brands are defined")
-			case k == KindPhrase && len(r.Phrases) == 0:
-				return fail(kp, "requires a phrase but no phrases are defined")
-			}
+		if err := v.require(r, rp, ru.Require); err != nil {
+			return err
 		}
 		switch {
 		case ru.Window < 0:
-			return fail(rp+".window", "%s is negative", ru.Window)
+			return v.fail(rp+".window", "%s is negative", ru.Window)
 		case ru.Window > MaxWindow:
-			return fail(rp+".window", "%s is longer than the maximum of %s", ru.Window, MaxWindow)
+			return v.fail(rp+".window", "%s is longer than the maximum of %s", ru.Window, MaxWindow)
+		}
+	}
+	return nil
+}
+
+// require checks a rule's require list against the kinds the file defines.
+func (v *validator) require(r *Rules, rp string, require []Kind) error {
+	if len(require) == 0 {
+		return v.fail(rp+".require", "at least one of %s, %s is required", KindBrand, KindPhrase)
+	}
+	for j, k := range require {
+		kp := fmt.Sprintf("%s.require[%d]", rp, j)
+		switch {
+		case !k.Valid():
+			return v.fail(kp, "unknown kind %q (known: %s, %s)", k, KindBrand, KindPhrase)
+		case slices.Index(require, k) < j:
+			return v.fail(kp, "%q is listed twice", k)
+		case k == KindBrand && len(r.Brands) == 0:
+			return v.fail(kp, "requires a brand but no brands are defined")
+		case k == KindPhrase && len(r.Phrases) == 0:
+			return v.fail(kp, "requires a phrase but no phrases are defined")
 		}
 	}
 	return nil
