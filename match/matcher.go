@@ -464,15 +464,7 @@ func byStart(a, b Span) int {
 // byID groups spans by id, each group in the order of byStart, an exclude
 // before a phrase of the same start and end ("exclude" < "phrase").
 func byID(a, b Span) int {
-	return cmp.Or(
-		cmp.Compare(a.ID, b.ID),
-		cmp.Compare(a.Start, b.Start),
-		cmp.Compare(b.End, a.End),
-		cmp.Compare(a.Kind, b.Kind),
-		cmp.Compare(a.How.rank(), b.How.rank()),
-		cmp.Compare(a.Distance, b.Distance),
-		cmp.Compare(a.Term, b.Term),
-	)
+	return cmp.Or(cmp.Compare(a.ID, b.ID), byStart(a, b))
 }
 
 // outshines reports whether s, found exactly or normalised, explains the
