@@ -136,6 +136,11 @@ func waitForLines(t *testing.T, file string, n int, within time.Duration) {
 	}, within, 100*time.Millisecond)
 }
 
+// boxedCaption is a 48 px caption on a translucent black box, from s to e ms.
+func boxedCaption(text string, s, e int64) clipgen.Caption {
+	return clipgen.Caption{Text: text, StartMS: s, EndMS: e, Size: 48, Box: "black@0.6"}
+}
+
 // TestNATSOutageLosesNothing stops a real nats-server for 20 s while a
 // stream with several counterfeit captions is watched, then starts it again
 // on the same port and store: JetStream must end up with every record the
@@ -145,15 +150,12 @@ func TestNATSOutageLosesNothing(t *testing.T) {
 		t.Skip("takes 40 s")
 	}
 	dir := t.TempDir()
-	cap := func(text string, s, e int64) clipgen.Caption {
-		return clipgen.Caption{Text: text, StartMS: s, EndMS: e, Size: 48, Box: "black@0.6"}
-	}
 	clip := testutil.Generate(t, clipgen.Clip{Name: "outage", DurationMS: 32000, Background: "smptebars", FPS: 15,
 		Captions: []clipgen.Caption{
-			cap("GUCCI bag 1:1 replica", 1000, 6000),
-			cap("PRADA wallet super copy", 11000, 16000),
-			cap("ROLEX watch AAA quality", 20000, 25000),
-			cap("DIOR scarf replica", 27000, 31000),
+			boxedCaption("GUCCI bag 1:1 replica", 1000, 6000),
+			boxedCaption("PRADA wallet super copy", 11000, 16000),
+			boxedCaption("ROLEX watch AAA quality", 20000, 25000),
+			boxedCaption("DIOR scarf replica", 27000, 31000),
 		}})
 
 	srv := &natsProcess{t: t, port: freePort(t), store: filepath.Join(dir, "store")}

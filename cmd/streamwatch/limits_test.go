@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -26,24 +24,10 @@ import (
 // compare it with baselineRSS.
 func runMeasured(t *testing.T, timeout time.Duration, stdin io.Reader, args ...string) (result, int64) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(os.Environ(), "NATS_URL=", "STREAMWATCH_OUTBOX_DIR="+t.TempDir())
-	cmd.Stdin = stdin
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	require.NoError(t, ctx.Err(), "timed out; stderr: %s", se.String())
-	code := 0
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	r, st := runBinFrom(t, timeout, stdin, args...)
+	ru, ok := st.SysUsage().(*syscall.Rusage)
 	require.True(t, ok)
-	return result{code, so.String(), se.String()}, ru.Maxrss * 1024 // Linux: KiB
+	return r, ru.Maxrss * 1024 // Linux: KiB
 }
 
 // baselineRSS is what runMeasured reports for "streamwatch version", plus

@@ -59,11 +59,19 @@ type result struct {
 
 func runBin(t *testing.T, timeout time.Duration, stdin string, args ...string) result {
 	t.Helper()
+	r, _ := runBinFrom(t, timeout, strings.NewReader(stdin), args...)
+	return r
+}
+
+// runBinFrom is runBin with stdin from a reader; it also returns the ended
+// process's state (its resource usage).
+func runBinFrom(t *testing.T, timeout time.Duration, stdin io.Reader, args ...string) (result, *os.ProcessState) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Env = append(os.Environ(), "NATS_URL=", "STREAMWATCH_OUTBOX_DIR="+t.TempDir())
-	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdin = stdin
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	err := cmd.Run()
@@ -74,7 +82,7 @@ func runBin(t *testing.T, timeout time.Duration, stdin string, args ...string) r
 	} else {
 		require.NoError(t, err)
 	}
-	return result{code, so.String(), se.String()}
+	return result{code, so.String(), se.String()}, cmd.ProcessState
 }
 
 // offerClip is a 10 s clip with "GUCCI bag 1:1 replica" shown from 3 s to 7 s.

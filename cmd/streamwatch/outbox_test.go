@@ -54,14 +54,11 @@ func TestTwoWatchersShareAnOutboxRoot(t *testing.T) {
 		t.Skip("takes 30 s")
 	}
 	dir := t.TempDir()
-	cap := func(text string, s, e int64) clipgen.Caption {
-		return clipgen.Caption{Text: text, StartMS: s, EndMS: e, Size: 48, Box: "black@0.6"}
-	}
 	clip := testutil.Generate(t, clipgen.Clip{Name: "shared-outbox", DurationMS: 20000, Background: "smptebars", FPS: 15,
 		Captions: []clipgen.Caption{
-			cap("GUCCI bag 1:1 replica", 1000, 4000),
-			cap("PRADA wallet super copy", 8000, 11000),
-			cap("ROLEX watch AAA quality", 15000, 18000),
+			boxedCaption("GUCCI bag 1:1 replica", 1000, 4000),
+			boxedCaption("PRADA wallet super copy", 8000, 11000),
+			boxedCaption("ROLEX watch AAA quality", 15000, 18000),
 		}})
 	srv := &natsProcess{t: t, port: freePort(t), store: filepath.Join(dir, "store")}
 	srv.start()
