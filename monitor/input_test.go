@@ -1,11 +1,13 @@
 package monitor
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamwatch/streamwatch/internal/clipgen"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 )
 
 // requireOffer checks that sink holds one counterfeit-offer segment whose
@@ -43,6 +45,34 @@ func TestReplayReadsBigCaptionsOnUHDFrames(t *testing.T) {
 				DurationMS: tc.durationMS, FPS: tc.fps, Background: tc.background,
 				Captions: []clipgen.Caption{{Text: text, StartMS: 0, EndMS: tc.durationMS, Size: tc.size, Box: "black@0.6"}}})
 			requireOffer(t, replay(t, path, ""), text)
+		})
+	}
+}
+
+// TestReplayHonoursDisplayMatrix: a phone's portrait video stored as
+// landscape pictures, with a display matrix that turns them upright, is read
+// upright. The pictures are turned with ffmpeg so that, shown as ffmpeg's
+// autorotate shows them, the caption stands upright; read as stored it runs
+// down the frame and nothing is found.
+func TestReplayHonoursDisplayMatrix(t *testing.T) {
+	tests := []struct {
+		tag   string // ffmpeg 5.1's rotate metadata, written as the MP4 track's matrix
+		store string // the filter that lays the upright picture on its side
+	}{
+		{tag: "270", store: "transpose=cclock"}, // ffprobe: rotation -90
+		{tag: "90", store: "transpose=clock"},   // ffprobe: rotation 90
+	}
+	text := "GUCCI bag 1:1 replica"
+	upright := gen(t, clipgen.Clip{Name: "portrait", DurationMS: 5000, Background: "testsrc2",
+		Captions: []clipgen.Caption{caption(text, 0, 5000)}})
+	for _, tc := range tests {
+		t.Run("rotate="+tc.tag, func(t *testing.T) {
+			dir := t.TempDir()
+			sideways, tagged := filepath.Join(dir, "sideways.mp4"), filepath.Join(dir, "tagged.mp4")
+			testutil.FFmpeg(t, "-i", upright, "-vf", tc.store, "-c:v", "libx264", "-preset", "veryfast",
+				"-crf", "20", "-g", "50", sideways)
+			testutil.FFmpeg(t, "-i", sideways, "-c", "copy", "-metadata:s:v:0", "rotate="+tc.tag, tagged)
+			requireOffer(t, replay(t, tagged, ""), text)
 		})
 	}
 }
