@@ -30,6 +30,8 @@ DOCKERFILE=deploy/Dockerfile
 REG_GO=$(sed -n 's/^ARG GO_IMAGE=//p' "$DOCKERFILE")
 REG_BASE=$(sed -n 's/^ARG BASE_IMAGE=//p' "$DOCKERFILE")
 LOCAL_BASE=localhost/streamwatch-base:bookworm
+# The Dockerfile's build stage, kept for podman's layer cache.
+BUILD_STAGE=localhost/streamwatch-build:latest
 
 # registry_bases makes sure both registry bases are in local storage, pulling what is
 # missing; it fails with podman's one-line reason when a registry does not serve them.
@@ -150,18 +152,27 @@ main() {
 		debootstrap_bases "$go_image"
 		args+=(--pull=never --build-arg "GO_IMAGE=$go_image" --build-arg "BASE_IMAGE=$LOCAL_BASE")
 	fi
-	local old new
-	old=$(pm image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null) || old=
 	log "podman build $IMAGE (bases: $route)"
-	pm build --isolation "${BUILDAH_ISOLATION:-chroot}" -f "$DOCKERFILE" \
-		--ignorefile deploy/Dockerfile.dockerignore "${args[@]}" -t "$IMAGE" . ||
-		die "podman build of $IMAGE failed"
-	new=$(pm image inspect --format '{{.Id}}' "$IMAGE")
-	if [ -n "$old" ] && [ "$old" != "$new" ]; then
-		# The image this build replaced, now untagged; kept if a container still uses it.
-		pm rmi "$old" >/dev/null 2>&1 || log "kept the previous $IMAGE ($old): in use"
-	fi
+	# The build stage first, tagged, so that the one it replaces can be removed: left
+	# untagged, every rebuild would keep another copy of the stage's last layer.
+	build_tagged "$BUILD_STAGE" --target build "${args[@]}"
+	build_tagged "$IMAGE" "${args[@]}"
 	log "built $IMAGE ($(pm image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
+}
+
+# build_tagged runs podman build with the rest of the arguments, tags the result $1 and
+# removes the image that had that tag before.
+build_tagged() {
+	local tag=$1 old new
+	shift
+	old=$(pm image inspect --format '{{.Id}}' "$tag" 2>/dev/null) || old=
+	pm build --isolation "${BUILDAH_ISOLATION:-chroot}" -f "$DOCKERFILE" \
+		--ignorefile deploy/Dockerfile.dockerignore "$@" -t "$tag" . ||
+		die "podman build of $tag failed"
+	new=$(pm image inspect --format '{{.Id}}' "$tag")
+	if [ -n "$old" ] && [ "$old" != "$new" ]; then
+		pm rmi "$old" >/dev/null 2>&1 || log "kept the image $tag had before ($old): in use"
+	fi
 }
 
 main "$@"
