@@ -55,25 +55,46 @@ func (d *videoDecoder) allocate() error {
 
 // mediaTime is the media time of the decoded frame, from its PTS or, without
 // one, libav's best guess, and what the clock made of it.
-func (d *videoDecoder) mediaTime() (int64, clockEvent) {
-	ts := d.frame.Pts()
-	if ts == astiav.NoPtsValue {
-		ts = bestEffortTimestamp(d.frame)
+func (d *videoDecoder) mediaTime() (int64, clockEvent) { return d.mediaTimeOf(d.frame) }
+
+// mediaTimeOf is the media time of f, and what the clock made of it.
+func (d *videoDecoder) mediaTimeOf(f *astiav.Frame) (int64, clockEvent) {
+	return d.clock.at(frameTimestamp(f))
+}
+
+// peekMS is the media time mediaTimeOf would give f, without moving the
+// clock on.
+func (d *videoDecoder) peekMS(f *astiav.Frame) int64 {
+	c := d.clock
+	ms, _ := c.at(frameTimestamp(f))
+	return ms
+}
+
+// frameTimestamp is f's PTS or, without one, libav's best guess.
+func frameTimestamp(f *astiav.Frame) int64 {
+	if ts := f.Pts(); ts != astiav.NoPtsValue {
+		return ts
 	}
-	return d.clock.at(ts)
+	return bestEffortTimestamp(f)
 }
 
 // decoded is the Frame handed on for the decoded frame at media time ms, with
 // wall-clock time now or, with Options.MediaClock, start plus ms; it counts
 // the frame in opts.FramesDecoded.
 func (d *videoDecoder) decoded(ms int64, start time.Time, opts Options) Frame {
+	count(opts.FramesDecoded)
+	return d.frameOf(d.frame, ms, start, opts)
+}
+
+// frameOf is the Frame handed on for f at media time ms (see decoded); it
+// counts nothing.
+func (d *videoDecoder) frameOf(f *astiav.Frame, ms int64, start time.Time, opts Options) Frame {
 	wall := time.Now()
 	if opts.MediaClock {
 		wall = start.Add(time.Duration(ms) * time.Millisecond)
 	}
-	count(opts.FramesDecoded)
-	return Frame{AV: d.frame, MediaMS: ms, Wall: wall, Width: d.frame.Width(), Height: d.frame.Height(),
-		Orientation: frameOrientation(d.frame, d.orient)}
+	return Frame{AV: f, MediaMS: ms, Wall: wall, Width: f.Width(), Height: f.Height(),
+		Orientation: frameOrientation(f, d.orient)}
 }
 
 // count increments c if there is one.

@@ -40,4 +40,10 @@ var (
 	// ErrUnsupportedCodec means a WHEP session offers a codec ingest does not
 	// decode.
 	ErrUnsupportedCodec = errors.New("ingest: unsupported WebRTC codec")
+	// ErrCodecLayout means go-astiav's CodecContext is not laid out as this
+	// package expects (another go-astiav version): keyframe-first decoding
+	// cannot reset the decoder; use --decode all.
+	ErrCodecLayout = errors.New("ingest: unexpected go-astiav codec context layout")
+	// ErrDecodeMode means a decode mode other than auto, keyframes or all.
+	ErrDecodeMode = errors.New("ingest: unknown decode mode")
 )

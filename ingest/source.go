@@ -29,6 +29,23 @@ type Options struct {
 	Logger *slog.Logger
 	// FramesDecoded, if not nil, is incremented once per decoded frame.
 	FramesDecoded prometheus.Counter
+	// Decode is which frames a libav source decodes. Default DecodeAll;
+	// WHEP sources decode every frame.
+	Decode DecodeMode
+	// Judge says, in DecodeAuto, which keyframes show something new. Without
+	// one, DecodeAuto decodes keyframes only (but still falls back to every
+	// frame when keyframes are far apart).
+	Judge KeyframeJudge
+	// SampleInterval is the media time between the frames the consumer
+	// samples. Default 1s. DecodeAuto decodes densely enough around a new
+	// keyframe to hand on a frame at each multiple of it, and decodes every
+	// frame when keyframes come more than twice it apart; a live source
+	// whose reading falls more than twice it behind the live edge decodes
+	// keyframes only and skips the rest until it has caught up.
+	SampleInterval time.Duration
+	// FramesSkipped, if not nil, counts the frames of a live source skipped
+	// undecoded to catch up with the live edge.
+	FramesSkipped prometheus.Counter
 }
 
 const defaultTimeout = 10 * time.Second
@@ -39,6 +56,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReadTimeout <= 0 {
 		o.ReadTimeout = defaultTimeout
+	}
+	if o.SampleInterval <= 0 {
+		o.SampleInterval = time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -81,6 +101,8 @@ type Source struct {
 
 	runGuard
 	readSince atomic.Int64 // unix nanos when the pending read started, 0 when none
+
+	kf keyframer // keyframe-first decoding (keyframes.go)
 
 	// Run state.
 	paceStart   time.Time
@@ -128,6 +150,7 @@ func (s *Source) Close() error {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	s.free()
+	s.kf.free()
 	if s.fc != nil {
 		if s.opened {
 			s.fc.CloseInput()

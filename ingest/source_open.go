@@ -43,7 +43,7 @@ func (s *Source) open(ctx context.Context) error {
 		return err
 	}
 	s.describe(st, openedAt, mtime)
-	return nil
+	return s.setUpKeyframes()
 }
 
 // statLocal checks that a local input is a file and returns its modification

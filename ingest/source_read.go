@@ -51,21 +51,16 @@ func (s *Source) loop(ctx context.Context, handle func(Frame) error) error {
 			if s.intr.cause() != nil || !errors.Is(err, astiav.ErrEof) {
 				return fmt.Errorf("read %s: %w", s.in.redacted, s.interruptErr(ctx, "read frame", err))
 			}
+			if err := s.finishKeyframes(ctx, handle); err != nil {
+				return err
+			}
 			return s.drain(ctx, handle)
 		}
 		if s.pkt.StreamIndex() != s.streamIndex {
 			s.pkt.Unref()
 			continue
 		}
-		err = s.cc.SendPacket(s.pkt)
-		s.pkt.Unref()
-		if err != nil {
-			if err := s.badData("send packet", err); err != nil {
-				return err
-			}
-			continue
-		}
-		if _, err := s.receive(ctx, handle); err != nil {
+		if err := s.packet(ctx, handle); err != nil {
 			return err
 		}
 	}
@@ -132,7 +127,8 @@ func (s *Source) receive(ctx context.Context, handle func(Frame) error) (eof boo
 			return false, s.badData("receive frame", err)
 		}
 		s.badInARow = 0
-		err = s.deliver(ctx, handle)
+		count(s.opts.FramesDecoded)
+		err = s.deliverFrame(ctx, handle, s.frame)
 		s.frame.Unref()
 		if err != nil {
 			return false, err
@@ -140,21 +136,27 @@ func (s *Source) receive(ctx context.Context, handle func(Frame) error) (eof boo
 	}
 }
 
-// deliver hands the decoded frame on, at its time when pacing.
-func (s *Source) deliver(ctx context.Context, handle func(Frame) error) error {
-	ms, ev := s.mediaTime()
+// deliverFrame hands the decoded frame f on, at its time when pacing. When
+// decoding keyframes first, a frame not after the last one handed on (a
+// keyframe decoded again, with the GOP it opens) is not handed on again.
+func (s *Source) deliverFrame(ctx context.Context, handle func(Frame) error, f *astiav.Frame) error {
+	if s.kf.mode != DecodeAll && s.kf.handed && s.peekMS(f) <= s.kf.lastMS {
+		return nil
+	}
+	ms, ev := s.mediaTimeOf(f)
 	switch ev {
 	case clockClamped, clockRebased:
 		s.clampEvents++
 		s.log.Debug("timestamp discontinuity", "url", s.in.redacted, "rebased", ev == clockRebased,
 			"media_ms", ms)
 	}
+	s.kf.lastMS, s.kf.handed = ms, true
 	if s.opts.Realtime {
 		if err := s.pace(ctx, ms); err != nil {
 			return err
 		}
 	}
-	return handle(s.decoded(ms, s.info.StartWall, s.opts))
+	return handle(s.frameOf(f, ms, s.info.StartWall, s.opts))
 }
 
 // pace waits until media time ms is due, measured from the first frame handed on.

@@ -12,6 +12,7 @@ type Metrics struct {
 	FramesDecoded prometheus.Counter
 	FramesSampled prometheus.Counter
 	FramesDropped prometheus.Counter
+	FramesSkipped *prometheus.CounterVec // by reason
 	OCRSeconds    prometheus.Histogram
 	LinesRead     prometheus.Counter
 	LinesReused   prometheus.Counter
@@ -39,6 +40,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "streamwatch_frames_dropped_total",
 			Help: "Sampled frames dropped because OCR was busy (latest frame wins).",
 		}),
+		FramesSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamwatch_frames_skipped_total",
+			Help: "Frames of live sources skipped undecoded, by reason (live_edge: decoding fell behind the live edge).",
+		}, []string{"reason"}),
 		OCRSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "streamwatch_ocr_duration_seconds",
 			Help:    "Time Tesseract spent reading one sampled frame.",
@@ -77,11 +82,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Wall-clock seconds of live streams that went unwatched between a failure and the next frame, by stream.",
 		}, []string{"stream"}),
 	}
-	reg.MustRegister(m.FramesDecoded, m.FramesSampled, m.FramesDropped, m.OCRSeconds, m.LinesRead, m.LinesReused, m.Matches, m.PublishErrors, m.StreamUp,
+	reg.MustRegister(m.FramesDecoded, m.FramesSampled, m.FramesDropped, m.FramesSkipped, m.OCRSeconds, m.LinesRead, m.LinesReused, m.Matches, m.PublishErrors, m.StreamUp,
 		m.Reconnects, m.Gaps, m.Unmonitored)
 	m.Alerts = alerts.NewMetrics(reg)
 	return m
 }
+
+// skipLiveEdge is the reason of frames skipped because decoding fell
+// behind a live source's edge.
+const skipLiveEdge = "live_edge"
 
 // watch creates the series of a stream that begins to be watched:
 // streamwatch_stream_up is 0 until it is attached.

@@ -109,7 +109,9 @@ func newConfig(o Options) (config, error) {
 	}
 	c.log = log.With("component", "monitor", "stream", o.StreamID)
 	c.ingest.FramesDecoded = o.Metrics.FramesDecoded
+	c.ingest.FramesSkipped = o.Metrics.FramesSkipped.WithLabelValues(skipLiveEdge)
 	c.ingest.MediaClock = o.Replay
+	c.ingest.SampleInterval = o.SampleInterval
 	if c.ingest.Logger == nil {
 		c.ingest.Logger = o.Logger
 	}
@@ -129,6 +131,7 @@ type monitor struct {
 	results chan reading // in frame order
 	tracker *alerts.Tracker
 	recent  *recentFrames
+	keys    *keyframes   // judges keyframes for the source, converts frames for decode
 	gaps    atomic.Int64 // unwatched spans so far; frames carry the count to the tracker
 }
 
@@ -151,10 +154,14 @@ func Run(ctx context.Context, o Options) error {
 	}
 	c.Metrics.watch(c.StreamID)
 	defer c.Metrics.forget(c.StreamID)
-	m := &monitor{config: c}
+	m := &monitor{config: c, keys: &keyframes{detect: c.Lines, log: c.log}}
+	defer m.keys.Close() // after the decode stage, which uses it, has returned
+	if m.ingest.Decode == ingest.DecodeAuto {
+		m.ingest.Judge = m.keys
+	}
 	sup := c.Supervise
 	sup.Status = m.status
-	src, err := ingest.Supervise(ctx, c.URL, c.ingest, sup)
+	src, err := ingest.Supervise(ctx, c.URL, m.ingest, sup)
 	if err != nil {
 		// Never attached: say so all the same, so that whoever follows the
 		// stream's status learns that nobody watches it.

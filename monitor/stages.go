@@ -19,18 +19,15 @@ import (
 func (m *monitor) decode(ctx context.Context) error {
 	defer m.queue.Close()
 	sampler := frames.NewSampler(m.SampleInterval)
-	var conv frames.GrayConverter
-	defer conv.Close()
 	var seq int64
 	err := m.src.Run(ctx, func(f ingest.Frame) error {
 		if !sampler.Due(f.MediaMS) {
 			return nil
 		}
-		img, err := conv.ToGray(f.AV)
+		img, err := m.keys.gray(f)
 		if err != nil {
 			return err
 		}
-		img = frames.Upright(img, f.Orientation)
 		m.Metrics.FramesSampled.Inc()
 		s := frames.Sampled{Seq: seq, MediaMS: f.MediaMS, Wall: f.Wall, Image: img, Gaps: m.gaps.Load()}
 		seq++

@@ -31,6 +31,7 @@ type common struct {
 	streamID       string
 	channel        string
 	sampleInterval time.Duration
+	decode         ingest.DecodeMode
 	out            string
 	metricsAddr    string
 	logFormat      string
@@ -67,6 +68,8 @@ func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
 	fs.StringVar(&c.streamID, "stream-id", "", "stream id, [A-Za-z0-9_-]{1,128}; default: derived from the URL or file name")
 	fs.StringVar(&c.channel, "channel", "", "seller channel of the stream, for brands' authorized_channels")
 	fs.DurationVar(&c.sampleInterval, "sample-interval", time.Second, "media time between sampled frames")
+	c.decode = ingest.DecodeAuto
+	fs.Var(&c.decode, "decode", "which frames to decode: auto (keyframes while no text line changes, every frame around a change), keyframes or all")
 	fs.StringVar(&c.out, "out", "", "append every alert record to this file as one JSON line")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", metricsDefault, "serve Prometheus /metrics and /healthz on this address; empty: off")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")

@@ -298,7 +298,7 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		Channel:  channel,
 		// A live source that takes longer than --stall-timeout to open or
 		// to answer a read is reconnected, like one that sends no frames.
-		Ingest: ingest.Options{Realtime: realtime, Logger: w.log,
+		Ingest: ingest.Options{Realtime: realtime, Logger: w.log, Decode: c.decode,
 			OpenTimeout: c.stallTimeout, ReadTimeout: c.stallTimeout},
 		SampleInterval: c.sampleInterval,
 		Replay:         replay,
