@@ -4,6 +4,8 @@ import (
 	"image"
 	"log/slog"
 
+	"github.com/asticode/go-astiav"
+
 	"github.com/streamwatch/streamwatch/frames"
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/lines"
@@ -26,10 +28,14 @@ type keyframes struct {
 	detect lines.DetectOptions
 	log    *slog.Logger
 
-	prev      picture // the keyframe judged before
-	havePrev  bool
-	judged    ingest.Frame // the keyframe just judged...
-	judgedImg *image.Gray  // ...and its picture, until the decode stage takes it
+	prev     picture // the keyframe judged before
+	havePrev bool
+	// judged is the keyframe just judged, as its AVFrame and timestamp
+	// (the source hands on its keyframes in one AVFrame), and its picture
+	// until the decode stage takes it.
+	judgedAV  *astiav.Frame
+	judgedPts int64
+	judgedImg *image.Gray
 }
 
 // picture is a judged keyframe: its upright gray image, its text lines and
@@ -49,7 +55,7 @@ func (k *keyframes) Judge(f ingest.Frame) ingest.KeyframeChange {
 		k.havePrev = false
 		return ingest.KeyframeNew
 	}
-	k.judged, k.judgedImg = f, img
+	k.judgedAV, k.judgedPts, k.judgedImg = f.AV, f.AV.Pts(), img
 	cur := picture{img: img, lines: lines.Detect(img, k.detect)}
 	cur.cols, cur.rows = profiles(img)
 	prev, had := k.prev, k.havePrev
@@ -76,7 +82,7 @@ func (k *keyframes) Judge(f ingest.Frame) ingest.KeyframeChange {
 // gray is f's picture as an upright gray image: the judged keyframe's
 // conversion when f is that frame, else a new one.
 func (k *keyframes) gray(f ingest.Frame) (*image.Gray, error) {
-	if img := k.judgedImg; img != nil && f.AV == k.judged.AV {
+	if img := k.judgedImg; img != nil && f.AV == k.judgedAV && f.AV.Pts() == k.judgedPts {
 		k.judgedImg = nil
 		return img, nil
 	}

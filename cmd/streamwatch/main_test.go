@@ -338,3 +338,13 @@ func TestEnvironmentAndConfigFile(t *testing.T) {
 	require.Equal(t, 1, r.code) // the flag wins; the missing file is the error now
 	require.Contains(t, r.stderr, "x.mp4")
 }
+
+func TestDecodeFlag(t *testing.T) {
+	r := runBin(t, 30*time.Second, "", "replay", "x.mp4", "--decode", "some")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, `ingest: unknown decode mode "some": want auto, keyframes or all`)
+	t.Setenv("STREAMWATCH_DECODE", "ALL")
+	r = runBin(t, 30*time.Second, "", "replay", "x.mp4")
+	require.Equal(t, 1, r.code) // taken; the missing file is the error now
+	require.Contains(t, r.stderr, "x.mp4")
+}
