@@ -31,7 +31,6 @@ type keyframer struct {
 	// is new. gopMS is the decoding time of its first.
 	gop   []*astiav.Packet
 	gopMS int64
-	keyMS int64 // media time of the keyframe that opens gop
 	// firstMS is the decoding time of the first packet, while none was a
 	// keyframe (haveFirst).
 	firstMS   int64
@@ -46,6 +45,7 @@ type keyframer struct {
 	handed bool
 
 	lag     lagMeter
+	waited  bool  // the last read waited for input: reading was at the live edge
 	behind  bool  // a live source catching up with its edge
 	skipped int64 // frames skipped since behind
 }
@@ -103,7 +103,6 @@ func (s *Source) packet(ctx context.Context, handle func(Frame) error) error {
 	if s.info.Live {
 		s.watchLag(ms, key)
 	}
-
 	switch {
 	case s.kf.behind && !key:
 		s.pkt.Unref()
@@ -141,7 +140,7 @@ func (s *Source) deltaPacket(ctx context.Context, handle func(Frame) error, ms i
 		if !k.haveFirst {
 			k.firstMS, k.haveFirst = ms, true
 		}
-		if len(k.gop) == 0 && ms-k.firstMS > k.maxGapMS && !k.handed {
+		if ms-k.firstMS > k.maxGapMS && !k.handed {
 			return s.fallBack(ctx, handle, "no keyframe", ms-k.firstMS)
 		}
 		return nil
@@ -184,9 +183,16 @@ func (s *Source) fallBack(ctx context.Context, handle func(Frame) error, why str
 		k.dropGOP()
 		return nil
 	}
-	flushBuffers(k.codec)
 	defer k.dropGOP()
-	for _, p := range k.gop {
+	return s.resend(ctx, handle)
+}
+
+// resend decodes the kept GOP again from its keyframe, from a reset
+// decoder, handing on the frames after the last one handed on; it leaves the
+// decoder as it is, to go on with the packets that follow.
+func (s *Source) resend(ctx context.Context, handle func(Frame) error) error {
+	flushBuffers(s.kf.codec)
+	for _, p := range s.kf.gop {
 		if err := s.cc.SendPacket(p); err != nil {
 			if err := s.badData("send packet", err); err != nil {
 				return err
@@ -223,7 +229,7 @@ func (s *Source) keyPacket(ctx context.Context, handle func(Frame) error) error 
 	if err != nil || !ok {
 		k.dropGOP()
 		if k.mode == DecodeAuto && err == nil {
-			k.gop, k.gopMS, k.keyMS = append(k.gop, kp), s.packetTime(kp), k.lastMS
+			k.gop, k.gopMS = append(k.gop, kp), s.packetTime(kp)
 		} else {
 			kp.Free()
 		}
@@ -247,7 +253,7 @@ func (s *Source) keyPacket(ctx context.Context, handle func(Frame) error) error 
 		kp.Free()
 		return err
 	}
-	k.gop, k.gopMS, k.keyMS = append(k.gop, kp), s.packetTime(kp), keyMS
+	k.gop, k.gopMS = append(k.gop, kp), s.packetTime(kp)
 	if change != KeyframeNew {
 		return nil
 	}
@@ -363,22 +369,18 @@ func (s *Source) drainDecoder(ctx context.Context, handle func(Frame) error) err
 }
 
 // finishKeyframes decodes, at the end of the input, what keyframe-first
-// decoding still owes: the frames a dense GOP holds back, or, in
-// DecodeAuto, the last GOP up to the sample after its keyframe, as if the
-// end (which no keyframe follows to judge it by) showed something new.
+// decoding still owes, leaving the decoder to the final drain (whose error,
+// for a file cut short, ends Run as with every frame decoded): in
+// DecodeAuto, the rest of the last GOP, which no keyframe follows to judge
+// it by. DecodeKeyframes decodes nothing past the last keyframe.
 func (s *Source) finishKeyframes(ctx context.Context, handle func(Frame) error) error {
 	k := &s.kf
-	switch {
-	case k.every || s.kf.codec == nil:
+	defer k.dropGOP()
+	if k.every || k.codec == nil || k.mode != DecodeAuto || len(k.gop) < 2 || k.dense {
+		// Nothing kept, or the decoder has had every packet of the GOP.
 		return nil
-	case k.dense:
-		k.dense = false
-		return s.drainDecoder(ctx, handle)
-	case k.mode == DecodeAuto && len(k.gop) > 1 && !s.reached(s.nextSample(k.keyMS)):
-		defer k.dropGOP()
-		return s.redecode(ctx, handle, s.nextSample(k.keyMS))
 	}
-	return nil
+	return s.resend(ctx, handle)
 }
 
 // watchLag measures how far a live source's reading lags its edge, at a
@@ -387,7 +389,7 @@ func (s *Source) finishKeyframes(ctx context.Context, handle func(Frame) error) 
 // keyframe once the lag is under half that.
 func (s *Source) watchLag(ms int64, key bool) {
 	k := &s.kf
-	lag := k.lag.at(time.Now(), ms)
+	lag := k.lag.at(time.Now(), ms, k.waited)
 	limit := time.Duration(k.maxGapMS) * time.Millisecond
 	switch {
 	case !k.behind && lag > limit:
@@ -403,19 +405,27 @@ func (s *Source) watchLag(ms int64, key bool) {
 	}
 }
 
-// lagMeter measures how far reading a live stream lags: wall-clock minus
-// media time grows by what reading falls behind, so its growth since its
-// least value is the lag. A jump in the timestamps starts it afresh.
+// edgeWait is how long a read must wait for input to show that reading is
+// at the live edge: a read from what the network has buffered takes far less.
+const edgeWait = 10 * time.Millisecond
+
+// lagMeter measures how far reading a live stream lags its edge:
+// wall-clock minus media time grows by what reading falls behind, so its
+// growth since the last read that had to wait for input (reading was at the
+// edge then) is the lag. Delivery in bursts (HLS segments, a server's GOP
+// cache) does not count: the reads between bursts wait. A jump in the
+// timestamps starts it afresh.
 type lagMeter struct {
-	least  int64 // least wall-clock ms minus media ms seen
+	least  int64 // least wall-clock ms minus media ms since reading was at the edge
 	lastMS int64
 	have   bool
 }
 
-// at returns the lag of a packet at media time ms read at now.
-func (l *lagMeter) at(now time.Time, ms int64) time.Duration {
+// at returns the lag of a packet at media time ms read at now, after a
+// read that waited for input (or not).
+func (l *lagMeter) at(now time.Time, ms int64, waited bool) time.Duration {
 	v := now.UnixMilli() - ms
-	if !l.have || ms < l.lastMS-maxBackStepMS || ms > l.lastMS+maxForwardStepMS || v < l.least {
+	if !l.have || waited || ms < l.lastMS-maxBackStepMS || ms > l.lastMS+maxForwardStepMS || v < l.least {
 		l.least, l.have = v, true
 	}
 	l.lastMS = ms

@@ -43,9 +43,11 @@ func (s *Source) loop(ctx context.Context, handle func(Frame) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		s.readSince.Store(time.Now().UnixNano())
+		readStart := time.Now()
+		s.readSince.Store(readStart.UnixNano())
 		err := s.fc.ReadFrame(s.pkt)
 		s.readSince.Store(0)
+		s.kf.waited = time.Since(readStart) > edgeWait
 		if err != nil {
 			// An interrupted read may surface as EOF: check for our interrupt first.
 			if s.intr.cause() != nil || !errors.Is(err, astiav.ErrEof) {
