@@ -4,7 +4,8 @@ import "errors"
 
 // Sentinel errors; match them with errors.Is. A Supervised stream gives up
 // at once on ErrUnsupportedScheme, ErrBadURL, ErrNoVideo, ErrNoDecoder and
-// ErrWHEPRefused, ends on ErrOriginRefused and ErrProtocolRefused even after
+// ErrWHEPRefused, ends on ErrOriginRefused, ErrAddressRefused and
+// ErrProtocolRefused even after
 // frames flowed, and retries the others (see IsPermanent).
 var (
 	// ErrNoVideo means the input has no video stream to decode.
@@ -45,9 +46,11 @@ var (
 	// scheme://host[:port].
 	ErrBadOrigin = errors.New("ingest: bad origin")
 	// ErrOriginRefused means a source (its playlist, a redirect, a key)
-	// asked to fetch from an origin it may not reach: not its own and not
-	// allowed, or allowed by a pattern but at a private or local address.
+	// asked to fetch from an origin that is neither its own nor allowed.
 	ErrOriginRefused = errors.New("ingest: origin refused")
+	// ErrAddressRefused means a source asked to fetch from an origin
+	// allowed only by a pattern that is at a private or local address.
+	ErrAddressRefused = errors.New("ingest: address refused")
 	// ErrProtocolRefused means a network source asked libav to open
 	// something other than http or https from its playlist: a local file,
 	// another protocol.

@@ -141,30 +141,32 @@ var libavRefusals = []string{"blocked for security reasons", "allowed_segment_ex
 const firstSegmentError = "Error when loading first segment '"
 
 //export swGuardLog
-func swGuardLog(h C.uintptr_t, line *C.char) {
+func swGuardLog(h C.uintptr_t, line *C.char) C.int {
 	g, ok := cgo.Handle(h).Value().(*guard)
-	if !ok {
-		return
+	if ok && g.libavError(redactLogLine(C.GoString(line))) {
+		return 1
 	}
-	g.libavError(redactLogLine(C.GoString(line)))
+	return 0
 }
 
 // libavError refuses the source when libav's error line says that it
 // refused a URL the playlist names, or could not load a first segment the
-// guard would refuse.
-func (g *guard) libavError(line string) {
+// guard would refuse, and reports whether it did.
+func (g *guard) libavError(line string) bool {
 	for _, r := range libavRefusals {
 		if strings.Contains(line, r) {
 			g.deny(fmt.Errorf("%w: the playlist names what libav refuses to open: %s", ErrProtocolRefused, libavText(line)))
-			return
+			return true
 		}
 	}
 	if _, rest, ok := strings.Cut(line, firstSegmentError); ok {
 		url, _, _ := strings.Cut(rest, "'")
 		if _, err := checkOpen(g.policy, g.top, url); err != nil {
 			g.deny(err)
+			return true
 		}
 	}
+	return false
 }
 
 // libavText is a libav log line without its "[hls @ 0x…] " prefix.

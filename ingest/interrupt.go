@@ -50,7 +50,7 @@ func (i *interrupter) reset() {
 
 // isRefusal reports whether err is a fetch the origin checks refused.
 func isRefusal(err error) bool {
-	return errors.Is(err, ErrOriginRefused) || errors.Is(err, ErrProtocolRefused)
+	return errors.Is(err, ErrOriginRefused) || errors.Is(err, ErrAddressRefused) || errors.Is(err, ErrProtocolRefused)
 }
 
 // cause is the reason of the last trigger, or nil.

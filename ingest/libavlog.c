@@ -12,7 +12,8 @@ static void sw_log_callback(void *avcl, int level, const char *fmt, va_list vl) 
 	int print_prefix = 1;
 	av_log_format_line2(avcl, level, fmt, vl, line, sizeof line, &print_prefix);
 	uintptr_t guard = level <= AV_LOG_ERROR ? sw_guard_of(avcl) : 0;
-	if (guard) swGuardLog(guard, line);
+	// A line the guard turns into the source's error is said once, there.
+	if (guard && swGuardLog(guard, line)) return;
 	swLibavLog(level, line);
 }
 

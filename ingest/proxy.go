@@ -225,7 +225,7 @@ func forwarder(g *guard) *httputil.ReverseProxy {
 		ErrorLog:      slog.NewLogLogger(slog.DiscardHandler, slog.LevelDebug),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			status := http.StatusBadGateway
-			if errors.Is(err, ErrOriginRefused) {
+			if isRefusal(err) {
 				status = http.StatusForbidden
 			}
 			g.log.Debug("proxy: fetch failed", "url", Redact(r.URL.String()), "err", err)
@@ -241,7 +241,7 @@ func (ps *proxyServer) tunnel(w http.ResponseWriter, r *http.Request, g *guard, 
 	up, err := g.dial(r.Context(), r.Host, dialPolicy{origin: o, named: named})
 	if err != nil {
 		status := http.StatusBadGateway
-		if errors.Is(err, ErrOriginRefused) {
+		if isRefusal(err) {
 			status = http.StatusForbidden
 		} else {
 			g.failed(err)
@@ -352,18 +352,22 @@ func (g *guard) dial(ctx context.Context, addr string, dp dialPolicy) (net.Conn,
 	if lastErr != nil {
 		return nil, fmt.Errorf("ingest: %s: %w", dp.origin, lastErr)
 	}
-	err = fmt.Errorf("%w: %s is at a private or local address (%s), and a pattern does not allow those; name the origin itself to allow it",
-		ErrOriginRefused, dp.origin, strings.Join(refused, ", "))
+	err = fmt.Errorf("%w: %s is at a private or local address (%s), which an origin allowed by a pattern may not be; allow the origin itself",
+		ErrAddressRefused, dp.origin, strings.Join(refused, ", "))
 	g.deny(err)
 	return nil, err
 }
+
+// lookupNetIP resolves host names for the proxy's dialer; tests stand in
+// a resolver of their own (no DNS server answers here).
+var lookupNetIP = net.DefaultResolver.LookupNetIP
 
 // resolve returns the addresses of host: itself when it is an address.
 func resolve(ctx context.Context, host string) ([]netip.Addr, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{a}, nil
 	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	addrs, err := lookupNetIP(ctx, "ip", host)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: resolve %s: %w", host, err)
 	}
