@@ -148,6 +148,25 @@ func TestSourceFetchesOnlyFromAllowedOrigins(t *testing.T) {
 			require.Greater(t, b.requests.Load()+bTLS.requests.Load(), before)
 		})
 	}
+	t.Run("sources open at once keep their own allowed origins", func(t *testing.T) {
+		// One proxy serves them all: each source's token selects its policy.
+		open := func(path string, allowed ...string) (*Source, error) {
+			return Open(context.Background(), a.srv.URL+path, Options{Logger: quietLogger(), AllowedOrigins: mustOrigins(t, allowed...)})
+		}
+		own, err := open("/index.m3u8")
+		require.NoError(t, err)
+		defer own.Close()
+		toB, err := open("/b-segments.m3u8", b.srv.URL)
+		require.NoError(t, err)
+		defer toB.Close()
+		_, err = open("/b-segments.m3u8")
+		require.ErrorIs(t, err, ErrOriginRefused)
+		for _, src := range []*Source{own, toB} {
+			n := 0
+			require.NoError(t, src.Run(context.Background(), func(Frame) error { n++; return nil }))
+			require.Equal(t, 75, n)
+		}
+	})
 	t.Run("a redirect of a segment", func(t *testing.T) {
 		// A segment on A that redirects to B: libav follows it itself, through the proxy.
 		a2 := serveCounted(t, dir, false, func(w http.ResponseWriter, r *http.Request) bool {
