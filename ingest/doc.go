@@ -20,10 +20,11 @@
 // Files by concern: Open, the Source and Close (source.go), opening an input
 // and its decoder (source_open.go), the decode loop (source_read.go),
 // interrupts and timeouts (interrupt.go), the decoder both kinds of source
-// share (decoder.go), the media clock (clock.go), URLs, allowlists and
-// redaction (url.go), origins and the pure checks of what a source may
-// fetch (origin.go), the io_open hook (guard.go, guard.c), the origin proxy
-// (proxy.go), WHEP signalling (whep.go, whep_link.go) and media
+// share (decoder.go), the media clock (clock.go), display matrices as an
+// Orientation (orientation.go), URLs, allowlists and redaction (url.go),
+// origins and the pure checks of what a source may fetch (origin.go), the
+// io_open hook (guard.go, guard.c), the origin proxy (proxy.go), WHEP
+// signalling (whep.go, whep_link.go) and media
 // (whep_run.go, whep_decode.go), libav's log (libavlog.go), and supervision:
 // reconnects with backoff, stall detection, and the stream State reported
 // on every change (supervise.go). Errors are in errors.go.

@@ -179,13 +179,15 @@ func (s *Source) describe(st *astiav.Stream, openedAt, mtime time.Time) {
 	s.clock = mediaClock{tb: st.TimeBase(), frameMS: frameMS}
 
 	s.info = Info{
-		Width:     cp.Width(),
-		Height:    cp.Height(),
-		FrameRate: fps,
-		Codec:     cp.CodecID().Name(),
-		Live:      s.in.network && (liveSchemes[s.in.scheme] || s.fc.Duration() <= 0),
-		StartWall: openedAt,
+		Width:       cp.Width(),
+		Height:      cp.Height(),
+		FrameRate:   fps,
+		Codec:       cp.CodecID().Name(),
+		Live:        s.in.network && (liveSchemes[s.in.scheme] || s.fc.Duration() <= 0),
+		StartWall:   openedAt,
+		Orientation: streamOrientation(st),
 	}
+	s.orient = s.info.Orientation
 	if s.opts.MediaClock {
 		switch t, ok := creationTime(s.fc, st); {
 		case ok:
