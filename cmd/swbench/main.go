@@ -71,7 +71,7 @@ func live(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Work, "work", "/tmp/streamwatch-bench", "`dir` for the bench clip and each run's logs")
 	fs.DurationVar(&cfg.Stagger, "stagger", 100*time.Millisecond, "between two publishers' starts")
 	fs.DurationVar(&cfg.Warmup, "warmup", 10*time.Second, "from the last publisher's start to the measured span")
-	fs.DurationVar(&cfg.Grace, "grace", 10*time.Second, "after the last clip ends, for late alerts")
+	fs.DurationVar(&cfg.Grace, "grace", time.Minute, "after the last clip ends, for late alerts (a clip played once: the run ends sooner once every stream's alerts are closed)")
 	fs.DurationVar(&cfg.Every, "every", time.Minute, "between two RSS rows")
 	fs.StringVar(&cfg.Rule, "rule", "counterfeit-offer", "the rule whose alerts are scored")
 	workerArgs := fs.String("worker-args", "", "extra worker flags, space-separated (e.g. \"--sample-interval 2s\")")

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,19 +67,29 @@ func TestParseMachineCPU(t *testing.T) {
 	require.ErrorIs(t, err, ErrProcFormat)
 }
 
-// TestReadProcSelf reads this test's own /proc entry: CPU grows with work
-// and RSS is plausible.
+// TestReadProcSelf reads this test's own /proc entry: the CPU it reports
+// grows as getrusage's does (whatever else the machine runs), and RSS is
+// plausible.
 func TestReadProcSelf(t *testing.T) {
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		require.NoError(t, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
 	a, err := ReadProc(os.Getpid())
 	require.NoError(t, err)
+	r0 := cpu()
 	x := 0.0
-	for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); {
-		x += math.Sqrt(x + 1)
+	for cpu()-r0 < 300*time.Millisecond {
+		for range 10000 {
+			x += math.Sqrt(x + 1)
+		}
 	}
+	r1 := cpu()
 	b, err := ReadProc(os.Getpid())
 	require.NoError(t, err)
 	require.Positive(t, x)
-	require.Greater(t, b.CPU-a.CPU, 100*time.Millisecond, "a busy loop of 300 ms shows in utime")
+	require.InDelta(t, (r1 - r0).Seconds(), (b.CPU - a.CPU).Seconds(), 0.05, "utime+stime agree with getrusage")
 	require.Greater(t, b.RSS, int64(1<<20))
 	require.GreaterOrEqual(t, b.PeakRSS, b.RSS)
 	m1, err := readMachine()
@@ -110,7 +121,7 @@ func TestScoreCaptions(t *testing.T) {
 	onset := t0.Add(25 * time.Second)
 	caps := []Caption{
 		{Stream: "once", Onset: onset}, {Stream: "once", K: 1, Onset: onset.Add(period)},
-		{Stream: "split", Onset: onset}, {Stream: "missed", Onset: onset},
+		{Stream: "split", Onset: onset}, {Stream: "missed", Onset: onset}, {Stream: "later", Onset: onset},
 	}
 	rec := func(stream, id, rule string, startedAfterOnset time.Duration, k int) alerts.Record {
 		at := onset.Add(time.Duration(k)*period + startedAfterOnset)
@@ -136,6 +147,10 @@ func TestScoreCaptions(t *testing.T) {
 			arr(rec("missed", "early", rule, -20*time.Second, 0), time.Second), // before the caption: stray
 		},
 		"unknown": {arr(rec("unknown", "u", rule, 0, 0), time.Second)},
+		"later": {
+			arr(rec("later", "l0", rule, 0, 0), time.Second),
+			arr(rec("later", "l1", rule, 0, 1), time.Second), // a showing after the run's scored ones
+		},
 	}
 	res, stray := ScoreCaptions(caps, arrivals, rule, period)
 	require.Equal(t, 2, stray, "the early alert and the unknown stream's")
@@ -150,6 +165,7 @@ func TestScoreCaptions(t *testing.T) {
 	require.Equal(t, []string{"s1", "s2"}, byKey["split/0"].AlertIDs)
 	require.Equal(t, 1500*time.Millisecond, byKey["split/0"].Latency)
 	require.Empty(t, byKey["missed/0"].AlertIDs)
+	require.Equal(t, []string{"l0"}, byKey["later/0"].AlertIDs, "l1 is neither scored nor stray")
 }
 
 func TestReconnectReasons(t *testing.T) {
@@ -243,4 +259,20 @@ func TestProcGroupStopsChildren(t *testing.T) {
 	require.Less(t, time.Since(start), 5*time.Second)
 	require.ErrorIs(t, stubborn.stop(time.Second), ErrExited, "killed: it did not exit cleanly")
 	require.NoError(t, done.exitError())
+}
+
+func TestAllClosed(t *testing.T) {
+	rule := "counterfeit-offer"
+	a := func(id string, st alerts.State) Arrival {
+		return Arrival{Record: alerts.Record{AlertID: id, Rule: rule, State: st}}
+	}
+	arrivals := map[string][]Arrival{
+		"done":  {a("x", alerts.StateOpen), a("x", alerts.StateClosed)},
+		"split": {a("y", alerts.StateOpen), a("y", alerts.StateClosed), a("z", alerts.StateOpen)},
+		"other": {{Record: alerts.Record{AlertID: "p", Rule: "counterfeit-phrase", State: alerts.StateClosed}}},
+	}
+	require.True(t, AllClosed(arrivals, []string{"done"}, rule))
+	require.False(t, AllClosed(arrivals, []string{"done", "split"}, rule), "an alert still open")
+	require.False(t, AllClosed(arrivals, []string{"done", "other"}, rule), "no alert of the rule yet")
+	require.False(t, AllClosed(arrivals, []string{"done", "none"}, rule))
 }

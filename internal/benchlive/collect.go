@@ -132,9 +132,10 @@ const leadIn = 5 * time.Second
 // ScoreCaptions assigns each alert of rule to the caption showing its start
 // belongs to. An alert's segment started at its record's started_at
 // (wall-clock); it belongs to showing k of its stream when it started within
-// [onset_k - leadIn, onset_k + period - leadIn). Alerts that fit no listed
-// caption are stray. period is the clip's length (the caption repeats once per
-// loop).
+// [onset_k - leadIn, onset_k + period - leadIn). Alerts of a showing after the
+// stream's last listed one (a looped run's end) are left out; any other alert
+// that fits no listed caption is stray. period is the clip's length (the
+// caption repeats once per loop).
 func ScoreCaptions(caps []Caption, arrivals map[string][]Arrival, rule string, period time.Duration) (results []CaptionResult, stray int) {
 	type key struct {
 		stream string
@@ -142,11 +143,13 @@ func ScoreCaptions(caps []Caption, arrivals map[string][]Arrival, rule string, p
 	}
 	index := map[key]int{}
 	first := map[string]time.Time{} // onset of K=0 per stream
+	last := map[string]int{}        // highest K per stream
 	for i, c := range caps {
 		index[key{c.Stream, c.K}] = i
 		if c.K == 0 {
 			first[c.Stream] = c.Onset
 		}
+		last[c.Stream] = max(last[c.Stream], c.K)
 		results = append(results, CaptionResult{Caption: c})
 	}
 	seen := map[string]bool{}
@@ -164,6 +167,9 @@ func ScoreCaptions(caps []Caption, arrivals map[string][]Arrival, rule string, p
 				continue
 			}
 			k := int(math.Floor(float64(started.Sub(onset0)+leadIn) / float64(period)))
+			if k > last[stream] {
+				continue // a showing the run did not score
+			}
 			i, ok := index[key{stream, k}]
 			if !ok {
 				stray++
@@ -229,4 +235,27 @@ func reasonOf(err string) string {
 		s = string(r[:most]) + "…"
 	}
 	return s
+}
+
+// AllClosed tells whether every stream in ids has an alert of rule and
+// every alert of rule it has is closed: nothing more is to come for a clip
+// played once.
+func AllClosed(arrivals map[string][]Arrival, ids []string, rule string) bool {
+	for _, id := range ids {
+		last := map[string]alerts.State{}
+		for _, a := range arrivals[id] {
+			if a.Record.Rule == rule {
+				last[a.Record.AlertID] = a.Record.State
+			}
+		}
+		if len(last) == 0 {
+			return false
+		}
+		for _, st := range last {
+			if st != alerts.StateClosed {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -101,7 +101,7 @@ func (r *run) run(ctx context.Context, nc *nats.Conn, natsURL string) (*Summary,
 	if err != nil {
 		return nil, err
 	}
-	if err := r.waitUntil(ctx, r.tl.runEnd); err != nil {
+	if err := r.waitForAlerts(ctx); err != nil {
 		return nil, err
 	}
 	end, err := ReadProc(r.w.pid)
@@ -163,6 +163,32 @@ func (r *run) plan() error {
 	}
 	r.tl = tl
 	return nil
+}
+
+// waitForAlerts waits for the run's end; a clip played once ends it early,
+// after the span, once every stream's alerts are closed.
+func (r *run) waitForAlerts(ctx context.Context) error {
+	if r.tl.loop {
+		return r.waitUntil(ctx, r.tl.runEnd)
+	}
+	ids := make([]string, len(r.streams))
+	for i, st := range r.streams {
+		ids[i] = st.id
+	}
+	for {
+		now := time.Now()
+		if !now.Before(r.tl.runEnd) {
+			return nil
+		}
+		if arrivals, _ := r.coll.snapshot(); !now.Before(r.tl.spanEnd) && AllClosed(arrivals, ids, r.cfg.Rule) {
+			r.cfg.Log.Info("every stream's alerts closed", "after_last_clip_s", now.Sub(r.tl.lastStart.Add(r.clip.length)).Seconds())
+			r.tl.runEnd = now
+			return nil
+		}
+		if err := r.waitUntil(ctx, now.Add(time.Second)); err != nil {
+			return err
+		}
+	}
 }
 
 // waitUntil waits for t, failing early when ctx ends or the worker exits.
