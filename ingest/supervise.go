@@ -96,6 +96,7 @@ type Supervised struct {
 	lastMS   int64
 	lastWall time.Time
 	haveLast bool
+	recent   recentFrames // the current connection's last frames, for settleLast
 	resumed  bool         // ContinueFrom was called: the first frame continues lastMS
 	lastLive atomic.Int64 // unix nanos of the latest frame or attach, for the watchdog
 }
@@ -259,6 +260,7 @@ func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err err
 			f.MediaMS = s.lastMS
 		}
 		s.lastMS, s.lastWall, s.haveLast = f.MediaMS, now, true
+		s.recent.add(f.MediaMS, now)
 		s.lastLive.Store(time.Now().UnixNano())
 		if err := handle(f); err != nil {
 			handleErr = err
@@ -293,6 +295,7 @@ func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err err
 		case err == nil:
 			err = fmt.Errorf("read %s: %w", Redact(s.url), ErrEndOfStream)
 		}
+		s.settleLast()
 		if berr := s.backoff(ctx, err); berr != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -306,7 +309,53 @@ func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err err
 			return err
 		}
 		needOffset = s.haveLast
+		s.recent = recentFrames{}
 	}
+}
+
+// settleLast dates the last frame of a connection that failed or ended by
+// when its data came, not by when it was handed on. The demuxer holds the
+// last packet back until the next one begins and the decoder a frame or two
+// more; they come out only when the read fails (a stall or read timeout, a
+// reset, the end), though they came in with the data before the silence. So
+// the last frame stands for the earliest time the connection's recent frames
+// put it at (each one's wall-clock plus the media time from it to the last),
+// and the gap, and media time after the reconnect, count the silence from the
+// last data rather than from when it was noticed.
+func (s *Supervised) settleLast() {
+	if at, ok := s.recent.earliest(s.lastMS); ok && at.Before(s.lastWall) {
+		s.lastWall = at
+	}
+}
+
+// recentFramesKept is how many frames settleLast looks back over: more than
+// a demuxer and a decoder hold back, few enough that a source whose media
+// clock runs slow against the wall-clock cannot pull the estimate back much.
+const recentFramesKept = 16
+
+// recentFrames is a ring of the media and wall-clock times of the last frames.
+type recentFrames struct {
+	ms   [recentFramesKept]int64
+	wall [recentFramesKept]time.Time
+	n    int // frames added; the ring holds the last min(n, recentFramesKept)
+}
+
+func (r *recentFrames) add(ms int64, wall time.Time) {
+	i := r.n % recentFramesKept
+	r.ms[i], r.wall[i] = ms, wall
+	r.n++
+}
+
+// earliest is the earliest wall-clock time any kept frame puts media time ms at.
+func (r *recentFrames) earliest(ms int64) (time.Time, bool) {
+	var at time.Time
+	for i := range min(r.n, recentFramesKept) {
+		t := r.wall[i].Add(time.Duration(max(ms-r.ms[i], 0)) * time.Millisecond)
+		if at.IsZero() || t.Before(at) {
+			at = t
+		}
+	}
+	return at, !at.IsZero()
 }
 
 // runOnce runs one opened source under the no-frames watchdog (live sources only).
