@@ -34,8 +34,13 @@ type Status struct {
 	Attempt int
 	// Delay is the backoff before Attempt (reconnecting only).
 	Delay time.Duration
-	// Err is why the stream is reconnecting or ended. Its text names URLs redacted.
+	// Err is why the stream is reconnecting, or why it ended when it failed.
+	// Its text names URLs redacted.
 	Err error
+	// Stopped is why a stream that was asked to stop ended (ended only): the
+	// cause of the context that ended Run (a signal, an operator's stop, a
+	// hand-over); Err is nil then. Nil for a stream that ended by itself or failed.
+	Stopped error
 	// Info is the opened source's description (attached only).
 	Info *Info
 	// Gap is the unmonitored span (gap only).
@@ -228,14 +233,24 @@ func (s *Supervised) ContinueFrom(ms int64, wall time.Time) {
 	s.lastMS, s.lastWall, s.haveLast, s.resumed = ms, wall, true, true
 }
 
+// EndStatus is the StateEnded status of a run under ctx that returned err.
+// A run that ended because ctx did was stopped, not failed: Err is nil and
+// Stopped is ctx's cause.
+func EndStatus(ctx context.Context, err error) Status {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return Status{State: StateEnded, Stopped: context.Cause(ctx)}
+	}
+	return Status{State: StateEnded, Err: err}
+}
+
 // Run decodes the source, reopening it after failures when it is a network
 // source, and calls handle for each frame. Media time continues across a
 // reconnect from the last frame's media time plus the wall-clock time that
 // passed, so spans nobody watched keep their length. Run returns nil when a
 // non-live source ends, ctx.Err() when ctx ends, handle's error as is, or the
-// source's error for a local input. It reports StateEnded last.
+// source's error for a local input. It reports StateEnded last (see EndStatus).
 func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err error) {
-	defer func() { s.emit(Status{State: StateEnded, Err: err}) }()
+	defer func() { s.emit(EndStatus(ctx, err)) }()
 	var (
 		offset     int64
 		needOffset = s.resumed // the first frame of a reopened source sets offset
