@@ -10,7 +10,8 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 # Debian 12 packages: FFmpeg 5.1 libraries for go-astiav, Tesseract 5.3 with
 # English, Simplified and Traditional Chinese, the ffmpeg CLI and fonts for the clip generator.
-DEB_PKGS := gcc pkg-config ffmpeg \
+# g++: gosseract's bridge to Tesseract is C++.
+DEB_PKGS := gcc g++ pkg-config ffmpeg \
 	libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev libavfilter-dev \
 	libswscale-dev libswresample-dev libpostproc-dev \
 	libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
@@ -106,3 +107,19 @@ $(GOLANGCI):
 
 lint: deps $(GOLANGCI)
 	$(GOLANGCI) run ./...
+
+# image builds the worker image deploy/Dockerfile as $(IMAGE) with podman (installed
+# with apt-get if missing). IMAGE_BASE=auto takes the base images from a registry when
+# one serves them, else makes them with debootstrap from the Debian mirror apt uses
+# (IMAGE_BASE=registry or debootstrap forces a way); see deploy/image/build.sh.
+# image-check replays the demo clip inside the image's root file system and checks its
+# alerts against testdata/demo.truth.json. Neither is part of make test.
+IMAGE      ?= streamwatch:dev
+IMAGE_BASE ?= auto
+
+.PHONY: image image-check
+image:
+	IMAGE='$(IMAGE)' IMAGE_BASE='$(IMAGE_BASE)' VERSION='$(VERSION)' GO='$(GO)' deploy/image/build.sh
+
+image-check: image
+	IMAGE='$(IMAGE)' deploy/image/check.sh

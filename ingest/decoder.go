@@ -17,6 +17,9 @@ type videoDecoder struct {
 	pkt   *astiav.Packet
 	frame *astiav.Frame
 	clock mediaClock
+	// orient is the stream's orientation, for frames without a display
+	// matrix of their own.
+	orient Orientation
 }
 
 // openDecoder opens a decoder for id, set up by setup (parameters, threads)
@@ -69,7 +72,8 @@ func (d *videoDecoder) decoded(ms int64, start time.Time, opts Options) Frame {
 		wall = start.Add(time.Duration(ms) * time.Millisecond)
 	}
 	count(opts.FramesDecoded)
-	return Frame{AV: d.frame, MediaMS: ms, Wall: wall, Width: d.frame.Width(), Height: d.frame.Height()}
+	return Frame{AV: d.frame, MediaMS: ms, Wall: wall, Width: d.frame.Width(), Height: d.frame.Height(),
+		Orientation: frameOrientation(d.frame, d.orient)}
 }
 
 // count increments c if there is one.

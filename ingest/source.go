@@ -29,6 +29,12 @@ type Options struct {
 	Logger *slog.Logger
 	// FramesDecoded, if not nil, is incremented once per decoded frame.
 	FramesDecoded prometheus.Counter
+	// AllowedOrigins are the origins, besides the source URL's own, that a
+	// network source's playlists, variant playlists, keys and redirects may
+	// make it fetch from: exact origins, at any address, or patterns
+	// (https://*.cdn.example), at public addresses only (see ParseOrigin).
+	// Default none: a source fetches only from its own origin.
+	AllowedOrigins []Origin
 }
 
 const defaultTimeout = 10 * time.Second
@@ -53,6 +59,10 @@ type Info struct {
 	FrameRate     float64 // frames per second as libav guesses it; 0 if unknown
 	Codec         string  // libav codec name, e.g. "h264"
 	Live          bool    // best effort: a network stream without a known duration
+	// Orientation is the stream's display matrix as a turn and a mirror:
+	// Width and Height are the decoded picture's, and a phone's portrait
+	// video is often stored as landscape pictures with Rotate90 or Rotate270.
+	Orientation Orientation
 	// StartWall is the wall-clock time of media time 0. With Options.MediaClock it is the
 	// container's creation_time, else a local file's modification time, else the time
 	// of Open; without MediaClock it is the time of Open.
@@ -72,6 +82,7 @@ type Source struct {
 	videoDecoder      // the decoder of stream streamIndex, its packet, frame and clock
 
 	intr        *interrupter // kept referenced: libav holds a pointer into it
+	guard       *guard       // a network input's origin checks; nil for a local file
 	pin         runtime.Pinner
 	streamIndex int
 
@@ -105,7 +116,7 @@ func Open(ctx context.Context, url string, opts Options) (*Source, error) {
 	}
 	s.log.Info("source opened", "url", in.redacted, "format", s.fc.InputFormat().Name(),
 		"codec", s.info.Codec, "width", s.info.Width, "height", s.info.Height,
-		"fps", s.info.FrameRate, "live", s.info.Live)
+		"fps", s.info.FrameRate, "live", s.info.Live, "orientation", s.info.Orientation)
 	return s, nil
 }
 
@@ -133,6 +144,9 @@ func (s *Source) Close() error {
 			s.fc.Free()
 		}
 		s.fc = nil
+	}
+	if s.guard != nil {
+		s.guard.close()
 	}
 	s.pin.Unpin()
 	return nil

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/asticode/go-astiav"
 )
 
 // State is the state of a supervised stream, as reported in Status.State. Its
@@ -144,11 +146,17 @@ func Supervise(ctx context.Context, url string, opts Options, so SuperviseOption
 
 // IsPermanent reports whether retrying an open that failed with err is pointless:
 // a refused scheme, a malformed URL, an input without video or without a decoder,
-// a WHEP endpoint that answered 4xx.
-// Refused connections, timeouts, resets and EOF are transient.
+// a WHEP endpoint that answered 4xx, a fetch the origin checks refused (another
+// origin, a private address, a local file or another protocol named by a
+// playlist), an HTTP source that answered 400 (Bad Request) or 401
+// (Unauthorized): the same request gets the same answer.
+// Refused connections, timeouts, resets, EOF, HTTP 5xx and the other 4xx are
+// transient: a live playlist is 404 (or 403, from a store that hides what it
+// does not have) until its stream starts, and 408 and 429 ask to come back.
 func IsPermanent(err error) bool {
 	return errors.Is(err, ErrUnsupportedScheme) || errors.Is(err, ErrBadURL) ||
-		errors.Is(err, ErrNoVideo) || errors.Is(err, ErrNoDecoder) || errors.Is(err, ErrWHEPRefused)
+		errors.Is(err, ErrNoVideo) || errors.Is(err, ErrNoDecoder) || errors.Is(err, ErrWHEPRefused) ||
+		isRefusal(err) || errors.Is(err, astiav.ErrHttpBadRequest) || errors.Is(err, astiav.ErrHttpUnauthorized)
 }
 
 func (s *Supervised) emit(st Status) {
@@ -181,7 +189,9 @@ func (s *Supervised) attach(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("open %s: %w", Redact(s.url), ctx.Err())
 		}
-		if !s.live || (IsPermanent(err) && !s.haveLast) {
+		// A refusal ends the stream even after frames flowed: the playlist
+		// names what it may not, and will again.
+		if !s.live || (IsPermanent(err) && !s.haveLast) || isRefusal(err) {
 			return err
 		}
 		if werr := s.backoff(ctx, err); werr != nil {
@@ -305,6 +315,8 @@ func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err err
 			return fmt.Errorf("read %s: %w", Redact(s.url), ErrClosed)
 		case !s.live:
 			return err
+		case isRefusal(err):
+			return err // refused for good, see attach
 		case err == nil && !s.info.Live:
 			return nil // a recording over the network ended
 		case err == nil:

@@ -13,6 +13,9 @@ type Frame struct {
 	AV      *astiav.Frame
 	MediaMS int64     // milliseconds since the start of the stream, from PTS and time base
 	Wall    time.Time // wall-clock time the frame stands for
-	Width   int
+	Width   int       // as decoded, before Orientation
 	Height  int
+	// Orientation turns the picture upright: the frame's own display
+	// matrix, else its stream's (Info.Orientation).
+	Orientation Orientation
 }

@@ -11,7 +11,8 @@ import (
 // DetectOptions tune the detector; zero values mean defaults.
 type DetectOptions struct {
 	// MinHeight and MaxHeight bound the height in pixels of a text line
-	// (ascender to descender). Defaults: 10 and 160.
+	// (ascender to descender). Defaults: 10, and 160 up to 1080p, beyond it
+	// in proportion to the frame's short side (320 at 2160p, 640 at 4320p).
 	MinHeight, MaxHeight int
 }
 
@@ -22,7 +23,7 @@ type DetectOptions struct {
 // joined across rows, give the core of a line (the x-height band, or the whole
 // height of capitals and Han characters); the full-resolution image then
 // extends it over ascenders and descenders. A pyramid of half-size copies lets
-// one chain length serve lines from 10 to 160 pixels tall.
+// one chain length serve lines from 10 pixels tall to the frame's MaxHeight.
 const (
 	// edgeThreshold is the smallest luma step, between the two neighbours of
 	// a pixel, that counts as a stroke edge. Compression and sensor noise stay
@@ -140,11 +141,11 @@ func detect(img *image.Gray, o DetectOptions) []Crop {
 	if o.MinHeight <= 0 {
 		o.MinHeight = 10
 	}
+	b := img.Rect
 	if o.MaxHeight <= 0 {
-		o.MaxHeight = 160
+		o.MaxHeight = defaultMaxHeight(b.Dx(), b.Dy())
 	}
 	out := []Crop{}
-	b := img.Rect
 	if b.Dx() < 8 || b.Dy() < 8 || o.MaxHeight < o.MinHeight {
 		return out
 	}
@@ -264,3 +265,18 @@ func order(cs []Crop) {
 		i = j
 	}
 }
+
+// defaultMaxHeight returns the default MaxHeight of a w×h frame: a caption
+// keeps its share of the frame's short side on frames beyond 1080p, while
+// smaller frames keep the bound they were tuned with. MinHeight stays: a
+// 10 px line of a 4K frame is no less legible than one of a 720p frame.
+func defaultMaxHeight(w, h int) int {
+	return max(baseMaxHeight, baseMaxHeight*min(w, h)/baseShortSide)
+}
+
+// baseMaxHeight is the default MaxHeight of frames whose short side is at
+// most baseShortSide pixels.
+const (
+	baseMaxHeight = 160
+	baseShortSide = 1080
+)

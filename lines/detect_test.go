@@ -254,6 +254,35 @@ func TestDetectHeightBounds(t *testing.T) {
 	require.False(t, found(onlySmall, big), "%v", onlySmall)
 }
 
+// TestDetectMaxHeightScalesWithFrame: the default height bound is 160 px up
+// to 1080p (on the short side, portrait or landscape) and grows with the
+// frame beyond it, so a caption 250 px high on a 4K frame is a line.
+func TestDetectMaxHeightScalesWithFrame(t *testing.T) {
+	for _, tc := range []struct {
+		w, h, want int
+	}{
+		{720, 1280, 160}, {1280, 720, 160}, {1920, 1080, 160}, {1080, 1920, 160},
+		{2560, 1440, 213}, {3840, 2160, 320}, {2160, 3840, 320}, {7680, 4320, 640},
+	} {
+		require.Equal(t, tc.want, defaultMaxHeight(tc.w, tc.h), "%dx%d", tc.w, tc.h)
+	}
+	img, truth := detRender(t, 3840, 2160, "testsrc2=size=3840x2160", []detCaption{
+		{text: "GUCCI 1:1 replica", font: detSans, size: 250, x: "(w-tw)/2", y: "h*3/4-th/2", box: "black@0.6"},
+		{text: "tiny print", font: detSans, size: 14, x: "200", y: "200", box: "black@0.6"},
+	})
+	found := func(boxes []image.Rectangle, want image.Rectangle) bool {
+		return slices.ContainsFunc(boxes, func(b image.Rectangle) bool { return detIoU(b, want) >= 0.5 })
+	}
+	boxes := Detect(img, DetectOptions{})
+	detRequireWellFormed(t, img, boxes)
+	for _, want := range truth {
+		require.True(t, found(boxes, want), "%v not in %v", want, boxes)
+	}
+	at1080 := Detect(img, DetectOptions{MaxHeight: 160})
+	require.False(t, found(at1080, truth[0]), "the 1080p bound misses the big line: %v", at1080)
+	require.True(t, found(at1080, truth[1]), "%v", at1080)
+}
+
 func TestDetectSubImageCoordinates(t *testing.T) {
 	img, truth := detRender(t, 720, 400, "color=c=white:size=720x400",
 		[]detCaption{{text: "AAA quality", font: detSans, size: 40, x: "300", y: "250", color: "black"}})

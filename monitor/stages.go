@@ -30,6 +30,7 @@ func (m *monitor) decode(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		img = frames.Upright(img, f.Orientation)
 		m.Metrics.FramesSampled.Inc()
 		s := frames.Sampled{Seq: seq, MediaMS: f.MediaMS, Wall: f.Wall, Image: img, Gaps: m.gaps.Load()}
 		seq++

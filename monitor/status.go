@@ -86,7 +86,7 @@ func logStatus(log *slog.Logger, url string, st ingest.Status) {
 	case ingest.StateAttached:
 		i := st.Info
 		log.Info("attached", "url", ingest.Redact(url), "attempt", st.Attempt, "width", i.Width, "height", i.Height,
-			"fps", i.FrameRate, "codec", i.Codec, "live", i.Live)
+			"fps", i.FrameRate, "codec", i.Codec, "live", i.Live, "orientation", i.Orientation)
 	case ingest.StateReconnecting:
 		// ingest logs the failure itself, with the delay.
 	case ingest.StateGap:

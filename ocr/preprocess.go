@@ -172,8 +172,14 @@ func otsu(img *image.Gray) uint8 {
 }
 
 // resize scales src to w×h with bilinear interpolation (pixel centres
-// aligned), which is enough for text that is afterwards binarised.
+// aligned), which is enough for text that is afterwards binarised. Shrinking
+// by two or more (the big captions of 4K and 8K frames), src is first
+// averaged over blocks of the whole factor: bilinear interpolation alone
+// would look at four of every k×k source pixels and fray the glyphs' edges.
 func resize(src *image.Gray, w, h int) *image.Gray {
+	if k := min(src.Rect.Dx()/max(w, 1), src.Rect.Dy()/max(h, 1)); k >= 2 {
+		src = shrink(src, k)
+	}
 	sw, sh := src.Rect.Dx(), src.Rect.Dy()
 	dst := image.NewGray(image.Rect(0, 0, w, h))
 	const one = 1 << 16
@@ -201,6 +207,31 @@ func resize(src *image.Gray, w, h int) *image.Gray {
 			// top and bot are 8.16; blend and round back to 8 bits.
 			v := (top>>8)*(one-fy) + (bot>>8)*fy
 			o[x] = uint8((v + 1<<23) >> 24)
+		}
+	}
+	return dst
+}
+
+// shrink returns src reduced k times along both axes, each pixel the mean of
+// a k×k block (of what is left of one at the right and bottom edges).
+func shrink(src *image.Gray, k int) *image.Gray {
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	w, h := (sw+k-1)/k, (sh+k-1)/k
+	dst := image.NewGray(image.Rect(0, 0, w, h))
+	sums := make([]int, w)
+	for y := range h {
+		clear(sums)
+		y0, y1 := y*k, min(y*k+k, sh)
+		for sy := y0; sy < y1; sy++ {
+			row := src.Pix[src.PixOffset(src.Rect.Min.X, src.Rect.Min.Y+sy):][:sw]
+			for x, v := range row {
+				sums[x/k] += int(v)
+			}
+		}
+		o := dst.Pix[y*dst.Stride:][:w]
+		for x := range o {
+			n := (min(x*k+k, sw) - x*k) * (y1 - y0)
+			o[x] = uint8((sums[x] + n/2) / n)
 		}
 	}
 	return dst

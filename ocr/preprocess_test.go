@@ -184,9 +184,32 @@ func TestResize(t *testing.T) {
 	require.Equal(t, image.Rect(0, 0, 40, 20), up.Rect)
 	require.Equal(t, uint8(0), up.GrayAt(0, 5).Y)
 	require.Equal(t, uint8(255), up.GrayAt(39, 5).Y)
-	down := resize(src.SubImage(image.Rect(2, 2, 10, 6)).(*image.Gray), 2, 2)
+	down := resize(src.SubImage(image.Rect(1, 2, 9, 6)).(*image.Gray), 2, 2)
 	require.Equal(t, uint8(0), down.GrayAt(0, 0).Y)
 	require.Equal(t, uint8(255), down.GrayAt(1, 1).Y)
+}
+
+// TestResizeAveragesWhenShrinking: shrinking by ten, each output pixel is the
+// mean of its block (stripes two pixels wide come out mid-grey), where
+// bilinear interpolation alone would pick two columns of one stripe.
+func TestResizeAveragesWhenShrinking(t *testing.T) {
+	src := image.NewGray(image.Rect(0, 0, 200, 100))
+	for y := range 100 {
+		for x := range 200 {
+			if x%4 >= 2 {
+				src.Pix[y*src.Stride+x] = 255
+			}
+		}
+	}
+	down := resize(src, 20, 10)
+	require.Equal(t, image.Rect(0, 0, 20, 10), down.Rect)
+	for i, v := range down.Pix {
+		require.InDelta(t, 127, int(v), 26, "pixel %d", i)
+	}
+	// Blocks cut short at the edges average what they hold.
+	odd := shrink(src.SubImage(image.Rect(0, 0, 5, 3)).(*image.Gray), 2)
+	require.Equal(t, image.Rect(0, 0, 3, 2), odd.Rect)
+	require.Equal(t, []uint8{0, 255, 0, 0, 255, 0}, odd.Pix)
 }
 
 func TestOtsu(t *testing.T) {

@@ -52,6 +52,36 @@ type common struct {
 	evidenceMaxMB  int64
 	reconnectMax   time.Duration
 	stallTimeout   time.Duration
+	allowOrigins   originsFlag // watch and worker only
+}
+
+// originsFlag is --allow-source-origin: repeatable, and comma-separated
+// within one value (for the environment and --config).
+type originsFlag []ingest.Origin
+
+func (f *originsFlag) String() string {
+	s := make([]string, len(*f))
+	for i, o := range *f {
+		s[i] = o.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (f *originsFlag) Set(v string) error {
+	for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '[' || r == ']' }) {
+		o, err := ingest.ParseOrigin(part)
+		if err != nil {
+			return err //nolint:wrapcheck // the flag package names the flag
+		}
+		*f = append(*f, o)
+	}
+	return nil
+}
+
+// registerSourceFlags adds the flags of the commands that open network
+// sources (watch and worker; replay reads files only).
+func (c *common) registerSourceFlags(fs *flag.FlagSet) {
+	fs.Var(&c.allowOrigins, "allow-source-origin", "an origin (https://cdn.example.com, or https://*.cdn.example.com for every host below it) besides the source URL's own that a source's playlists, keys and redirects may fetch from; repeatable; default none")
 }
 
 // commandFlags returns the flag set of a command that runs monitors, with

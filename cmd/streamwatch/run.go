@@ -28,6 +28,7 @@ import (
 // --realtime) until it ends or the process is interrupted.
 func cmdWatch(ctx context.Context, args []string) error {
 	fs, c := commandFlags("watch", "localhost:9464")
+	c.registerSourceFlags(fs)
 	realtime := fs.Bool("realtime", false, "pace a file input at its frame rate, as if it were live")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -36,7 +37,11 @@ func cmdWatch(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError{fmt.Errorf("watch takes one URL, got %d arguments", len(pos))}
 	}
-	return runStreams(ctx, c, pos, false, *realtime)
+	err = runStreams(ctx, c, pos, false, *realtime)
+	if errors.Is(err, ingest.ErrOriginRefused) {
+		err = fmt.Errorf("%w (--allow-source-origin allows another origin)", err)
+	}
+	return err
 }
 
 // cmdReplay runs "replay FILE...": recordings one after the other, as fast
@@ -316,7 +321,7 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		// A live source that takes longer than --stall-timeout to open or
 		// to answer a read is reconnected, like one that sends no frames.
 		Ingest: ingest.Options{Realtime: realtime, Logger: w.log,
-			OpenTimeout: c.stallTimeout, ReadTimeout: c.stallTimeout},
+			OpenTimeout: c.stallTimeout, ReadTimeout: c.stallTimeout, AllowedOrigins: c.allowOrigins},
 		SampleInterval: c.sampleInterval,
 		Replay:         replay,
 		Rules:          w.live,

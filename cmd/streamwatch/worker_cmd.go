@@ -20,6 +20,7 @@ import (
 // queue up to --capacity and watches them until SIGTERM, when it drains.
 func cmdWorker(ctx context.Context, args []string) (err error) {
 	fs, c := commandFlags("worker", "localhost:9464")
+	c.registerSourceFlags(fs)
 	capacity := fs.Int("capacity", 4, "most streams this worker watches at once")
 	ackWait := fs.Duration("ack-wait", pool.DefaultAckWait, "lease of an assignment: a worker silent this long loses its streams to the others (set on the shared consumer)")
 	workerID := fs.String("worker-id", defaultWorkerID(), "name of this worker in status, [A-Za-z0-9_-]")

@@ -244,8 +244,8 @@ func normalize(c Clip) (Clip, error) {
 		c.CRF = DefaultCRF
 	}
 	switch {
-	case c.Width < 16 || c.Height < 16 || c.Width > 4096 || c.Height > 4096:
-		return bad("size %dx%d out of 16..4096", c.Width, c.Height)
+	case c.Width < 16 || c.Height < 16 || c.Width > 8192 || c.Height > 8192:
+		return bad("size %dx%d out of 16..8192", c.Width, c.Height)
 	case c.Width%2 != 0 || c.Height%2 != 0:
 		return bad("size %dx%d must be even for yuv420p", c.Width, c.Height)
 	case c.DurationMS <= 0:

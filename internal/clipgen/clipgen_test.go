@@ -357,7 +357,7 @@ func TestNormalizeRejects(t *testing.T) {
 	}{
 		{"no duration", Clip{Name: "c"}, "duration_ms"},
 		{"odd width", ok(Clip{Width: 721, Height: 1280}), "even"},
-		{"tiny", ok(Clip{Width: 8, Height: 8}), "16..4096"},
+		{"tiny", ok(Clip{Width: 8, Height: 8}), "16..8192"},
 		{"crf", ok(Clip{CRF: 60}), "crf"},
 		{"noise", ok(Clip{Noise: 101}), "noise"},
 		{"fps", ok(Clip{FPS: -1}), "fps"},
