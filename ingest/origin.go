@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/streamwatch/streamwatch/internal/echo"
 )
 
 // Origin is a scheme, host and port in canonical form: the scheme and host in
@@ -27,21 +29,21 @@ var defaultPorts = map[string]string{"http": "80", "https": "443"}
 func ParseOrigin(s string) (Origin, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return "", fmt.Errorf("%w %q: %w", ErrBadOrigin, s, err)
+		return "", fmt.Errorf("%w %s: %w", ErrBadOrigin, echo.Quote(s), err)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") || u.Opaque != "" {
-		return "", fmt.Errorf("%w %q: want scheme://host[:port] and nothing else", ErrBadOrigin, s)
+		return "", fmt.Errorf("%w %s: want scheme://host[:port] and nothing else", ErrBadOrigin, echo.Quote(s))
 	}
 	host, wildcard := strings.CutPrefix(u.Hostname(), "*.")
 	if wildcard && (host == "" || strings.Contains(host, "*")) {
-		return "", fmt.Errorf("%w %q: a pattern is *. followed by a domain", ErrBadOrigin, s)
+		return "", fmt.Errorf("%w %s: a pattern is *. followed by a domain", ErrBadOrigin, echo.Quote(s))
 	}
 	if _, err := netip.ParseAddr(host); wildcard && err == nil {
-		return "", fmt.Errorf("%w %q: a pattern names a domain, not an address", ErrBadOrigin, s)
+		return "", fmt.Errorf("%w %s: a pattern names a domain, not an address", ErrBadOrigin, echo.Quote(s))
 	}
 	o, err := canonicalOrigin(u.Scheme, host, u.Port())
 	if err != nil {
-		return "", fmt.Errorf("%w %q: %w", ErrBadOrigin, s, err)
+		return "", fmt.Errorf("%w %s: %w", ErrBadOrigin, echo.Quote(s), err)
 	}
 	if wildcard {
 		scheme, rest, _ := strings.Cut(string(o), "://")
@@ -56,32 +58,32 @@ func canonicalOrigin(scheme, host, port string) (Origin, error) {
 	scheme = strings.ToLower(scheme)
 	def, ok := defaultPorts[scheme]
 	if !ok {
-		return "", fmt.Errorf("scheme %q: %w", scheme, errOriginScheme)
+		return "", fmt.Errorf("scheme %s: %w", echo.Quote(scheme), errOriginScheme)
 	}
 	if host == "" {
 		return "", errNoHost
 	}
 	if strings.ContainsAny(host, "*@/\\?#%[] \t\r\n") {
-		return "", fmt.Errorf("host %q: %w", host, errHostName)
+		return "", fmt.Errorf("host %s: %w", echo.Quote(host), errHostName)
 	}
 	if port == "" {
 		port = def
 	}
 	n, err := strconv.ParseUint(port, 10, 16)
 	if err != nil || n == 0 {
-		return "", fmt.Errorf("port %q: %w", port, errPort)
+		return "", fmt.Errorf("port %s: %w", echo.Quote(port), errPort)
 	}
 	host = strings.ToLower(host)
 	if a, err := netip.ParseAddr(host); err == nil {
 		if a.Zone() != "" {
-			return "", fmt.Errorf("host %q: %w", host, errHostName)
+			return "", fmt.Errorf("host %s: %w", echo.Quote(host), errHostName)
 		}
 		host = a.String()
 		if a.Is6() {
 			host = "[" + host + "]"
 		}
 	} else if strings.Contains(host, ":") {
-		return "", fmt.Errorf("host %q: %w", host, errHostName)
+		return "", fmt.Errorf("host %s: %w", echo.Quote(host), errHostName)
 	}
 	return Origin(scheme + "://" + host + ":" + strconv.FormatUint(n, 10)), nil
 }
@@ -102,14 +104,14 @@ type originPolicy struct {
 func checkOrigin(p originPolicy, raw string) (o Origin, named bool, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", false, fmt.Errorf("%w: %q: %w", ErrOriginRefused, Redact(raw), err)
+		return "", false, fmt.Errorf("%w: %s: %w", ErrOriginRefused, echo.Quote(Redact(raw)), err)
 	}
 	if u.Opaque != "" {
-		return "", false, fmt.Errorf("%w: %q: no host", ErrOriginRefused, Redact(raw))
+		return "", false, fmt.Errorf("%w: %s: no host", ErrOriginRefused, echo.Quote(Redact(raw)))
 	}
 	o, err = canonicalOrigin(u.Scheme, u.Hostname(), u.Port())
 	if err != nil {
-		return "", false, fmt.Errorf("%w: %q: %w", ErrOriginRefused, Redact(raw), err)
+		return "", false, fmt.Errorf("%w: %s: %w", ErrOriginRefused, echo.Quote(Redact(raw)), err)
 	}
 	if o == p.source {
 		return o, true, nil

@@ -130,6 +130,9 @@ type monitor struct {
 	tracker *alerts.Tracker
 	recent  *recentFrames
 	gaps    atomic.Int64 // unwatched spans so far; frames carry the count to the tracker
+	// stopped is why Run's caller stopped it (the cause of its context), nil
+	// while it has not.
+	stopped func() error
 }
 
 // reading is a sampled frame and the reading of its lines.
@@ -151,14 +154,21 @@ func Run(ctx context.Context, o Options) error {
 	}
 	c.Metrics.watch(c.StreamID)
 	defer c.Metrics.forget(c.StreamID)
-	m := &monitor{config: c}
+	m := &monitor{config: c, stopped: func() error {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return nil
+	}}
 	sup := c.Supervise
 	sup.Status = m.status
 	src, err := ingest.Supervise(ctx, c.URL, c.ingest, sup)
 	if err != nil {
 		// Never attached: say so all the same, so that whoever follows the
 		// stream's status learns that nobody watches it.
-		m.status(ingest.Status{State: ingest.StateEnded, At: time.Now(), Err: err})
+		st := ingest.EndStatus(ctx, err)
+		st.At = time.Now()
+		m.status(st)
 		return err
 	}
 	defer src.Close()
@@ -200,6 +210,11 @@ func Run(ctx context.Context, o Options) error {
 func (m *monitor) status(st ingest.Status) {
 	if st.State == ingest.StateGap {
 		m.gaps.Add(1)
+	}
+	if st.State == ingest.StateEnded && st.Stopped != nil && m.stopped() == nil {
+		// Decoding was cancelled by a stage that failed, not by the caller:
+		// the stream failed.
+		st.Err, st.Stopped = st.Stopped, nil
 	}
 	m.Metrics.observeStatus(m.StreamID, st)
 	logStatus(m.log, m.URL, st)

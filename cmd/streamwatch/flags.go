@@ -19,6 +19,7 @@ import (
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/match"
 )
 
@@ -26,6 +27,7 @@ var errHelp = errors.New("help shown")
 
 // common holds the flags that watch and replay share.
 type common struct {
+	fs             *flag.FlagSet // where they are registered, nil in a bare common
 	config         string
 	rules          string
 	streamID       string
@@ -86,7 +88,7 @@ func (c *common) registerSourceFlags(fs *flag.FlagSet) {
 // the common flags registered in the returned common.
 func commandFlags(name, metricsDefault string) (*flag.FlagSet, *common) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	c := &common{}
+	c := &common{fs: fs}
 	c.register(fs, metricsDefault)
 	return fs, c
 }
@@ -165,7 +167,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		key := "STREAMWATCH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := os.LookupEnv(key); ok {
 			if err := fs.Set(f.Name, v); err != nil {
-				envErr = usageError{fmt.Errorf("%s=%q: %w", key, v, err)}
+				envErr = usageError{fmt.Errorf("%s=%s: %w", key, echo.Quote(v), err)}
 			}
 		}
 	})
@@ -184,7 +186,7 @@ func applyConfig(fs *flag.FlagSet, file string, given map[string]bool) error {
 	for k, v := range m {
 		f := fs.Lookup(k)
 		if f == nil || k == "config" {
-			return usageError{fmt.Errorf("config %s: unknown key %q", file, k)}
+			return usageError{fmt.Errorf("config %s: unknown key %s", file, echo.Quote(k))}
 		}
 		if given[k] {
 			continue
@@ -199,7 +201,7 @@ func applyConfig(fs *flag.FlagSet, file string, given map[string]bool) error {
 func (c *common) logger() (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)}
+		return nil, usageError{fmt.Errorf("--log-level %s: want debug, info, warn or error", echo.Quote(c.logLevel))}
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch c.logFormat {
@@ -208,7 +210,26 @@ func (c *common) logger() (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
-	return nil, usageError{fmt.Errorf("--log-format %q: want text or json", c.logFormat)}
+	return nil, usageError{fmt.Errorf("--log-format %s: want text or json", echo.Quote(c.logFormat))}
+}
+
+// given reports whether flag name was set, on the command line, in the
+// environment or in the config file, rather than left at its default.
+func (c *common) given(name string) bool {
+	found := false
+	if c.fs != nil {
+		c.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	}
+	return found
+}
+
+// failure marks err, if any, to be reported as a JSON log entry when the
+// log is JSON, so that every line on stderr parses.
+func (c *common) failure(err error) error {
+	if err == nil || c.logFormat != "json" {
+		return err
+	}
+	return jsonFailure{err}
 }
 
 func (c *common) loadRules() (*match.Rules, error) {

@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/pool"
 )
@@ -43,7 +46,7 @@ func (p poolClient) parse(args []string, n int, what string) ([]string, error) {
 	case len(pos) == n:
 		return pos, nil
 	case n == 0:
-		return nil, usageError{fmt.Errorf("%s takes no arguments, got %q", p.fs.Name(), pos)}
+		return nil, usageError{fmt.Errorf("%s takes no arguments, got %s", p.fs.Name(), echo.Quote(strings.Join(pos, " ")))}
 	}
 	return nil, usageError{fmt.Errorf("%s takes %s, got %d arguments", p.fs.Name(), what, len(pos))}
 }
@@ -108,6 +111,9 @@ func cmdStop(ctx context.Context, args []string, stdout io.Writer) error {
 	p := newPoolClient("stop")
 	pos, err := p.parse(args, 1, "one stream id")
 	if err != nil {
+		return err
+	}
+	if err := stopTarget(pos[0]); err != nil {
 		return err
 	}
 	return p.do(ctx, func(s *pool.Store) error {
@@ -198,5 +204,19 @@ func cmdRulesPush(args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: pushed as revision %d: %s\n", pos[0], rev, r.Summary())
+	return nil
+}
+
+// stopTarget checks the argument of stop before anything is asked of NATS:
+// one stream id. A pattern ("*", "shop-*", a NATS wildcard ">") is a usage
+// error: stop names each stream it stops, so that a slip of the shell cannot
+// stop the whole pool.
+func stopTarget(id string) error {
+	if strings.ContainsAny(id, "*?[>") {
+		return usageError{fmt.Errorf("stop takes one stream id, not a pattern: %s (list the ids with 'streamwatch status')", echo.Quote(id))}
+	}
+	if err := alerts.ValidateStreamID(id); err != nil {
+		return usageError{err}
+	}
 	return nil
 }

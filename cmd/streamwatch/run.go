@@ -17,6 +17,7 @@ import (
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/internal/embednats"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/monitor"
@@ -59,7 +60,7 @@ func cmdReplay(ctx context.Context, args []string) error {
 	}
 	for _, p := range pos {
 		if strings.Contains(p, "://") && !strings.HasPrefix(p, "file://") {
-			return usageError{fmt.Errorf("replay reads recorded files, not %s (use watch)", ingest.Redact(p))}
+			return usageError{fmt.Errorf("replay reads recorded files, not %s (use watch)", echo.Short(ingest.Redact(p)))}
 		}
 	}
 	return runStreams(ctx, c, pos, true, false)
@@ -67,7 +68,8 @@ func cmdReplay(ctx context.Context, args []string) error {
 
 // runStreams wires the process for watch (one live URL) and replay (files, one
 // after the other, deterministic).
-func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime bool) error {
+func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime bool) (err error) {
+	defer func() { err = c.failure(err) }()
 	if err := c.validate(); err != nil {
 		return err
 	}
@@ -198,7 +200,11 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	w.matcher = match.NewMatcher(w.rules)
 	w.live = match.NewLive(w.rules, w.matcher)
 
-	w.sinks = alerts.Multi{&alerts.Printer{W: os.Stderr}}
+	if c.logFormat == "json" {
+		w.sinks = alerts.Multi{alerts.LogPrinter{Log: w.log}}
+	} else {
+		w.sinks = alerts.Multi{&alerts.Printer{W: os.Stderr}}
+	}
 	if c.out != "" {
 		f, err := os.OpenFile(c.out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
@@ -230,7 +236,7 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 		}
 		w.closers = append(w.closers, func() { srv.Shutdown(); srv.WaitForShutdown() })
 		w.natsURL = srv.ClientURL()
-		fmt.Fprintf(os.Stderr, "embedded NATS with JetStream at %s — read alerts with: nats sub --server %s 'streamwatch.alerts.>'\n", w.natsURL, w.natsURL)
+		w.announceEmbedded()
 	}
 	w.reg = prometheus.NewRegistry()
 	w.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -286,6 +292,17 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	w.closers = append(w.closers, func() { w.closed("OCR pool", pool.Close()) })
 	w.ocr = pool
 	return w, nil
+}
+
+// announceEmbedded tells where the embedded NATS server listens: one line
+// for people, or a log entry when the log is JSON.
+func (w *wiring) announceEmbedded() {
+	read := "nats sub --server " + w.natsURL + " 'streamwatch.alerts.>'"
+	if w.c.logFormat == "json" {
+		w.log.Info("embedded NATS with JetStream", "component", "cmd", "url", w.natsURL, "read_alerts_with", read)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "embedded NATS with JetStream at %s — read alerts with: %s\n", w.natsURL, read)
 }
 
 // monitorOptions are the options of one stream's monitor.

@@ -54,8 +54,8 @@ func (w *wiring) serve(ctx context.Context, reloadRules bool, ready func() bool,
 	var ln net.Listener
 	if w.c.metricsAddr != "" {
 		var err error
-		if ln, err = net.Listen("tcp", w.c.metricsAddr); err != nil {
-			return fmt.Errorf("--metrics-addr: %w", err)
+		if ln, err = w.listenMetrics(); err != nil {
+			return err
 		}
 		w.log.Info("metrics listening", "component", "cmd", "addr", "http://"+ln.Addr().String()+"/metrics")
 		metrics = w.metricsServer(ctx, ready)
@@ -105,6 +105,35 @@ func (w *wiring) serve(ctx context.Context, reloadRules bool, ready func() bool,
 	// Records left on disk fail the command (they are kept for the next
 	// start): an operator or a supervisor must be able to tell.
 	return errors.Join(err, left)
+}
+
+// listenMetrics listens on --metrics-addr. When the default address is
+// taken (a second watch on the host), it takes a free port on the same host
+// and says which; an address the user chose fails with one line saying what
+// to do.
+func (w *wiring) listenMetrics() (net.Listener, error) {
+	addr := w.c.metricsAddr
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case err == nil:
+		return ln, nil
+	case !errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	case w.c.given("metrics-addr"):
+		return nil, fmt.Errorf("--metrics-addr %s is in use (by another streamwatch?): "+
+			"give a free HOST:PORT, :0 for any free port, or \"\" for no metrics: %w", addr, err)
+	}
+	host, _, serr := net.SplitHostPort(addr)
+	if serr != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", serr)
+	}
+	ln, ferr := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if ferr != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w; no free port either: %w", err, ferr)
+	}
+	w.log.Warn("default metrics address in use; took a free port (choose one with --metrics-addr)", "component", "cmd",
+		"default", addr, "addr", "http://"+ln.Addr().String()+"/metrics")
+	return ln, nil
 }
 
 // metricsServer answers /metrics, /healthz and /readyz. It is unready from

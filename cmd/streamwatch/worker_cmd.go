@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/streamwatch/streamwatch/alerts"
+	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/monitor"
 	"github.com/streamwatch/streamwatch/pool"
@@ -16,7 +18,7 @@ import (
 
 // cmdWorker runs a pool worker: it takes streams from the JetStream work
 // queue up to --capacity and watches them until SIGTERM, when it drains.
-func cmdWorker(ctx context.Context, args []string) error {
+func cmdWorker(ctx context.Context, args []string) (err error) {
 	fs, c := commandFlags("worker", "localhost:9464")
 	c.registerSourceFlags(fs)
 	capacity := fs.Int("capacity", 4, "most streams this worker watches at once")
@@ -27,8 +29,9 @@ func cmdWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer func() { err = c.failure(err) }()
 	if len(pos) != 0 {
-		return usageError{fmt.Errorf("worker takes no arguments, got %q", pos)}
+		return usageError{fmt.Errorf("worker takes no arguments, got %s", echo.Quote(strings.Join(pos, " ")))}
 	}
 	if c.streamID != "" || c.channel != "" {
 		return usageError{errors.New("worker: --stream-id and --channel come with each submitted stream")}
