@@ -93,7 +93,8 @@ type Clip struct {
 	// filters: "" (a plain dark colour), "testsrc2", "smptebars", "cellauto" (busy,
 	// moving), "mandelbrot", "gradients=speed=0.02", "color=c=0x336699",
 	// "testsrc2,eq=brightness=-0.3". size and rate are added when not given, and the
-	// result is scaled to Width x Height.
+	// result is scaled to Width x Height. "photo" (PhotoBackground) is clipgen's own: a
+	// generated photograph-like picture, panned.
 	Background string `json:"background,omitempty"`
 	// Noise adds temporal noise of this strength (0..100) to the background, under the
 	// captions, as a camera would; 0 adds none.
