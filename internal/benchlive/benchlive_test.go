@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -275,4 +276,43 @@ func TestAllClosed(t *testing.T) {
 	require.False(t, AllClosed(arrivals, []string{"done", "split"}, rule), "an alert still open")
 	require.False(t, AllClosed(arrivals, []string{"done", "other"}, rule), "no alert of the rule yet")
 	require.False(t, AllClosed(arrivals, []string{"done", "none"}, rule))
+}
+
+// TestLagOverSpan reads each stream's lag from the scrapes inside the span:
+// its last value, its highest and its growth (last quarter minus first).
+func TestLagOverSpan(t *testing.T) {
+	t0 := time.Now()
+	sc := func(at time.Duration, growing, steady float64) Scrape {
+		s, err := ParseMetrics(`# TYPE streamwatch_stream_lag_seconds gauge
+streamwatch_stream_lag_seconds{stream="growing"} `+strconv.FormatFloat(growing, 'f', -1, 64)+`
+streamwatch_stream_lag_seconds{stream="steady"} `+strconv.FormatFloat(steady, 'f', -1, 64)+`
+# TYPE streamwatch_stream_sample_interval_seconds gauge
+streamwatch_stream_sample_interval_seconds{stream="growing"} 2
+streamwatch_stream_sample_interval_seconds{stream="steady"} 1
+`, t0.Add(at))
+		require.NoError(t, err)
+		return s
+	}
+	scrapes := []Scrape{sc(-5*time.Second, 99, 99)} // before the span: left out
+	for i := range 8 {
+		scrapes = append(scrapes, sc(time.Duration(i)*5*time.Second, float64(i), 0.5))
+	}
+	last := sc(40*time.Second, 8, 0.5)
+	var s Summary
+	lags := (&run{}).lagOverSpan(&s, scrapes, t0, t0.Add(40*time.Second), last)
+	require.InDelta(t, 8, lags["growing"].end, 1e-9)
+	require.InDelta(t, 8, lags["growing"].max, 1e-9)
+	// 9 values 0..8: the last quarter (2 values) 7.5 minus the first 0.5.
+	require.InDelta(t, 7, lags["growing"].growth, 1e-9)
+	require.InDelta(t, 0, lags["steady"].growth, 1e-9)
+	require.InDelta(t, 8, *s.LagMaxS, 1e-9)
+	require.InDelta(t, 7, *s.LagGrowthMaxS, 1e-9)
+	require.InDelta(t, 4.25, *s.LagEndP50S, 1e-9, "median of the ends 8 and 0.5")
+	require.InDelta(t, 1.5, *s.IntervalP50S, 1e-9)
+	require.InDelta(t, 2, *s.IntervalMaxS, 1e-9)
+
+	var none Summary
+	require.Nil(t, (&run{}).lagOverSpan(&none, nil, t0, t0, Scrape{}))
+	require.Nil(t, none.LagMaxS, "no metric: n/a")
+	require.Contains(t, lagText(&none), "n/a")
 }
