@@ -68,16 +68,16 @@ func exitedEarly(kind error, what string, c *child, logPath string) error {
 // startNginx runs nginx with the RTMP module in dir: RTMP on a free port
 // (application "live") and its statistics over HTTP on /stat, sized for
 // streams publishers and as many players.
-func startNginx(ctx context.Context, g *procGroup, dir string, streams int) (rtmpPort int, err error) {
+func startNginx(ctx context.Context, g *procGroup, dir string, streams int) (rtmpPort int, nginx *child, err error) {
 	if _, err := os.Stat(nginxModule); err != nil {
-		return 0, fmt.Errorf("%w: libnginx-mod-rtmp not installed (make deps installs it): %w", ErrPeer, err)
+		return 0, nil, fmt.Errorf("%w: libnginx-mod-rtmp not installed (make deps installs it): %w", ErrPeer, err)
 	}
 	if rtmpPort, err = freePort(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	httpPort, err := freePort()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	conf := fmt.Sprintf(`load_module %[1]s;
 daemon off;
@@ -108,14 +108,14 @@ http {
 `, nginxModule, dir, rtmpPort, httpPort, 4*streams+64)
 	cf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
-		return 0, fmt.Errorf("benchlive: %w", err)
+		return 0, nil, fmt.Errorf("benchlive: %w", err)
 	}
 	c, err := g.start("nginx", exec.Command("nginx", "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", cf),
 		filepath.Join(dir, "nginx.log"))
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return rtmpPort, waitUp(ctx, c, "nginx", filepath.Join(dir, "error.log"), func() bool { return dialable(rtmpPort) })
+	return rtmpPort, c, waitUp(ctx, c, "nginx", filepath.Join(dir, "error.log"), func() bool { return dialable(rtmpPort) })
 }
 
 func dialable(port int) bool {

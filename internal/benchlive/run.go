@@ -31,6 +31,7 @@ type run struct {
 	coll  *collector
 
 	w       *worker
+	nginx   *child
 	idle    ProcSample // the worker before any stream
 	streams []stream
 	tl      timeline
@@ -61,10 +62,31 @@ type snapshot struct {
 	proc    ProcSample
 	scrape  Scrape
 	machine machineSample
+	peers   peersCPU
+}
+
+// peersCPU is the CPU time the bench's own servers and publishers have used,
+// to tell their share of the machine's load from the worker's.
+type peersCPU struct{ nginx, publishers time.Duration }
+
+// readPeers sums the CPU of nginx and the publishers still running; one that
+// has exited counts as nothing (both ends of a span are read the same way).
+func (r *run) readPeers() peersCPU {
+	var p peersCPU
+	if n, err := ReadProc(r.nginx.cmd.Process.Pid); err == nil {
+		p.nginx = n.CPU
+	}
+	for _, st := range r.streams {
+		if s, err := ReadProc(st.pub.cmd.Process.Pid); err == nil {
+			p.publishers += s.CPU
+		}
+	}
+	return p
 }
 
 func (r *run) run(ctx context.Context, nc *nats.Conn, natsURL string) (*Summary, error) {
-	rtmpPort, err := startNginx(ctx, r.group, r.dir, r.cfg.Streams)
+	rtmpPort, nginx, err := startNginx(ctx, r.group, r.dir, r.cfg.Streams)
+	r.nginx = nginx
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +244,7 @@ func (r *run) snapshotAt(ctx context.Context, t time.Time) (snapshot, error) {
 	if s.scrape, err = scrape(ctx, r.w.metricsURL); err != nil {
 		return s, err
 	}
+	s.peers = r.readPeers()
 	return s, nil
 }
 

@@ -23,6 +23,8 @@ type Summary struct {
 	CPUPerStreamMin float64 `json:"cpu_s_per_stream_min"`
 	WorkerCores     float64 `json:"worker_cores"`
 	MachineCores    float64 `json:"machine_busy_cores"`
+	NginxCores      float64 `json:"nginx_cores"`
+	PublisherCores  float64 `json:"publishers_cores"`
 	LoadAvg         string  `json:"loadavg"`
 
 	FramesDecoded float64  `json:"frames_decoded"`
@@ -99,6 +101,8 @@ func (r *run) summarize(a, b snapshot, end ProcSample, stopTook time.Duration, s
 		CPUPerStreamMin: round(cpu.Seconds()/(n*span.Minutes()), 3),
 		WorkerCores:     round(cpu.Seconds()/span.Seconds(), 3),
 		MachineCores:    round(busyCores(a.machine, b.machine), 2),
+		NginxCores:      round((b.peers.nginx-a.peers.nginx).Seconds()/span.Seconds(), 3),
+		PublisherCores:  round((b.peers.publishers-a.peers.publishers).Seconds()/span.Seconds(), 3),
 		LoadAvg:         strings.TrimSpace(a.machine.load1 + " " + a.machine.load5),
 		FramesDecoded:   b.scrape.Sum(metricDecoded) - a.scrape.Sum(metricDecoded),
 		FramesSampled:   b.scrape.Sum(metricSampled) - a.scrape.Sum(metricSampled),
