@@ -173,8 +173,10 @@ func (r *run) plan() error {
 	tl := timeline{loop: r.cfg.Duration > r.clip.length, firstStart: r.streams[0].start, lastStart: r.streams[len(r.streams)-1].start}
 	tl.spanStart = tl.lastStart.Add(r.cfg.Warmup)
 	if tl.loop {
+		// The publishers go on looping through the grace, so that the showings
+		// scored (those over before the span ends) can still give their alerts.
 		tl.spanEnd = tl.firstStart.Add(r.cfg.Duration)
-		tl.runEnd = tl.spanEnd
+		tl.runEnd = tl.spanEnd.Add(r.cfg.Grace)
 	} else {
 		tl.spanEnd = tl.firstStart.Add(r.clip.length - time.Second)
 		tl.runEnd = tl.lastStart.Add(r.clip.length + r.cfg.Grace)
@@ -188,7 +190,8 @@ func (r *run) plan() error {
 }
 
 // waitForAlerts waits for the run's end; a clip played once ends it early,
-// after the span, once every stream's alerts are closed.
+// after the span, once every stream's alerts are closed (looped, the
+// showings after the span go on opening alerts, so it waits the whole grace).
 func (r *run) waitForAlerts(ctx context.Context) error {
 	if r.tl.loop {
 		return r.waitUntil(ctx, r.tl.runEnd)

@@ -86,10 +86,6 @@ type rssRow struct {
 
 const mb = 1 << 20
 
-// loopMargin is how long before a looped run's end a showing of the caption
-// must have ended to be scored; the alerts of later ones are not counted.
-const loopMargin = 10 * time.Second
-
 func (r *run) summarize(a, b snapshot, end ProcSample, stopTook time.Duration, stopErr error) *Summary {
 	span := b.proc.At.Sub(a.proc.At)
 	cpu := b.proc.CPU - a.proc.CPU
@@ -157,8 +153,8 @@ func (r *run) scoreCaptions(s *Summary, arrivals map[string][]Arrival) []Caption
 	for _, st := range r.streams {
 		for k := range shows {
 			onset := st.start.Add(r.clip.captionAt + time.Duration(k)*r.clip.length)
-			if r.tl.loop && onset.Add(r.clip.captionLen+loopMargin).After(r.tl.runEnd) {
-				break // looped: a showing too late for its alert to arrive is not counted
+			if r.tl.loop && onset.Add(r.clip.captionLen).After(r.tl.spanEnd) {
+				break // looped: showings not over within the span are not scored
 			}
 			caps = append(caps, Caption{Stream: st.id, K: k, Onset: onset})
 		}
@@ -345,7 +341,7 @@ func (r *run) publisherError(st stream) string {
 	if r.tl.loop {
 		endBy = r.tl.runEnd
 	}
-	if st.pub.exitedAt.Before(endBy) {
+	if st.pub.exitedAt.Before(endBy) { // looped, the bench stops them after runEnd
 		return "ended after " + st.pub.exitedAt.Sub(st.start).Round(100*time.Millisecond).String() + ": " + lastLines(st.pub.log.Name(), 2)
 	}
 	return ""
