@@ -181,8 +181,11 @@ func Run(ctx context.Context, o Options) error {
 	if c.Resume != nil && src.Info().Live {
 		m.resume(ctx)
 	}
+	// Only a live edge is worth dropping frames for: a file read as fast
+	// as it decodes (watch FILE without --realtime) waits for the reader
+	// instead, as a replay does, so none of its captions is lost.
 	mode, capacity := frames.DropOldest, 1
-	if c.Replay {
+	if c.Replay || (!src.Info().Live && !c.Ingest.Realtime) {
 		mode, capacity = frames.Block, 2*c.Engine.Size()
 	}
 	m.queue = frames.NewQueue(capacity, mode, c.Metrics.FramesDropped)
