@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"image"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -83,3 +84,68 @@ func TestSlowReadingKeepsOneSegment(t *testing.T) {
 	}
 	require.Equal(t, 1, opens, "records: %+v", sink.rs)
 }
+
+// TestSchedulerKeepsAPlainStreamTimely: two live streams share one slow
+// engine; one has a busy background (many lines in every frame), the other a
+// single caption. The scheduler reads a few lines per turn and alternates, so
+// the plain stream's frames are read soon after they were decoded, however
+// many lines the busy one's frames hold.
+func TestSchedulerKeepsAPlainStreamTimely(t *testing.T) {
+	// A frame full of moving text: every line is read again on every frame.
+	var rows []clipgen.Caption
+	for i := range 10 {
+		rows = append(rows, marquee("new arrivals every day", 0, 15000, strconv.Itoa(20+44*i)))
+	}
+	busy := gen(t, clipgen.Clip{Name: "busy", Width: 640, Height: 480, DurationMS: 15000, Background: "cellauto",
+		Captions: rows})
+	plain := gen(t, clipgen.Clip{Name: "plain", Width: 640, Height: 480, DurationMS: 15000, Background: "smptebars",
+		Captions: []clipgen.Caption{marquee("GUCCI bag 1:1 replica", 0, 15000, "h*0.75")}})
+	engine := &slowEngine{Engine: sharedPool(t), perLine: 200 * time.Millisecond}
+	sched := lines.NewScheduler(engine, lines.SchedulerOptions{LinesPerTurn: schedulerTestLinesPerTurn})
+	defer sched.Close()
+	metrics := NewMetrics(prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	sinks := []*collect{{}, {}}
+	for i, path := range []string{busy, plain} {
+		wg.Go(func() {
+			errs[i] = Run(ctx, Options{URL: path, StreamID: []string{"busy", "plain"}[i], Ingest: ingest.Options{Realtime: true},
+				Rules: FixedRules(match.DefaultRules()), Scheduler: sched, Sink: sinks[i], Metrics: metrics})
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	worst, last := map[string]float64{}, map[string]float64{}
+	seen := map[string][]float64{}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		case <-tick.C:
+			for _, l := range metrics.Loads() {
+				if l.Lag != last[l.StreamID] {
+					last[l.StreamID] = l.Lag
+					seen[l.StreamID] = append(seen[l.StreamID], l.Lag)
+					worst[l.StreamID] = max(worst[l.StreamID], l.Lag)
+				}
+			}
+		}
+	}
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	engine.mu.Lock()
+	t.Logf("engine: %d lines in %d reads; lags of the plain stream %.2f, of the busy one %.2f",
+		engine.lines, engine.calls, seen["plain"], seen["busy"])
+	engine.mu.Unlock()
+	// The busy stream's frames take several turns each; the plain one's
+	// one, after at most a turn of the busy one.
+	require.Positive(t, worst["plain"])
+	require.Less(t, worst["plain"], worst["busy"]/2, "the plain stream waits for a turn of the busy one, not for its whole frames")
+	require.Len(t, sinks[1].segments("counterfeit-offer"), 1, "records: %+v", sinks[1].rs)
+}
+
+const schedulerTestLinesPerTurn = 2

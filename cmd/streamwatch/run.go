@@ -18,6 +18,7 @@ import (
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/lines"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/monitor"
 	"github.com/streamwatch/streamwatch/ocr"
@@ -145,6 +146,7 @@ type wiring struct {
 	evidence alerts.EvidenceStore
 	outbox   *alerts.Outbox
 	ocr      *ocr.Pool
+	sched    *lines.Scheduler // the process's one line-reading scheduler, over ocr
 	closers  []func()
 }
 
@@ -285,6 +287,8 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	}
 	w.closers = append(w.closers, func() { w.closed("OCR pool", pool.Close()) })
 	w.ocr = pool
+	w.sched = lines.NewScheduler(pool, lines.SchedulerOptions{})
+	w.closers = append(w.closers, w.sched.Close)
 	return w, nil
 }
 
@@ -309,6 +313,7 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		Replay:         replay,
 		Rules:          w.live,
 		Engine:         w.ocr,
+		Scheduler:      w.sched,
 		Sink:           w.sinks,
 		Evidence:       w.evidence,
 		Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},
