@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -147,6 +148,7 @@ type wiring struct {
 	outbox   *alerts.Outbox
 	ocr      *ocr.Pool
 	sched    *lines.Scheduler // the process's one line-reading scheduler, over ocr
+	opens    *ingest.OpenGate // admits the opens of every stream of the process, a few at once
 	closers  []func()
 }
 
@@ -288,6 +290,7 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	w.closers = append(w.closers, func() { w.closed("OCR pool", pool.Close()) })
 	w.ocr = pool
 	w.sched = lines.NewScheduler(pool, lines.SchedulerOptions{})
+	w.opens = ingest.NewOpenGate(runtime.NumCPU())
 	w.closers = append(w.closers, w.sched.Close)
 	return w, nil
 }
@@ -317,7 +320,7 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		Sink:           w.sinks,
 		Evidence:       w.evidence,
 		Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},
-		Supervise:      ingest.SuperviseOptions{MaxBackoff: c.reconnectMax, StallTimeout: c.stallTimeout},
+		Supervise:      ingest.SuperviseOptions{MaxBackoff: c.reconnectMax, StallTimeout: c.stallTimeout, Opens: w.opens},
 		Status:         func(st ingest.Status) { publishStatus(w.nc, id, st, w.log) },
 		Metrics:        w.metrics,
 		Logger:         w.log,
