@@ -320,6 +320,17 @@ func splice(down net.Conn, downR *bufio.Reader, up net.Conn) {
 // pattern. It dials the address it checked, so that a second DNS answer
 // (rebinding) cannot redirect the connection.
 func (g *guard) dial(ctx context.Context, addr string, dp dialPolicy) (net.Conn, error) {
+	c, err := dialChecked(ctx, addr, dp)
+	if errors.Is(err, ErrAddressRefused) {
+		g.deny(err)
+	}
+	return c, err
+}
+
+// dialChecked connects to addr (host:port) of the checked origin dp.origin:
+// to any of its addresses when the operator named it, to public ones only
+// when a pattern allowed it. It dials the address it checked.
+func dialChecked(ctx context.Context, addr string, dp dialPolicy) (net.Conn, error) {
 	if dp.origin == "" {
 		return nil, fmt.Errorf("%w: %s: not checked", ErrOriginRefused, addr)
 	}
@@ -352,10 +363,8 @@ func (g *guard) dial(ctx context.Context, addr string, dp dialPolicy) (net.Conn,
 	if lastErr != nil {
 		return nil, fmt.Errorf("ingest: %s: %w", dp.origin, lastErr)
 	}
-	err = fmt.Errorf("%w: %s is at a private or local address (%s), which an origin allowed by a pattern may not be; allow the origin itself",
+	return nil, fmt.Errorf("%w: %s is at a private or local address (%s), which an origin allowed by a pattern may not be; allow the origin itself",
 		ErrAddressRefused, dp.origin, strings.Join(refused, ", "))
-	g.deny(err)
-	return nil, err
 }
 
 // lookupNetIP resolves host names for the proxy's dialer; tests stand in
