@@ -44,11 +44,11 @@ func (s *slowSource) Run(ctx context.Context, handle func(Frame) error) error {
 	}
 }
 
-// TestWatchdogTellsASlowSourceFromADeadOne: frames 1 s apart with a stall
+// TestWatchdogTellsASlowSourceFromADeadOne: frames 600 ms apart with a stall
 // timeout of 400 ms, but packets arrive all along: the source is alive and
 // is not reconnected. Once its packets stop, it is.
 func TestWatchdogTellsASlowSourceFromADeadOne(t *testing.T) {
-	src := &slowSource{frameEvery: time.Second, packetsFor: 3500 * time.Millisecond}
+	src := &slowSource{frameEvery: 600 * time.Millisecond, packetsFor: 3500 * time.Millisecond}
 	reconnecting := make(chan time.Time, 8)
 	s, err := Supervise(context.Background(), "rtmp://127.0.0.1:1/live/slow", Options{Logger: quietLogger()},
 		SuperviseOptions{InitialBackoff: 50 * time.Millisecond, StallTimeout: 400 * time.Millisecond,
@@ -70,7 +70,7 @@ func TestWatchdogTellsASlowSourceFromADeadOne(t *testing.T) {
 	require.ErrorIs(t, <-done, context.Canceled)
 	require.GreaterOrEqual(t, at.Sub(start), 3500*time.Millisecond, "not reconnected while packets came in")
 	require.Less(t, at.Sub(start), 3500*time.Millisecond+time.Second, "reconnected once they stopped")
-	require.GreaterOrEqual(t, frames.Load(), int64(3))
+	require.GreaterOrEqual(t, frames.Load(), int64(5))
 }
 
 // TestOpenGateAdmitsOpensInTurn: with a gate of one, opens never overlap.
