@@ -144,16 +144,18 @@ func (m *Metrics) forget(streamID string) {
 }
 
 // observeRead keeps a stream's load in step with a frame whose reading is
-// done: spanMS of media time after the frame read before it, queued when
-// it was decoded.
+// done: spanMS of media time after the frame read before it (negative for
+// the first), queued when it was decoded.
 func (m *Metrics) observeRead(streamID string, spanMS int64, queued time.Time) {
 	m.mu.Lock()
-	l, seen := m.loads[streamID]
-	iv := float64(max(spanMS, 0)) / 1000
-	if seen && l.Interval > 0 {
-		iv = l.Interval + intervalSmoothing*(iv-l.Interval)
+	l := m.loads[streamID]
+	if iv := float64(spanMS) / 1000; spanMS >= 0 {
+		if l.Interval > 0 {
+			iv = l.Interval + intervalSmoothing*(iv-l.Interval)
+		}
+		l.Interval = iv
 	}
-	l.StreamID, l.Interval = streamID, iv
+	l.StreamID = streamID
 	if !queued.IsZero() {
 		l.Lag = max(time.Since(queued), 0).Seconds()
 	}

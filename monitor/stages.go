@@ -105,6 +105,7 @@ func (m *monitor) unwatched(st *matchState, f frames.Sampled) int64 {
 		st.prev.Image = nil
 	}()
 	if !st.havePrev {
+		m.Metrics.observeRead(m.StreamID, -1, f.Queued)
 		return 0
 	}
 	span := f.MediaMS - st.prev.MediaMS
