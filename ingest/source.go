@@ -88,6 +88,7 @@ type Source struct {
 
 	runGuard
 	readSince atomic.Int64 // unix nanos when the pending read started, 0 when none
+	packets   atomic.Int64 // video packets read, for Packets
 
 	// Run state.
 	paceStart   time.Time

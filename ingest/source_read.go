@@ -57,6 +57,7 @@ func (s *Source) loop(ctx context.Context, handle func(Frame) error) error {
 			s.pkt.Unref()
 			continue
 		}
+		s.packets.Add(1)
 		err = s.cc.SendPacket(s.pkt)
 		s.pkt.Unref()
 		if err != nil {

@@ -71,6 +71,9 @@ type SuperviseOptions struct {
 	Status func(Status)
 	// Open opens the source; default OpenStream(ctx, url, opts). Tests hand in fakes.
 	Open func(ctx context.Context, url string, opts Options) (Stream, error)
+	// Opens, if not nil, admits each open (see OpenGate); share one among
+	// the streams of a process.
+	Opens *OpenGate
 }
 
 const (
@@ -172,7 +175,11 @@ func (s *Supervised) emit(st Status) {
 // attach opens the source, retrying with backoff while that makes sense.
 func (s *Supervised) attach(ctx context.Context) error {
 	for {
+		if err := s.so.Opens.enter(ctx); err != nil {
+			return fmt.Errorf("open %s: %w", Redact(s.url), err)
+		}
 		src, err := s.so.Open(ctx, s.url, s.opts)
+		s.so.Opens.leave()
 		if err == nil {
 			s.mu.Lock()
 			if s.closed {
@@ -398,6 +405,7 @@ func (s *Supervised) runOnce(ctx context.Context, src Stream, handle func(Frame)
 	wg.Go(func() {
 		tick := time.NewTicker(min(max(s.so.StallTimeout/10, 10*time.Millisecond), time.Second))
 		defer tick.Stop()
+		alive := newPacketWatch(src)
 		for {
 			select {
 			case <-done:
@@ -405,7 +413,7 @@ func (s *Supervised) runOnce(ctx context.Context, src Stream, handle func(Frame)
 			case <-actx.Done():
 				return
 			case <-tick.C:
-				if time.Since(time.Unix(0, s.lastLive.Load())) > s.so.StallTimeout {
+				if s.stalled(alive) {
 					cancel(ErrStalled)
 					return
 				}

@@ -51,8 +51,18 @@ type Options struct {
 	// that frame on, keeping its history. Required.
 	Rules RulesSource
 	// Engine reads the text lines of the stream's frames; one (*ocr.Pool)
-	// is shared by all streams of a process. Required.
+	// is shared by all streams of a process. Required unless Scheduler is
+	// set.
 	Engine lines.Engine
+	// Scheduler, when set, is the process's one line-reading scheduler: the
+	// stream reads through a handle of its own, in fair turns with the
+	// other streams, instead of through Engine.
+	Scheduler *lines.Scheduler
+	// Deadline is how old (since it was decoded) a sampled frame of a live
+	// run may be when its reading would start: an older one is skipped and
+	// counted (FramesSkipped), its span unwatched time, never a caption
+	// gone. Replays skip nothing. Default 5 sample intervals.
+	Deadline time.Duration
 	// Lines tunes the detection of text lines.
 	Lines lines.DetectOptions
 	Sink  alerts.Sink // required
@@ -99,10 +109,16 @@ func newConfig(o Options) (config, error) {
 	if err := alerts.ValidateStreamID(o.StreamID); err != nil {
 		return config{}, err
 	}
-	if o.Rules == nil || o.Engine == nil || o.Sink == nil || o.Metrics == nil {
-		return config{}, fmt.Errorf("%w: Rules, Engine, Sink and Metrics are required", ErrOptions)
+	if o.Rules == nil || (o.Engine == nil && o.Scheduler == nil) || o.Sink == nil || o.Metrics == nil {
+		return config{}, fmt.Errorf("%w: Rules, Engine (or Scheduler), Sink and Metrics are required", ErrOptions)
 	}
 	c := config{Options: o, ingest: o.Ingest, tracker: o.Tracker}
+	if c.SampleInterval <= 0 {
+		c.SampleInterval = time.Second // frames.NewSampler's default
+	}
+	if c.Deadline <= 0 {
+		c.Deadline = 5 * c.SampleInterval
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
@@ -173,6 +189,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer src.Close()
 	m.src = src
+	if c.Scheduler != nil {
+		h := c.Scheduler.Stream()
+		defer h.Close()
+		c.lines.Engine, c.Engine = h, h
+		m.config = c
+	}
 	if m.reader, err = lines.NewReader(c.lines); err != nil {
 		return err
 	}
@@ -181,8 +203,11 @@ func Run(ctx context.Context, o Options) error {
 	if c.Resume != nil && src.Info().Live {
 		m.resume(ctx)
 	}
+	// Only a live edge is worth dropping frames for: a file read as fast
+	// as it decodes (watch FILE without --realtime) waits for the reader
+	// instead, as a replay does, so none of its captions is lost.
 	mode, capacity := frames.DropOldest, 1
-	if c.Replay {
+	if c.Replay || (!src.Info().Live && !c.Ingest.Realtime) {
 		mode, capacity = frames.Block, 2*c.Engine.Size()
 	}
 	m.queue = frames.NewQueue(capacity, mode, c.Metrics.FramesDropped)

@@ -150,16 +150,30 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		return json.NewEncoder(stdout).Encode(map[string]any{"streams": streams, "workers": workers})
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tSTATE\tWORKER\tSINCE\tURL")
+	loads := map[string]pool.StreamLoad{}
+	for _, w := range workers {
+		for _, l := range w.Loads {
+			loads[l.StreamID] = l
+		}
+	}
+	fmt.Fprintln(tw, "STREAM\tSTATE\tWORKER\tSINCE\tINTERVAL\tLAG\tURL")
 	for _, e := range streams {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.StreamID, e.State, dash(e.Worker), e.Since.Local().Format(time.DateTime), e.URL)
+		interval, lag := "-", "-"
+		if l, ok := loads[e.StreamID]; ok && e.State == pool.StateWatching {
+			interval, lag = fmt.Sprintf("%.1fs", l.Interval), fmt.Sprintf("%.1fs", l.Lag)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.StreamID, e.State, dash(e.Worker), e.Since.Local().Format(time.DateTime),
+			interval, lag, e.URL)
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "WORKER\tLOAD\tCAPACITY\tHEARTBEAT\tSTATE\tRULES")
 	for _, w := range workers {
 		state := "ready"
-		if w.Draining {
+		switch {
+		case w.Draining:
 			state = "draining"
+		case w.Overloaded != "":
+			state = "overloaded: " + w.Overloaded
 		}
 		rules := "own"
 		if w.RulesRevision > 0 {

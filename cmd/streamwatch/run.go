@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/lines"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/monitor"
 	"github.com/streamwatch/streamwatch/ocr"
@@ -147,6 +149,8 @@ type wiring struct {
 	evidence alerts.EvidenceStore
 	outbox   *alerts.Outbox
 	ocr      *ocr.Pool
+	sched    *lines.Scheduler // the process's one line-reading scheduler, over ocr
+	opens    *ingest.OpenGate // admits the opens of every stream of the process, a few at once
 	closers  []func()
 }
 
@@ -291,6 +295,9 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	}
 	w.closers = append(w.closers, func() { w.closed("OCR pool", pool.Close()) })
 	w.ocr = pool
+	w.sched = lines.NewScheduler(pool, lines.SchedulerOptions{})
+	w.opens = ingest.NewOpenGate(runtime.NumCPU())
+	w.closers = append(w.closers, w.sched.Close)
 	return w, nil
 }
 
@@ -326,10 +333,11 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		Replay:         replay,
 		Rules:          w.live,
 		Engine:         w.ocr,
+		Scheduler:      w.sched,
 		Sink:           w.sinks,
 		Evidence:       w.evidence,
 		Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},
-		Supervise:      ingest.SuperviseOptions{MaxBackoff: c.reconnectMax, StallTimeout: c.stallTimeout},
+		Supervise:      ingest.SuperviseOptions{MaxBackoff: c.reconnectMax, StallTimeout: c.stallTimeout, Opens: w.opens},
 		Status:         func(st ingest.Status) { publishStatus(w.nc, id, st, w.log) },
 		Metrics:        w.metrics,
 		Logger:         w.log,
