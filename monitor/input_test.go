@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"image"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/streamwatch/streamwatch/internal/clipgen"
 	"github.com/streamwatch/streamwatch/internal/testutil"
-	"github.com/streamwatch/streamwatch/lines"
 	"github.com/streamwatch/streamwatch/match"
 )
 
@@ -83,22 +81,6 @@ func TestReplayHonoursDisplayMatrix(t *testing.T) {
 	}
 }
 
-// slowEngine reads like its engine, a delay later: OCR far slower than
-// decoding, as on a loaded machine.
-type slowEngine struct {
-	lines.Engine
-	delay time.Duration
-}
-
-func (s slowEngine) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Crop) ([]lines.Reading, error) {
-	select {
-	case <-time.After(s.delay):
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return s.Engine.ReadLines(ctx, img, crops)
-}
-
 // TestWatchOfAFileLosesNoCaption: a file watched as fast as it decodes (no
 // --realtime, not a replay) has no live edge to keep up with, so frames wait
 // for a slow reader instead of being dropped, and every caption is alerted.
@@ -113,7 +95,7 @@ func TestWatchOfAFileLosesNoCaption(t *testing.T) {
 	defer cancel()
 	err := Run(ctx, Options{
 		URL: path, StreamID: "file", Rules: FixedRules(match.DefaultRules()),
-		Engine: slowEngine{Engine: sharedPool(t), delay: 300 * time.Millisecond},
+		Engine: &slowEngine{Engine: sharedPool(t), delay: 300 * time.Millisecond},
 		Sink:   sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 	})
 	require.NoError(t, err)
