@@ -296,7 +296,9 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	w.closers = append(w.closers, func() { w.closed("OCR pool", pool.Close()) })
 	w.ocr = pool
 	w.sched = lines.NewScheduler(pool, lines.SchedulerOptions{})
-	w.opens = ingest.NewOpenGate(runtime.NumCPU())
+	// An open mostly waits (the network, the first keyframe of a 2 s GOP):
+	// one per CPU let 40 RTMP streams attach over 35 s in make bench-live.
+	w.opens = ingest.NewOpenGate(opensPerCPU * runtime.NumCPU())
 	w.closers = append(w.closers, w.sched.Close)
 	return w, nil
 }
@@ -311,6 +313,9 @@ func (w *wiring) announceEmbedded() {
 	}
 	fmt.Fprintf(os.Stderr, "embedded NATS with JetStream at %s — read alerts with: %s\n", w.natsURL, read)
 }
+
+// opensPerCPU is how many sources per CPU may be opening at once.
+const opensPerCPU = 4
 
 // monitorOptions are the options of one stream's monitor.
 func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) monitor.Options {
