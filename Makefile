@@ -18,7 +18,7 @@ DEB_PKGS := gcc g++ pkg-config ffmpeg \
 	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk chromium \
 	nginx libnginx-mod-rtmp
 
-.PHONY: all deps build run test bench demo-clip vet clean lint
+.PHONY: all deps build run test bench bench-ratio bench-live swbench demo-clip vet clean lint
 
 all: build
 
@@ -54,8 +54,38 @@ test: deps deploy-check lint
 NORACE_PKGS := ./match/
 NORACE_RUN  := ^(TestMatchIntoReusesResult|TestCompileLarge)$$
 
-bench: deps
+# bench runs the Go benchmarks, then bench-ratio: CPU-s per stream-minute of
+# streamwatch replay on the bench clip next to the naive ffmpeg fps=1 +
+# tesseract pipeline, the median of RUNS runs each, and their ratio.
+bench: deps build swbench
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
+	$(SWBENCH) ratio -runs $(RUNS) -bin $(BIN) -work $(BENCH_DIR) $(if $(CLIP),-clip '$(CLIP)') $(RATIO_FLAGS)
+
+bench-ratio: build swbench
+	$(SWBENCH) ratio -runs $(RUNS) -bin $(BIN) -work $(BENCH_DIR) $(if $(CLIP),-clip '$(CLIP)') $(RATIO_FLAGS)
+
+# bench-live publishes N streams of the bench clip (made once in BENCH_DIR with
+# internal/clipgen) in real time to nginx-rtmp on loopback, gives them to ONE
+# `streamwatch worker --capacity N` of a pool on an embedded NATS server, and
+# prints its CPU-s per stream-minute, cores, frames dropped, caption-to-alert
+# latency, captions alerted exactly once, RSS, reconnects and stream lag: a
+# table and one JSON line (BENCH_LIVE_JSON). DURATION longer than the clip
+# (60 s) loops it, for memory over time: make bench-live N=20 DURATION=20m.
+# CLIP publishes another clip (with its clipgen truth beside it); WORKER_ARGS
+# adds worker flags; BENCH_FLAGS adds swbench live flags (-stagger, -warmup, -v).
+# Not part of make test.
+N           ?= 40
+DURATION    ?= 0
+RUNS        ?= 3
+BENCH_DIR   ?= /tmp/streamwatch-bench
+SWBENCH     := bin/swbench
+
+bench-live: build swbench
+	$(SWBENCH) live -n $(N) -duration $(DURATION) -bin $(BIN) -work $(BENCH_DIR) $(if $(CLIP),-clip '$(CLIP)') \
+		$(if $(WORKER_ARGS),-worker-args '$(WORKER_ARGS)') $(BENCH_FLAGS)
+
+swbench:
+	$(GO) build -o $(SWBENCH) ./cmd/swbench
 
 # demo-clip regenerates testdata/demo.mp4 and its ground truth.
 demo-clip: deps

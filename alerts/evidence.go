@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/match"
 )
 
@@ -50,7 +51,7 @@ type DirStore struct{ Dir string }
 // Put writes data to Dir/key.
 func (d DirStore) Put(_ context.Context, key string, data []byte) error {
 	if strings.Contains(key, "..") {
-		return fmt.Errorf("%w %q", ErrEvidenceKey, key)
+		return fmt.Errorf("%w %s", ErrEvidenceKey, echo.Quote(key))
 	}
 	p := filepath.Join(d.Dir, filepath.FromSlash(key))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -168,6 +169,27 @@ func (p *Printer) Publish(_ context.Context, r Record) error {
 	defer p.mu.Unlock()
 	_, err := fmt.Fprintln(p.W, FormatLine(r))
 	return err
+}
+
+// LogPrinter logs each record as one log entry ("alert", at info level), for
+// a process whose log is JSON: the Printer's lines would break it.
+type LogPrinter struct {
+	Log *slog.Logger
+}
+
+// Publish logs r.
+func (p LogPrinter) Publish(ctx context.Context, r Record) error {
+	text := ""
+	if len(r.Evidence) > 0 {
+		text = r.Evidence[0].Text
+	}
+	p.Log.LogAttrs(ctx, slog.LevelInfo, "alert", slog.String("component", "alerts"),
+		slog.String("state", string(r.State)), slog.String("severity", string(r.Severity)),
+		slog.String("rule", r.Rule), slog.String("stream", r.StreamID),
+		slog.Int64("start_ms", r.StartMS), slog.Int64("end_ms", r.EndMS),
+		slog.Any("brands", r.Brands), slog.Any("phrases", r.Phrases),
+		slog.String("alert_id", r.AlertID), slog.String("updated_at", r.UpdatedAt), slog.String("text", text))
+	return nil
 }
 
 // FormatLine renders a record as one readable line.

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/match"
 )
 
@@ -40,7 +41,7 @@ func ParseState(s string) (State, error) {
 	if st := State(s); slices.Contains(States(), st) {
 		return st, nil
 	}
-	return "", fmt.Errorf("%w %q: want open, update or closed", ErrState, s)
+	return "", fmt.Errorf("%w %s: want open, update or closed", ErrState, echo.Quote(s))
 }
 
 // TimeFormat is RFC 3339 with milliseconds, in UTC.
@@ -96,7 +97,7 @@ var streamIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 // ValidateStreamID refuses ids that cannot be part of a NATS subject token.
 func ValidateStreamID(id string) error {
 	if !streamIDRe.MatchString(id) {
-		return fmt.Errorf("%w %q: use 1 to 128 of A-Z a-z 0-9 _ -", ErrStreamID, id)
+		return fmt.Errorf("%w %s: use 1 to 128 of A-Z a-z 0-9 _ -", ErrStreamID, echo.Quote(id))
 	}
 	return nil
 }

@@ -56,6 +56,17 @@ type segment struct {
 	// nobody watched in between).
 	resumed   bool
 	quietFrom int64
+	// unwatchedAt is the tracker's unwatched total when quiet began to
+	// count (at lastMS, or quietFrom): what went unwatched since does not
+	// count as quiet.
+	unwatchedAt int64
+}
+
+// quiet is the media time up to atMS that the segment has been watched
+// without a hit: the time since its last hit (or since it was resumed),
+// less what went unwatched meanwhile.
+func (s *segment) quiet(atMS, unwatched int64) int64 {
+	return atMS - max(s.lastMS, s.quietFrom) - (unwatched - s.unwatchedAt)
 }
 
 // Tracker turns the rule hits of one stream, frame by frame, into segment
@@ -67,6 +78,9 @@ type segment struct {
 type Tracker struct {
 	opts TrackerOptions
 	segs map[string]*segment // by key: "brand:<id>" or "rule:<id>"
+	// unwatched is the media time, so far, that went unwatched between
+	// observed frames (frames dropped or skipped under load): see Unwatched.
+	unwatched int64
 }
 
 // NewTracker returns a tracker for one stream.
@@ -137,9 +151,9 @@ func (t *Tracker) Observe(atMS int64, wall time.Time, hits []match.Hit) []Record
 	for _, k := range t.keys() {
 		s := t.segs[k]
 		if s.resumed {
-			s.resumed, s.quietFrom = false, atMS
+			s.resumed, s.quietFrom, s.unwatchedAt = false, atMS, t.unwatched
 		}
-		if atMS-max(s.lastMS, s.quietFrom) > t.opts.Gap.Milliseconds() {
+		if s.quiet(atMS, t.unwatched) > t.opts.Gap.Milliseconds() {
 			if s.open {
 				out = append(out, t.record(s, StateClosed, wall))
 			}
@@ -164,7 +178,7 @@ func (t *Tracker) Observe(atMS int64, wall time.Time, hits []match.Hit) []Record
 			s = &segment{key: k, rule: h.Rule, severity: h.Severity, startMS: atMS, lastUpdate: atMS, startedAt: wall}
 			t.segs[k] = s
 		}
-		s.lastMS = atMS
+		s.lastMS, s.unwatchedAt = atMS, t.unwatched
 		s.hits++
 		if h.Severity.Rank() > s.severity.Rank() && !s.open {
 			s.rule, s.severity = h.Rule, h.Severity
@@ -238,6 +252,19 @@ func (t *Tracker) Suspend() {
 		if s.open {
 			s.resumed = true
 		}
+	}
+}
+
+// Unwatched tells the tracker that ms of media time before the next frame
+// it observes went unwatched: frames sampled in that span were dropped or
+// skipped because reading could not keep up. A drop is no evidence that a
+// caption went away, so that span does not count towards any segment's gap
+// (pending segments included): segments neither close nor split because
+// of drops, only because watched frames showed no hit for longer than Gap.
+// Call it before the Observe of the frame after the span.
+func (t *Tracker) Unwatched(ms int64) {
+	if ms > 0 {
+		t.unwatched += ms
 	}
 }
 

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	"image/png"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 )
 
 // TestUprightSmall spells out the turns on a 3×2 picture.
@@ -75,14 +74,14 @@ func TestUprightMatchesFFmpeg(t *testing.T) {
 	out, err := exec.Command("ffmpeg", args...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 
-	src := loadGray(t, filepath.Join(dir, "src.png"))
+	src := testutil.LoadGray(t, filepath.Join(dir, "src.png"))
 	// The same picture inside a larger one: Upright must honour Rect and Stride.
 	big := image.NewGray(image.Rect(-7, -5, src.Rect.Dx()+11, src.Rect.Dy()+3))
 	draw.Draw(big, src.Rect, src, image.Point{}, draw.Src)
 	sub := big.SubImage(src.Rect).(*image.Gray)
 	for o := range filters {
 		t.Run(o.String(), func(t *testing.T) {
-			want := loadGray(t, filepath.Join(dir, fmt.Sprintf("o%d.png", o)))
+			want := testutil.LoadGray(t, filepath.Join(dir, fmt.Sprintf("o%d.png", o)))
 			for _, in := range []*image.Gray{src, sub} {
 				got := Upright(in, o)
 				require.Equal(t, want.Rect, got.Rect.Sub(got.Rect.Min))
@@ -98,18 +97,6 @@ func splitPads(n int) string {
 		fmt.Fprintf(&b, "[s%d]", i)
 	}
 	return b.String()
-}
-
-func loadGray(t *testing.T, path string) *image.Gray {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	img, err := png.Decode(f)
-	require.NoError(t, err)
-	g := image.NewGray(img.Bounds())
-	draw.Draw(g, g.Rect, img, img.Bounds().Min, draw.Src)
-	return g
 }
 
 func samePixels(a, b *image.Gray) bool {

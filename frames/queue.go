@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -57,6 +58,9 @@ func (q *Queue) broadcast() {
 // Put adds s. In DropOldest mode it never blocks and ignores ctx. In Block mode it
 // waits for room and returns ctx.Err() if ctx ends first. After Close it returns ErrClosed.
 func (q *Queue) Put(ctx context.Context, s Sampled) error {
+	if s.Queued.IsZero() {
+		s.Queued = time.Now()
+	}
 	q.mu.Lock()
 	for {
 		if q.closed {

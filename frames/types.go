@@ -14,4 +14,8 @@ type Sampled struct {
 	// Gaps counts the unwatched spans of the stream (reconnects, a take-over)
 	// before this frame.
 	Gaps int64
+	// Queued is the wall-clock time the frame was handed to the Queue, just
+	// after it was decoded and converted (set by Put when zero): how late
+	// its reading comes is measured from it.
+	Queued time.Time
 }

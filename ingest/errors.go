@@ -4,7 +4,9 @@ import "errors"
 
 // Sentinel errors; match them with errors.Is. A Supervised stream gives up
 // at once on ErrUnsupportedScheme, ErrBadURL, ErrNoVideo, ErrNoDecoder and
-// ErrWHEPRefused, and retries the others.
+// ErrWHEPRefused, ends on ErrOriginRefused, ErrAddressRefused and
+// ErrProtocolRefused even after
+// frames flowed, and retries the others (see IsPermanent).
 var (
 	// ErrNoVideo means the input has no video stream to decode.
 	ErrNoVideo = errors.New("ingest: no video stream")
@@ -40,6 +42,23 @@ var (
 	// ErrUnsupportedCodec means a WHEP session offers a codec ingest does not
 	// decode.
 	ErrUnsupportedCodec = errors.New("ingest: unsupported WebRTC codec")
+	// ErrBadOrigin means an allowed origin (Options.AllowedOrigins) is not
+	// scheme://host[:port].
+	ErrBadOrigin = errors.New("ingest: bad origin")
+	// ErrOriginRefused means a source (its playlist, a redirect, a key)
+	// asked to fetch from an origin that is neither its own nor allowed.
+	ErrOriginRefused = errors.New("ingest: origin refused")
+	// ErrAddressRefused means a source asked to fetch from an origin
+	// allowed only by a pattern that is at a private or local address.
+	ErrAddressRefused = errors.New("ingest: address refused")
+	// ErrProtocolRefused means a network source asked libav to open
+	// something other than http or https from its playlist: a local file,
+	// another protocol.
+	ErrProtocolRefused = errors.New("ingest: protocol refused")
+	errNoHost          = errors.New("no host")
+	errOriginScheme    = errors.New("want http or https")
+	errHostName        = errors.New("not a host name")
+	errPort            = errors.New("want a port from 1 to 65535")
 	// ErrCodecLayout means go-astiav's CodecContext is not laid out as this
 	// package expects (another go-astiav version): keyframe-first decoding
 	// cannot reset the decoder; use --decode all.

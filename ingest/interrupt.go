@@ -37,14 +37,20 @@ func (i *interrupter) trigger(reason error) {
 	i.ii.Interrupt()
 }
 
-// reset clears the flag, unless the source was closed.
+// reset clears the flag, unless the source was closed or refused a fetch:
+// those end it for good.
 func (i *interrupter) reset() {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if !errors.Is(i.cause(), ErrClosed) {
+	if cause := i.cause(); !errors.Is(cause, ErrClosed) && !isRefusal(cause) {
 		i.reason.Store(nil)
 		i.ii.Resume()
 	}
+}
+
+// isRefusal reports whether err is a fetch the origin checks refused.
+func isRefusal(err error) bool {
+	return errors.Is(err, ErrOriginRefused) || errors.Is(err, ErrAddressRefused) || errors.Is(err, ErrProtocolRefused)
 }
 
 // cause is the reason of the last trigger, or nil.

@@ -3,14 +3,18 @@ package ingest
 //#cgo pkg-config: libavutil
 //#include <libavutil/log.h>
 //void sw_set_log_callback(int level);
+//void sw_keep_log_level_callback(void);
 import "C"
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -25,6 +29,7 @@ var (
 // that matters.
 func RouteLibavLogs(l *slog.Logger, level slog.Level) {
 	libavLogger.Store(l.With("component", "libav"))
+	logCallbackOnce.Do(func() {}) // ours from now on
 	av := C.int(C.AV_LOG_ERROR)
 	for _, p := range logLevels { // the least severe first
 		if level <= p.slog {
@@ -47,14 +52,24 @@ var logLevels = []struct {
 	{slog.LevelError, C.AV_LOG_ERROR},
 }
 
+// logCallbackOnce installs the log callback for guards (which read libav's
+// errors about playlists) when RouteLibavLogs has not: lines then go to
+// stderr, as libav's own callback writes them.
+var logCallbackOnce sync.Once
+
+func ensureLogCallback() {
+	logCallbackOnce.Do(func() { C.sw_keep_log_level_callback() })
+}
+
 //export swLibavLog
 func swLibavLog(level C.int, line *C.char) {
-	l := libavLogger.Load()
-	if l == nil {
-		return
-	}
 	msg := redactLogLine(C.GoString(line))
 	if msg == "" {
+		return
+	}
+	l := libavLogger.Load()
+	if l == nil {
+		fmt.Fprintln(os.Stderr, msg) //nolint:errcheck // stderr: nowhere else to say it
 		return
 	}
 	lvl := slog.LevelDebug

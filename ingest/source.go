@@ -29,6 +29,12 @@ type Options struct {
 	Logger *slog.Logger
 	// FramesDecoded, if not nil, is incremented once per decoded frame.
 	FramesDecoded prometheus.Counter
+	// AllowedOrigins are the origins, besides the source URL's own, that a
+	// network source's playlists, variant playlists, keys and redirects may
+	// make it fetch from: exact origins, at any address, or patterns
+	// (https://*.cdn.example), at public addresses only (see ParseOrigin).
+	// Default none: a source fetches only from its own origin.
+	AllowedOrigins []Origin
 	// Decode is which frames a libav source decodes. Default DecodeAll;
 	// WHEP sources decode every frame.
 	Decode DecodeMode
@@ -96,11 +102,13 @@ type Source struct {
 	videoDecoder      // the decoder of stream streamIndex, its packet, frame and clock
 
 	intr        *interrupter // kept referenced: libav holds a pointer into it
+	guard       *guard       // a network input's origin checks; nil for a local file
 	pin         runtime.Pinner
 	streamIndex int
 
 	runGuard
 	readSince atomic.Int64 // unix nanos when the pending read started, 0 when none
+	packets   atomic.Int64 // video packets read, for Packets
 
 	kf keyframer // keyframe-first decoding (keyframes.go)
 
@@ -160,6 +168,9 @@ func (s *Source) Close() error {
 			s.fc.Free()
 		}
 		s.fc = nil
+	}
+	if s.guard != nil {
+		s.guard.close()
 	}
 	s.pin.Unpin()
 	return nil

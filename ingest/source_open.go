@@ -78,6 +78,12 @@ func (s *Source) openInput(ctx context.Context) error {
 	// as long as libav may read it (cgo rules; the store itself trips GOEXPERIMENT=cgocheck2).
 	s.pin.Pin(ii)
 	s.intr = newInterrupter(ii)
+	if s.in.network {
+		s.guard = newGuard(s.in, s.opts.AllowedOrigins, s.intr.trigger, s.log)
+		if err := s.guard.install(s.fc); err != nil {
+			return err
+		}
+	}
 
 	d, err := s.inputOptions()
 	if err != nil {
@@ -91,9 +97,16 @@ func (s *Source) openInput(ctx context.Context) error {
 		err = s.fc.FindStreamInfo(nil)
 		if err != nil {
 			err = s.interruptErr(ctx, "find stream info", err)
+		} else if cause := s.intr.cause(); isRefusal(cause) {
+			// libav probes past a segment it could not open.
+			err = cause
 		}
 	} else {
 		err = s.interruptErr(ctx, "open input", err)
+		if ue := s.guard.upstreamErr(); ue != nil && errors.Is(err, astiav.ErrHttpServerError) {
+			// The proxy answered 502: say what it met.
+			err = fmt.Errorf("ingest: open input: %w", ue)
+		}
 		// avformat_open_input answers EINVAL when the probed format is not whitelisted.
 		if errors.Is(err, astiav.Error(-int(syscall.EINVAL))) {
 			err = fmt.Errorf("%w (unsupported container? allowed demuxers: %s)", err, formatWhitelist)

@@ -62,6 +62,7 @@ func (s *Source) loop(ctx context.Context, handle func(Frame) error) error {
 			s.pkt.Unref()
 			continue
 		}
+		s.packets.Add(1)
 		if err := s.packet(ctx, handle); err != nil {
 			return err
 		}

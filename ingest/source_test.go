@@ -540,18 +540,23 @@ func TestRouteLibavLogs(t *testing.T) {
 	_, err = Open(context.Background(), text, Options{Logger: quietLogger()})
 	require.Error(t, err)
 
-	// A remote playlist naming a long URL with credentials: logged (libav logs every URL
-	// it opens at info level), cut at 1 KiB without overflowing, and redacted.
-	long := "http://user:secret@127.0.0.1:1/" + strings.Repeat("a", 3000) + ".ts"
+	// A remote playlist naming a long URL with credentials (on its own origin): logged
+	// (libav logs every URL it opens at info level), cut at 1 KiB without overflowing,
+	// and redacted.
+	long := "/" + strings.Repeat("a", 3000) + ".ts"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n%s\n#EXT-X-ENDLIST\n", long)
+		if r.URL.Path == long {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nhttp://user:secret@%s%s\n#EXT-X-ENDLIST\n", r.Host, long)
 	}))
 	defer srv.Close()
 	_, err = Open(context.Background(), srv.URL+"/long.m3u8", Options{Logger: quietLogger()})
 	require.Error(t, err)
 
 	out := buf.String()
-	require.Contains(t, out, "Opening 'http://127.0.0.1:1/aaaa")
+	require.Contains(t, out, "Opening '"+srv.URL+"/aaaa")
 	require.Contains(t, out, "component=libav")
 	require.Contains(t, out, "not on whitelist")
 	require.Contains(t, out, "level=ERROR")

@@ -21,6 +21,18 @@ type Stream interface {
 
 var _ Stream = (*Source)(nil)
 
+// PacketCounter is a Stream that counts the packets of its video it has
+// read: the no-frame watchdog takes packets still coming in for a source
+// alive but slow to decode (a loaded worker), not a dead one.
+type PacketCounter interface {
+	Packets() int64
+}
+
+var _ PacketCounter = (*Source)(nil)
+
+// Packets is the number of video packets read so far.
+func (s *Source) Packets() int64 { return s.packets.Load() }
+
 // WHEPPrefixes mark WebRTC-HTTP egress (WHEP, RFC 9725) endpoints:
 // "whep+https://host/path" is the WHEP endpoint https://host/path.
 var WHEPPrefixes = []string{"whep+http://", "whep+https://"}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/asticode/go-astiav"
 )
 
 // State is the state of a supervised stream, as reported in Status.State. Its
@@ -34,8 +36,13 @@ type Status struct {
 	Attempt int
 	// Delay is the backoff before Attempt (reconnecting only).
 	Delay time.Duration
-	// Err is why the stream is reconnecting or ended. Its text names URLs redacted.
+	// Err is why the stream is reconnecting, or why it ended when it failed.
+	// Its text names URLs redacted.
 	Err error
+	// Stopped is why a stream that was asked to stop ended (ended only): the
+	// cause of the context that ended Run (a signal, an operator's stop, a
+	// hand-over); Err is nil then. Nil for a stream that ended by itself or failed.
+	Stopped error
 	// Info is the opened source's description (attached only).
 	Info *Info
 	// Gap is the unmonitored span (gap only).
@@ -64,6 +71,9 @@ type SuperviseOptions struct {
 	Status func(Status)
 	// Open opens the source; default OpenStream(ctx, url, opts). Tests hand in fakes.
 	Open func(ctx context.Context, url string, opts Options) (Stream, error)
+	// Opens, if not nil, admits each open (see OpenGate); share one among
+	// the streams of a process.
+	Opens *OpenGate
 }
 
 const (
@@ -96,6 +106,7 @@ type Supervised struct {
 	lastMS   int64
 	lastWall time.Time
 	haveLast bool
+	recent   recentFrames // the current connection's last frames, for settleLast
 	resumed  bool         // ContinueFrom was called: the first frame continues lastMS
 	lastLive atomic.Int64 // unix nanos of the latest frame or attach, for the watchdog
 }
@@ -138,11 +149,17 @@ func Supervise(ctx context.Context, url string, opts Options, so SuperviseOption
 
 // IsPermanent reports whether retrying an open that failed with err is pointless:
 // a refused scheme, a malformed URL, an input without video or without a decoder,
-// a WHEP endpoint that answered 4xx.
-// Refused connections, timeouts, resets and EOF are transient.
+// a WHEP endpoint that answered 4xx, a fetch the origin checks refused (another
+// origin, a private address, a local file or another protocol named by a
+// playlist), an HTTP source that answered 400 (Bad Request) or 401
+// (Unauthorized): the same request gets the same answer.
+// Refused connections, timeouts, resets, EOF, HTTP 5xx and the other 4xx are
+// transient: a live playlist is 404 (or 403, from a store that hides what it
+// does not have) until its stream starts, and 408 and 429 ask to come back.
 func IsPermanent(err error) bool {
 	return errors.Is(err, ErrUnsupportedScheme) || errors.Is(err, ErrBadURL) ||
-		errors.Is(err, ErrNoVideo) || errors.Is(err, ErrNoDecoder) || errors.Is(err, ErrWHEPRefused)
+		errors.Is(err, ErrNoVideo) || errors.Is(err, ErrNoDecoder) || errors.Is(err, ErrWHEPRefused) ||
+		isRefusal(err) || errors.Is(err, astiav.ErrHttpBadRequest) || errors.Is(err, astiav.ErrHttpUnauthorized)
 }
 
 func (s *Supervised) emit(st Status) {
@@ -158,7 +175,11 @@ func (s *Supervised) emit(st Status) {
 // attach opens the source, retrying with backoff while that makes sense.
 func (s *Supervised) attach(ctx context.Context) error {
 	for {
+		if err := s.so.Opens.enter(ctx); err != nil {
+			return fmt.Errorf("open %s: %w", Redact(s.url), err)
+		}
 		src, err := s.so.Open(ctx, s.url, s.opts)
+		s.so.Opens.leave()
 		if err == nil {
 			s.mu.Lock()
 			if s.closed {
@@ -175,7 +196,9 @@ func (s *Supervised) attach(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("open %s: %w", Redact(s.url), ctx.Err())
 		}
-		if !s.live || (IsPermanent(err) && !s.haveLast) {
+		// A refusal ends the stream even after frames flowed: the playlist
+		// names what it may not, and will again.
+		if !s.live || (IsPermanent(err) && !s.haveLast) || isRefusal(err) {
 			return err
 		}
 		if werr := s.backoff(ctx, err); werr != nil {
@@ -227,14 +250,24 @@ func (s *Supervised) ContinueFrom(ms int64, wall time.Time) {
 	s.lastMS, s.lastWall, s.haveLast, s.resumed = ms, wall, true, true
 }
 
+// EndStatus is the StateEnded status of a run under ctx that returned err.
+// A run that ended because ctx did was stopped, not failed: Err is nil and
+// Stopped is ctx's cause.
+func EndStatus(ctx context.Context, err error) Status {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return Status{State: StateEnded, Stopped: context.Cause(ctx)}
+	}
+	return Status{State: StateEnded, Err: err}
+}
+
 // Run decodes the source, reopening it after failures when it is a network
 // source, and calls handle for each frame. Media time continues across a
 // reconnect from the last frame's media time plus the wall-clock time that
 // passed, so spans nobody watched keep their length. Run returns nil when a
 // non-live source ends, ctx.Err() when ctx ends, handle's error as is, or the
-// source's error for a local input. It reports StateEnded last.
+// source's error for a local input. It reports StateEnded last (see EndStatus).
 func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err error) {
-	defer func() { s.emit(Status{State: StateEnded, Err: err}) }()
+	defer func() { s.emit(EndStatus(ctx, err)) }()
 	var (
 		offset     int64
 		needOffset = s.resumed // the first frame of a reopened source sets offset
@@ -259,6 +292,7 @@ func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err err
 			f.MediaMS = s.lastMS
 		}
 		s.lastMS, s.lastWall, s.haveLast = f.MediaMS, now, true
+		s.recent.add(f.MediaMS, now)
 		s.lastLive.Store(time.Now().UnixNano())
 		if err := handle(f); err != nil {
 			handleErr = err
@@ -288,11 +322,14 @@ func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err err
 			return fmt.Errorf("read %s: %w", Redact(s.url), ErrClosed)
 		case !s.live:
 			return err
+		case isRefusal(err):
+			return err // refused for good, see attach
 		case err == nil && !s.info.Live:
 			return nil // a recording over the network ended
 		case err == nil:
 			err = fmt.Errorf("read %s: %w", Redact(s.url), ErrEndOfStream)
 		}
+		s.settleLast()
 		if berr := s.backoff(ctx, err); berr != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -306,7 +343,53 @@ func (s *Supervised) Run(ctx context.Context, handle func(Frame) error) (err err
 			return err
 		}
 		needOffset = s.haveLast
+		s.recent = recentFrames{}
 	}
+}
+
+// settleLast dates the last frame of a connection that failed or ended by
+// when its data came, not by when it was handed on. The demuxer holds the
+// last packet back until the next one begins and the decoder a frame or two
+// more; they come out only when the read fails (a stall or read timeout, a
+// reset, the end), though they came in with the data before the silence. So
+// the last frame stands for the earliest time the connection's recent frames
+// put it at (each one's wall-clock plus the media time from it to the last),
+// and the gap, and media time after the reconnect, count the silence from the
+// last data rather than from when it was noticed.
+func (s *Supervised) settleLast() {
+	if at, ok := s.recent.earliest(s.lastMS); ok && at.Before(s.lastWall) {
+		s.lastWall = at
+	}
+}
+
+// recentFramesKept is how many frames settleLast looks back over: more than
+// a demuxer and a decoder hold back, few enough that a source whose media
+// clock runs slow against the wall-clock cannot pull the estimate back much.
+const recentFramesKept = 16
+
+// recentFrames is a ring of the media and wall-clock times of the last frames.
+type recentFrames struct {
+	ms   [recentFramesKept]int64
+	wall [recentFramesKept]time.Time
+	n    int // frames added; the ring holds the last min(n, recentFramesKept)
+}
+
+func (r *recentFrames) add(ms int64, wall time.Time) {
+	i := r.n % recentFramesKept
+	r.ms[i], r.wall[i] = ms, wall
+	r.n++
+}
+
+// earliest is the earliest wall-clock time any kept frame puts media time ms at.
+func (r *recentFrames) earliest(ms int64) (time.Time, bool) {
+	var at time.Time
+	for i := range min(r.n, recentFramesKept) {
+		t := r.wall[i].Add(time.Duration(max(ms-r.ms[i], 0)) * time.Millisecond)
+		if at.IsZero() || t.Before(at) {
+			at = t
+		}
+	}
+	return at, !at.IsZero()
 }
 
 // runOnce runs one opened source under the no-frames watchdog (live sources only).
@@ -322,6 +405,7 @@ func (s *Supervised) runOnce(ctx context.Context, src Stream, handle func(Frame)
 	wg.Go(func() {
 		tick := time.NewTicker(min(max(s.so.StallTimeout/10, 10*time.Millisecond), time.Second))
 		defer tick.Stop()
+		alive := newPacketWatch(src)
 		for {
 			select {
 			case <-done:
@@ -329,7 +413,7 @@ func (s *Supervised) runOnce(ctx context.Context, src Stream, handle func(Frame)
 			case <-actx.Done():
 				return
 			case <-tick.C:
-				if time.Since(time.Unix(0, s.lastLive.Load())) > s.so.StallTimeout {
+				if s.stalled(alive) {
 					cancel(ErrStalled)
 					return
 				}

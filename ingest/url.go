@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/streamwatch/streamwatch/internal/echo"
 )
 
 // allowedSchemes are the URL schemes Open accepts, with whether they reach the network.
@@ -74,7 +76,7 @@ func parseInput(raw string) (input, error) {
 	in.scheme = strings.ToLower(m[1])
 	network, ok := allowedSchemes[in.scheme]
 	if !ok {
-		return in, fmt.Errorf("%w %q (allowed: %s)", ErrUnsupportedScheme, in.scheme, allowedSchemeList)
+		return in, fmt.Errorf("%w %s (allowed: %s)", ErrUnsupportedScheme, echo.Quote(in.scheme), allowedSchemeList)
 	}
 	in.network = network
 	if in.scheme == "file" {
@@ -83,7 +85,7 @@ func parseInput(raw string) (input, error) {
 			return in, fmt.Errorf("%w: %w", ErrBadURL, err)
 		}
 		if u.Host != "" && u.Host != "localhost" {
-			return in, fmt.Errorf("%w: file URL with a remote host %q", ErrBadURL, u.Host)
+			return in, fmt.Errorf("%w: file URL with a remote host %s", ErrBadURL, echo.Quote(u.Host))
 		}
 		p := u.Path
 		if p == "" {

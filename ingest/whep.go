@@ -65,10 +65,11 @@ const whepDeleteTimeout = 5 * time.Second
 type whepStream struct {
 	opts     Options
 	log      *slog.Logger
-	endpoint string // http(s) URL without credentials
-	redacted string // the URL as given, for logs and errors
-	token    string // bearer token, from the URL's userinfo; never logged
-	client   *http.Client
+	endpoint string       // http(s) URL without credentials
+	redacted string       // the URL as given, for logs and errors
+	token    string       // bearer token, from the URL's userinfo; never logged
+	client   *http.Client // whepClient(policy)
+	policy   originPolicy // the endpoint's origin and Options.AllowedOrigins
 
 	pc       *webrtc.PeerConnection
 	resource string // session URL from Location, DELETEd on Close; "" if none
@@ -127,12 +128,13 @@ func openWHEP(ctx context.Context, raw string, opts Options) (Stream, error) {
 		endpoint: endpoint,
 		redacted: redacted,
 		token:    token,
-		client:   &http.Client{},
+		policy:   whepPolicy(endpoint, opts.AllowedOrigins),
 		tracks:   make(chan *webrtc.TrackRemote, 1),
 		failed:   make(chan struct{}),
 		done:     make(chan struct{}),
 		info:     Info{Live: true, StartWall: time.Now()},
 	}
+	s.client = whepClient(s.policy)
 	ctx, cancel := context.WithTimeout(ctx, opts.OpenTimeout)
 	defer cancel()
 	if err := s.open(ctx); err != nil {
@@ -308,11 +310,12 @@ func (s *whepStream) post(ctx context.Context, offer string) (string, []webrtc.I
 		return "", nil, &WHEPStatusError{Endpoint: Redact(s.endpoint), Status: resp.StatusCode, Message: printable(body, 200)}
 	}
 	if loc := resp.Header.Get("Location"); loc != "" {
-		if ref, err := url.Parse(loc); err == nil {
-			s.resource = resp.Request.URL.ResolveReference(ref).String()
+		res, err := checkedResource(s.policy, resp.Request.URL, loc)
+		if err != nil {
+			s.log.Warn("WHEP session URL not used: the session cannot be ended", "url", s.redacted, "err", err)
 		}
-	}
-	if s.resource == "" {
+		s.resource = res
+	} else {
 		s.log.Warn("WHEP answer without a Location: the session cannot be ended", "url", s.redacted)
 	}
 	if resp.StatusCode != http.StatusCreated {

@@ -3,6 +3,8 @@ package match
 import (
 	"errors"
 	"fmt"
+
+	"github.com/streamwatch/streamwatch/internal/echo"
 )
 
 // Severity is how urgent the alerts of a rule are. Its YAML, JSON and flag
@@ -27,7 +29,7 @@ func ParseSeverity(s string) (Severity, error) {
 	if v := Severity(s); v.Rank() > 0 {
 		return v, nil
 	}
-	return "", fmt.Errorf("%w %q: want low, medium or high", ErrSeverity, s)
+	return "", fmt.Errorf("%w %s: want low, medium or high", ErrSeverity, echo.Quote(s))
 }
 
 // Rank orders severities: 1 for low, 2 for medium, 3 for high, and 0 for

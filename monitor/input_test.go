@@ -1,13 +1,17 @@
 package monitor
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamwatch/streamwatch/internal/clipgen"
 	"github.com/streamwatch/streamwatch/internal/testutil"
+	"github.com/streamwatch/streamwatch/match"
 )
 
 // requireOffer checks that sink holds one counterfeit-offer segment whose
@@ -75,4 +79,30 @@ func TestReplayHonoursDisplayMatrix(t *testing.T) {
 			requireOffer(t, replay(t, tagged, ""), text)
 		})
 	}
+}
+
+// TestWatchOfAFileLosesNoCaption: a file watched as fast as it decodes (no
+// --realtime, not a replay) has no live edge to keep up with, so frames wait
+// for a slow reader instead of being dropped, and every caption is alerted.
+func TestWatchOfAFileLosesNoCaption(t *testing.T) {
+	path := gen(t, clipgen.Clip{Name: "file-watch", DurationMS: 9000, Background: "testsrc2",
+		Captions: []clipgen.Caption{
+			caption("GUCCI bag 1:1 replica", 1000, 3000),
+			caption("LV AAA quality wallet", 5000, 7000),
+		}})
+	sink := &collect{}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := Run(ctx, Options{
+		URL: path, StreamID: "file", Rules: FixedRules(match.DefaultRules()),
+		Engine: &slowEngine{Engine: sharedPool(t), delay: 300 * time.Millisecond},
+		Sink:   sink, Metrics: NewMetrics(prometheus.NewRegistry()),
+	})
+	require.NoError(t, err)
+	segs := sink.segments("counterfeit-offer")
+	var brands []string
+	for _, s := range segs {
+		brands = append(brands, s.Brands...)
+	}
+	require.ElementsMatch(t, []string{"gucci", "louis-vuitton"}, brands, "records: %+v", sink.rs)
 }

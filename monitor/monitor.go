@@ -51,8 +51,18 @@ type Options struct {
 	// that frame on, keeping its history. Required.
 	Rules RulesSource
 	// Engine reads the text lines of the stream's frames; one (*ocr.Pool)
-	// is shared by all streams of a process. Required.
+	// is shared by all streams of a process. Required unless Scheduler is
+	// set.
 	Engine lines.Engine
+	// Scheduler, when set, is the process's one line-reading scheduler: the
+	// stream reads through a handle of its own, in fair turns with the
+	// other streams, instead of through Engine.
+	Scheduler *lines.Scheduler
+	// Deadline is how old (since it was decoded) a sampled frame of a live
+	// run may be when its reading would start: an older one is skipped and
+	// counted (FramesSkipped), its span unwatched time, never a caption
+	// gone. Replays skip nothing. Default 5 sample intervals.
+	Deadline time.Duration
 	// Lines tunes the detection of text lines.
 	Lines lines.DetectOptions
 	Sink  alerts.Sink // required
@@ -99,17 +109,23 @@ func newConfig(o Options) (config, error) {
 	if err := alerts.ValidateStreamID(o.StreamID); err != nil {
 		return config{}, err
 	}
-	if o.Rules == nil || o.Engine == nil || o.Sink == nil || o.Metrics == nil {
-		return config{}, fmt.Errorf("%w: Rules, Engine, Sink and Metrics are required", ErrOptions)
+	if o.Rules == nil || (o.Engine == nil && o.Scheduler == nil) || o.Sink == nil || o.Metrics == nil {
+		return config{}, fmt.Errorf("%w: Rules, Engine (or Scheduler), Sink and Metrics are required", ErrOptions)
 	}
 	c := config{Options: o, ingest: o.Ingest, tracker: o.Tracker}
+	if c.SampleInterval <= 0 {
+		c.SampleInterval = time.Second // frames.NewSampler's default
+	}
+	if c.Deadline <= 0 {
+		c.Deadline = 5 * c.SampleInterval
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	c.log = log.With("component", "monitor", "stream", o.StreamID)
 	c.ingest.FramesDecoded = o.Metrics.FramesDecoded
-	c.ingest.FramesSkipped = o.Metrics.FramesSkipped.WithLabelValues(skipLiveEdge)
+	c.ingest.FramesSkipped = o.Metrics.LiveEdgeSkipped
 	c.ingest.MediaClock = o.Replay
 	c.ingest.SampleInterval = o.SampleInterval
 	if c.ingest.Logger == nil {
@@ -133,6 +149,9 @@ type monitor struct {
 	recent  *recentFrames
 	keys    *keyframes   // judges keyframes for the source, converts frames for decode
 	gaps    atomic.Int64 // unwatched spans so far; frames carry the count to the tracker
+	// stopped is why Run's caller stopped it (the cause of its context), nil
+	// while it has not.
+	stopped func() error
 }
 
 // reading is a sampled frame and the reading of its lines.
@@ -154,7 +173,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	c.Metrics.watch(c.StreamID)
 	defer c.Metrics.forget(c.StreamID)
-	m := &monitor{config: c, keys: &keyframes{detect: c.Lines, log: c.log}}
+	m := &monitor{config: c, stopped: func() error {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return nil
+	}, keys: &keyframes{detect: c.Lines, log: c.log}}
 	defer m.keys.Close() // after the decode stage, which uses it, has returned
 	if m.ingest.Decode == ingest.DecodeAuto {
 		m.ingest.Judge = m.keys
@@ -165,11 +189,19 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		// Never attached: say so all the same, so that whoever follows the
 		// stream's status learns that nobody watches it.
-		m.status(ingest.Status{State: ingest.StateEnded, At: time.Now(), Err: err})
+		st := ingest.EndStatus(ctx, err)
+		st.At = time.Now()
+		m.status(st)
 		return err
 	}
 	defer src.Close()
 	m.src = src
+	if c.Scheduler != nil {
+		h := c.Scheduler.Stream()
+		defer h.Close()
+		c.lines.Engine, c.Engine = h, h
+		m.config = c
+	}
 	if m.reader, err = lines.NewReader(c.lines); err != nil {
 		return err
 	}
@@ -178,8 +210,11 @@ func Run(ctx context.Context, o Options) error {
 	if c.Resume != nil && src.Info().Live {
 		m.resume(ctx)
 	}
+	// Only a live edge is worth dropping frames for: a file read as fast
+	// as it decodes (watch FILE without --realtime) waits for the reader
+	// instead, as a replay does, so none of its captions is lost.
 	mode, capacity := frames.DropOldest, 1
-	if c.Replay {
+	if c.Replay || (!src.Info().Live && !c.Ingest.Realtime) {
 		mode, capacity = frames.Block, 2*c.Engine.Size()
 	}
 	m.queue = frames.NewQueue(capacity, mode, c.Metrics.FramesDropped)
@@ -207,6 +242,11 @@ func Run(ctx context.Context, o Options) error {
 func (m *monitor) status(st ingest.Status) {
 	if st.State == ingest.StateGap {
 		m.gaps.Add(1)
+	}
+	if st.State == ingest.StateEnded && st.Stopped != nil && m.stopped() == nil {
+		// Decoding was cancelled by a stage that failed, not by the caller:
+		// the stream failed.
+		st.Err, st.Stopped = st.Stopped, nil
 	}
 	m.Metrics.observeStatus(m.StreamID, st)
 	logStatus(m.log, m.URL, st)

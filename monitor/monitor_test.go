@@ -206,7 +206,10 @@ func TestCancelStopsAndClosesSegments(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{
-			URL: path, StreamID: "live", Rules: FixedRules(match.DefaultRules()), Engine: sharedPool(t),
+			// Paced, as a live source: unpaced, a loaded machine decodes the
+			// file to its end before the first record.
+			URL: path, StreamID: "live", Ingest: ingest.Options{Realtime: true},
+			Rules: FixedRules(match.DefaultRules()), Engine: sharedPool(t),
 			Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 		})
 	}()
@@ -236,7 +239,8 @@ func TestHandoffLeavesSegmentsOpen(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{
-			URL: path, StreamID: "live", Rules: FixedRules(match.DefaultRules()), Engine: sharedPool(t),
+			URL: path, StreamID: "live", Ingest: ingest.Options{Realtime: true},
+			Rules: FixedRules(match.DefaultRules()), Engine: sharedPool(t),
 			Sink: sink, Metrics: NewMetrics(prometheus.NewRegistry()),
 			Handoff: errHandoff,
 			// A file is no live source: nothing of an earlier watch is resumed.

@@ -54,6 +54,9 @@ func (m *monitor) read(ctx context.Context) error {
 		if !ok {
 			return nil
 		}
+		if m.late(s) {
+			continue
+		}
 		p, err := m.reader.Start(ctx, s.Image)
 		if err != nil {
 			return nil // only the end of ctx fails Start: a normal stop
@@ -66,6 +69,18 @@ func (m *monitor) read(ctx context.Context) error {
 	}
 }
 
+// late reports, and counts, a frame of a live run that is past its
+// deadline: it is skipped, and the match stage takes its span for
+// unwatched time (its Seq is missing).
+func (m *monitor) late(s frames.Sampled) bool {
+	if m.Replay || s.Queued.IsZero() || time.Since(s.Queued) <= m.Deadline {
+		return false
+	}
+	m.Metrics.FramesSkipped.Inc()
+	m.log.Debug("frame skipped: past its deadline", "media_ms", s.MediaMS, "age", time.Since(s.Queued).Round(time.Millisecond))
+	return true
+}
+
 // matchState is the state of the match stage: the rules it evaluates, the
 // wall-clock of the last frame and the unwatched spans seen.
 type matchState struct {
@@ -73,6 +88,29 @@ type matchState struct {
 	inForce  *match.Rules
 	last     time.Time
 	seenGaps int64
+	prev     frames.Sampled // the frame observed before (its Image cleared)
+	havePrev bool
+}
+
+// unwatched is the media time before f that went unwatched: the frames
+// sampled between the previous frame observed and f (their Seq numbers are
+// missing) were dropped or skipped, and each stood for an equal share of the
+// span between the two. It also keeps f's stream metrics.
+func (m *monitor) unwatched(st *matchState, f frames.Sampled) int64 {
+	defer func() {
+		st.prev, st.havePrev = f, true
+		st.prev.Image = nil
+	}()
+	if !st.havePrev {
+		m.Metrics.observeRead(m.StreamID, -1, f.Queued)
+		return 0
+	}
+	span := f.MediaMS - st.prev.MediaMS
+	m.Metrics.observeRead(m.StreamID, span, f.Queued)
+	if skipped := f.Seq - st.prev.Seq - 1; skipped > 0 && span > 0 {
+		return span * skipped / (skipped + 1)
+	}
+	return 0
 }
 
 // match matches the lines of each frame, in frame order, against the rules
@@ -113,6 +151,7 @@ func (m *monitor) observe(ctx context.Context, st *matchState, f frames.Sampled,
 	for _, h := range hits {
 		m.Metrics.Matches.WithLabelValues(h.Rule).Inc()
 	}
+	m.tracker.Unwatched(m.unwatched(st, f))
 	if f.Gaps > st.seenGaps {
 		// Nobody watched for a while: what was on screen before may
 		// still be, and is not taken for gone.

@@ -1,6 +1,8 @@
 package monitor
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -20,7 +22,11 @@ type StreamStatus struct {
 	Attempt  int    `json:"attempt"`
 	DelayMS  int64  `json:"delay_ms,omitempty"` // reconnecting: wait before the attempt
 	Error    string `json:"error,omitempty"`    // credentials redacted
-	Gap      *Gap   `json:"gap,omitempty"`
+	// Reason says why an ended stream that was asked to stop ended:
+	// "stopped", followed by the cause when there is one ("stopped:
+	// terminated signal received", "stopped: pool: stream stopped").
+	Reason string `json:"reason,omitempty"`
+	Gap    *Gap   `json:"gap,omitempty"`
 }
 
 // Gap is an unmonitored span in media time and wall-clock.
@@ -41,10 +47,22 @@ func NewStreamStatus(streamID string, st ingest.Status) StreamStatus {
 		// ingest names URLs redacted; RedactText catches anything a peer put in an error.
 		out.Error = ingest.RedactText(st.Err.Error())
 	}
+	out.Reason = stopReason(st.Stopped)
 	if g := st.Gap; g != nil {
 		out.Gap = &Gap{FromMS: g.FromMS, ToMS: g.ToMS, From: g.From.UTC().Format(timeFormat), To: g.To.UTC().Format(timeFormat)}
 	}
 	return out
+}
+
+// stopReason is the Reason of a stream stopped for cause, "" for none.
+func stopReason(cause error) string {
+	switch {
+	case cause == nil:
+		return ""
+	case errors.Is(cause, context.Canceled) && cause.Error() == context.Canceled.Error():
+		return "stopped" // no cause given: nothing more to say
+	}
+	return "stopped: " + ingest.RedactText(cause.Error())
 }
 
 // observeStatus keeps the stream's metrics in step with its state.
@@ -75,9 +93,12 @@ func logStatus(log *slog.Logger, url string, st ingest.Status) {
 		log.Warn("unmonitored gap", "from_ms", st.Gap.FromMS, "to_ms", st.Gap.ToMS,
 			"seconds", st.Gap.To.Sub(st.Gap.From).Round(time.Millisecond).Seconds())
 	case ingest.StateEnded:
-		if st.Err != nil {
+		switch {
+		case st.Err != nil:
 			log.Info("stream ended", "media_ms", st.MediaMS, "err", st.Err)
-		} else {
+		case st.Stopped != nil:
+			log.Info("stream ended", "media_ms", st.MediaMS, "reason", stopReason(st.Stopped))
+		default:
 			log.Info("stream ended", "media_ms", st.MediaMS)
 		}
 	}

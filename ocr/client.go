@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,6 +88,12 @@ func (w *worker) setUp(langs []string) error {
 		// Frames carry no resolution; saying so keeps Tesseract from guessing
 		// (and from printing its guess on stderr).
 		if err := c.SetVariable("user_defined_dpi", "150"); err != nil {
+			return fmt.Errorf("ocr: %w", err)
+		}
+		// Tesseract's diagnostics (statistics dumps of a line it finds no
+		// text in, "Image too small to scale!!") go to stderr by default, in
+		// lines no log reader can parse; they say nothing an operator can act on.
+		if err := c.SetVariable(gosseract.DEBUG_FILE, os.DevNull); err != nil {
 			return fmt.Errorf("ocr: %w", err)
 		}
 	}

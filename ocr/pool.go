@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/otiai10/gosseract/v2"
+	"github.com/streamwatch/streamwatch/internal/echo"
 )
 
 // ErrClosed is returned by Read after Close.
@@ -24,7 +25,7 @@ type LanguageError struct {
 
 // Error says which language is missing and which are installed.
 func (e *LanguageError) Error() string {
-	return fmt.Sprintf("ocr: tesseract language %q is not installed (have %s)", e.Language, strings.Join(e.Have, ", "))
+	return fmt.Sprintf("ocr: tesseract language %s is not installed (have %s)", echo.Quote(e.Language), strings.Join(e.Have, ", "))
 }
 
 // Line is one text line read from an image.

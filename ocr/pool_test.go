@@ -3,8 +3,6 @@ package ocr
 import (
 	"context"
 	"image"
-	"image/draw"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -33,14 +32,7 @@ func render(t *testing.T, w, h int, text, font string, size, y int) *image.Gray 
 		"-vf", vf, "-frames:v", "1", out)
 	b, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(b))
-	f, err := os.Open(out)
-	require.NoError(t, err)
-	defer f.Close()
-	img, err := png.Decode(f)
-	require.NoError(t, err)
-	g := image.NewGray(img.Bounds())
-	draw.Draw(g, g.Rect, img, img.Bounds().Min, draw.Src)
-	return g
+	return testutil.LoadGray(t, out)
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

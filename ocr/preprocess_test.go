@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamwatch/streamwatch/internal/runes"
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/lines"
 )
 
@@ -50,14 +50,7 @@ func renderFrame(t testing.TB, bg string, texts ...frameText) *image.Gray {
 		"-f", "lavfi", "-i", bg, "-vf", strings.Join(vf, ","), "-frames:v", "1", out)
 	b, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(b))
-	f, err := os.Open(out)
-	require.NoError(t, err)
-	defer f.Close()
-	img, err := png.Decode(f)
-	require.NoError(t, err)
-	g := image.NewGray(img.Bounds())
-	draw.Draw(g, g.Rect, img, img.Bounds().Min, draw.Src)
-	return g
+	return testutil.LoadGray(t, out)
 }
 
 const (

@@ -93,6 +93,20 @@ type WorkerEntry struct {
 	// RulesRevision is the revision of the pushed rules in force; 0: the
 	// worker's own (--rules or built in).
 	RulesRevision uint64 `json:"rules_revision,omitempty"`
+	// Overloaded says why the worker fetches no new streams (over its
+	// budget); empty while it takes them.
+	Overloaded string `json:"overloaded,omitempty"`
+	// Loads tell how each stream the worker watches keeps up.
+	Loads []StreamLoad `json:"stream_loads,omitempty"`
+}
+
+// StreamLoad is how one watched stream keeps up: its effective sampling
+// interval (media time between the frames read) and its lag (from decoding
+// a frame to the end of its reading), in seconds.
+type StreamLoad struct {
+	StreamID string  `json:"stream_id"`
+	Interval float64 `json:"sample_interval_seconds"`
+	Lag      float64 `json:"lag_seconds"`
 }
 
 // Store is the pool's view of JetStream: the assignment stream, its

@@ -46,7 +46,15 @@ type Options struct {
 	// to RulesBucket (the one stored when the worker starts, then each new
 	// one); an error refuses that version and the rules in force stay.
 	ApplyRules func(yaml []byte) error
-	Metrics    *Metrics // required
+	// Overloaded, if not nil, is asked before each fetch: a reason (the
+	// worker is over its budget: reading lags) stops fetching new streams
+	// until it is empty again, so that the pool places them on other
+	// workers; Unready (/readyz) says it. Optional.
+	Overloaded func() string
+	// Loads, if not nil, tells at each heartbeat how the streams keep up,
+	// for status. Optional.
+	Loads   func() []StreamLoad
+	Metrics *Metrics // required
 	// Logger receives the worker's logs, with component=pool. Default: none.
 	Logger *slog.Logger
 }
@@ -122,6 +130,33 @@ func NewWorker(o Options) (*Worker, error) {
 // moment a drain begins.
 func (w *Worker) Ready() bool { return w.ready.Load() }
 
+// Unready says why the worker takes no new streams now: "draining" (or not
+// started), the Overloaded reason, or "" when it takes them.
+func (w *Worker) Unready() string {
+	if !w.ready.Load() {
+		return "draining"
+	}
+	if w.o.Overloaded != nil {
+		return w.o.Overloaded()
+	}
+	return ""
+}
+
+// overloaded asks Overloaded and logs when the answer changes.
+func (w *Worker) overloaded(was string) string {
+	why := ""
+	if w.o.Overloaded != nil {
+		why = w.o.Overloaded()
+	}
+	switch {
+	case why != "" && was == "":
+		w.log.Warn("over budget; fetching no new streams", "why", why)
+	case why == "" && was != "":
+		w.log.Info("within budget again; fetching streams")
+	}
+	return why
+}
+
 // Load is the number of assignments held now.
 func (w *Worker) Load() int {
 	w.mu.Lock()
@@ -171,7 +206,15 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	w.ready.Store(true)
 	w.log.Info("worker started", "capacity", w.o.Capacity, "ack_wait", w.o.AckWait.String())
+	over := ""
 	for ctx.Err() == nil {
+		if over = w.overloaded(over); over != "" {
+			select {
+			case <-ctx.Done():
+			case <-time.After(w.o.FetchWait):
+			}
+			continue
+		}
 		free := w.o.Capacity - w.Load()
 		if free <= 0 {
 			select {

@@ -82,6 +82,12 @@ func (w *Worker) heartbeats(ctx context.Context) {
 		}
 		w.mu.Unlock()
 		sort.Strings(e.Streams)
+		if w.o.Overloaded != nil {
+			e.Overloaded = w.o.Overloaded()
+		}
+		if w.o.Loads != nil {
+			e.Loads = w.o.Loads()
+		}
 		w.heartbeat(ctx, e)
 		select {
 		case <-ctx.Done():

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/streamwatch/streamwatch/alerts"
+	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/match"
 )
 
@@ -52,7 +53,7 @@ func cmdAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(pos) != 0 {
-		return usageError{fmt.Errorf("alerts takes no arguments, got %q", pos[0])}
+		return usageError{fmt.Errorf("alerts takes no arguments, got %s", echo.Quote(pos[0]))}
 	}
 	if o.stream != "" {
 		if err := alerts.ValidateStreamID(o.stream); err != nil {
@@ -61,7 +62,7 @@ func cmdAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if severity != "" {
 		if o.severity, err = match.ParseSeverity(severity); err != nil {
-			return usageError{fmt.Errorf("--severity %q: want low, medium or high", severity)}
+			return usageError{fmt.Errorf("--severity %s: want low, medium or high", echo.Quote(severity))}
 		}
 	}
 	if o.since < 0 {
@@ -75,7 +76,7 @@ func cmdAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	case "table", "json":
 	default:
-		return usageError{fmt.Errorf("--format %q: want table, json or auto", o.format)}
+		return usageError{fmt.Errorf("--format %s: want table, json or auto", echo.Quote(o.format))}
 	}
 	url := o.nats.serverURL()
 	if url == "" {

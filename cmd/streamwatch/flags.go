@@ -19,6 +19,7 @@ import (
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/match"
 )
 
@@ -26,6 +27,7 @@ var errHelp = errors.New("help shown")
 
 // common holds the flags that watch and replay share.
 type common struct {
+	fs             *flag.FlagSet // where they are registered, nil in a bare common
 	config         string
 	rules          string
 	streamID       string
@@ -51,13 +53,43 @@ type common struct {
 	evidenceMaxMB  int64
 	reconnectMax   time.Duration
 	stallTimeout   time.Duration
+	allowOrigins   originsFlag // watch and worker only
+}
+
+// originsFlag is --allow-source-origin: repeatable, and comma-separated
+// within one value (for the environment and --config).
+type originsFlag []ingest.Origin
+
+func (f *originsFlag) String() string {
+	s := make([]string, len(*f))
+	for i, o := range *f {
+		s[i] = o.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (f *originsFlag) Set(v string) error {
+	for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '[' || r == ']' }) {
+		o, err := ingest.ParseOrigin(part)
+		if err != nil {
+			return err //nolint:wrapcheck // the flag package names the flag
+		}
+		*f = append(*f, o)
+	}
+	return nil
+}
+
+// registerSourceFlags adds the flags of the commands that open network
+// sources (watch and worker; replay reads files only).
+func (c *common) registerSourceFlags(fs *flag.FlagSet) {
+	fs.Var(&c.allowOrigins, "allow-source-origin", "an origin (https://cdn.example.com, or https://*.cdn.example.com for every host below it) besides the source URL's own that a source's playlists, keys and redirects may fetch from; repeatable; default none")
 }
 
 // commandFlags returns the flag set of a command that runs monitors, with
 // the common flags registered in the returned common.
 func commandFlags(name, metricsDefault string) (*flag.FlagSet, *common) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	c := &common{}
+	c := &common{fs: fs}
 	c.register(fs, metricsDefault)
 	return fs, c
 }
@@ -138,7 +170,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		key := "STREAMWATCH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := os.LookupEnv(key); ok {
 			if err := fs.Set(f.Name, v); err != nil {
-				envErr = usageError{fmt.Errorf("%s=%q: %w", key, v, err)}
+				envErr = usageError{fmt.Errorf("%s=%s: %w", key, echo.Quote(v), err)}
 			}
 		}
 	})
@@ -157,7 +189,7 @@ func applyConfig(fs *flag.FlagSet, file string, given map[string]bool) error {
 	for k, v := range m {
 		f := fs.Lookup(k)
 		if f == nil || k == "config" {
-			return usageError{fmt.Errorf("config %s: unknown key %q", file, k)}
+			return usageError{fmt.Errorf("config %s: unknown key %s", file, echo.Quote(k))}
 		}
 		if given[k] {
 			continue
@@ -172,7 +204,7 @@ func applyConfig(fs *flag.FlagSet, file string, given map[string]bool) error {
 func (c *common) logger() (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)}
+		return nil, usageError{fmt.Errorf("--log-level %s: want debug, info, warn or error", echo.Quote(c.logLevel))}
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch c.logFormat {
@@ -181,7 +213,26 @@ func (c *common) logger() (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
-	return nil, usageError{fmt.Errorf("--log-format %q: want text or json", c.logFormat)}
+	return nil, usageError{fmt.Errorf("--log-format %s: want text or json", echo.Quote(c.logFormat))}
+}
+
+// given reports whether flag name was set, on the command line, in the
+// environment or in the config file, rather than left at its default.
+func (c *common) given(name string) bool {
+	found := false
+	if c.fs != nil {
+		c.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	}
+	return found
+}
+
+// failure marks err, if any, to be reported as a JSON log entry when the
+// log is JSON, so that every line on stderr parses.
+func (c *common) failure(err error) error {
+	if err == nil || c.logFormat != "json" {
+		return err
+	}
+	return jsonFailure{err}
 }
 
 func (c *common) loadRules() (*match.Rules, error) {

@@ -6,9 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/streamwatch/streamwatch/internal/echo"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -40,6 +43,12 @@ const (
 
 // usageError marks an error in the command line itself.
 type usageError struct{ error }
+
+// jsonFailure marks the error of a command whose log is JSON: run reports
+// it as a JSON log entry rather than as a line of text.
+type jsonFailure struct{ error }
+
+func (e jsonFailure) Unwrap() error { return e.error }
 
 func main() {
 	limitOpenMP()
@@ -80,7 +89,7 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprint(os.Stdout, usage)
 		return exitOK
 	default:
-		err = usageError{fmt.Errorf("unknown command %q (see 'streamwatch help')", args[0])}
+		err = usageError{fmt.Errorf("unknown command %s (see 'streamwatch help')", echo.Quote(args[0]))}
 	}
 	if err == nil {
 		return exitOK
@@ -88,7 +97,12 @@ func run(ctx context.Context, args []string) int {
 	if errors.Is(err, errHelp) {
 		return exitOK
 	}
-	fmt.Fprintf(os.Stderr, "streamwatch: %s\n", oneLine(err.Error()))
+	msg := "streamwatch: " + echo.Words(oneLine(err.Error()))
+	if errors.As(err, new(jsonFailure)) {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error(msg, "component", "cmd")
+	} else {
+		fmt.Fprintln(os.Stderr, msg)
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage

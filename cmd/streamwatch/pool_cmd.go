@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/pool"
 )
@@ -43,7 +46,7 @@ func (p poolClient) parse(args []string, n int, what string) ([]string, error) {
 	case len(pos) == n:
 		return pos, nil
 	case n == 0:
-		return nil, usageError{fmt.Errorf("%s takes no arguments, got %q", p.fs.Name(), pos)}
+		return nil, usageError{fmt.Errorf("%s takes no arguments, got %s", p.fs.Name(), echo.Quote(strings.Join(pos, " ")))}
 	}
 	return nil, usageError{fmt.Errorf("%s takes %s, got %d arguments", p.fs.Name(), what, len(pos))}
 }
@@ -110,6 +113,9 @@ func cmdStop(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := stopTarget(pos[0]); err != nil {
+		return err
+	}
 	return p.do(ctx, func(s *pool.Store) error {
 		if err := s.Stop(ctx, pos[0]); err != nil {
 			return err
@@ -144,16 +150,30 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		return json.NewEncoder(stdout).Encode(map[string]any{"streams": streams, "workers": workers})
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tSTATE\tWORKER\tSINCE\tURL")
+	loads := map[string]pool.StreamLoad{}
+	for _, w := range workers {
+		for _, l := range w.Loads {
+			loads[l.StreamID] = l
+		}
+	}
+	fmt.Fprintln(tw, "STREAM\tSTATE\tWORKER\tSINCE\tINTERVAL\tLAG\tURL")
 	for _, e := range streams {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.StreamID, e.State, dash(e.Worker), e.Since.Local().Format(time.DateTime), e.URL)
+		interval, lag := "-", "-"
+		if l, ok := loads[e.StreamID]; ok && e.State == pool.StateWatching {
+			interval, lag = fmt.Sprintf("%.1fs", l.Interval), fmt.Sprintf("%.1fs", l.Lag)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.StreamID, e.State, dash(e.Worker), e.Since.Local().Format(time.DateTime),
+			interval, lag, e.URL)
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "WORKER\tLOAD\tCAPACITY\tHEARTBEAT\tSTATE\tRULES")
 	for _, w := range workers {
 		state := "ready"
-		if w.Draining {
+		switch {
+		case w.Draining:
 			state = "draining"
+		case w.Overloaded != "":
+			state = "overloaded: " + w.Overloaded
 		}
 		rules := "own"
 		if w.RulesRevision > 0 {
@@ -198,5 +218,19 @@ func cmdRulesPush(args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: pushed as revision %d: %s\n", pos[0], rev, r.Summary())
+	return nil
+}
+
+// stopTarget checks the argument of stop before anything is asked of NATS:
+// one stream id. A pattern ("*", "shop-*", a NATS wildcard ">") is a usage
+// error: stop names each stream it stops, so that a slip of the shell cannot
+// stop the whole pool.
+func stopTarget(id string) error {
+	if strings.ContainsAny(id, "*?[>") {
+		return usageError{fmt.Errorf("stop takes one stream id, not a pattern: %s (list the ids with 'streamwatch status')", echo.Quote(id))}
+	}
+	if err := alerts.ValidateStreamID(id); err != nil {
+		return usageError{err}
+	}
 	return nil
 }

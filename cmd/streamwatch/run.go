@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/internal/embednats"
+	"github.com/streamwatch/streamwatch/lines"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/monitor"
 	"github.com/streamwatch/streamwatch/ocr"
@@ -27,6 +30,7 @@ import (
 // --realtime) until it ends or the process is interrupted.
 func cmdWatch(ctx context.Context, args []string) error {
 	fs, c := commandFlags("watch", "localhost:9464")
+	c.registerSourceFlags(fs)
 	realtime := fs.Bool("realtime", false, "pace a file input at its frame rate, as if it were live")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -35,7 +39,11 @@ func cmdWatch(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError{fmt.Errorf("watch takes one URL, got %d arguments", len(pos))}
 	}
-	return runStreams(ctx, c, pos, false, *realtime)
+	err = runStreams(ctx, c, pos, false, *realtime)
+	if errors.Is(err, ingest.ErrOriginRefused) {
+		err = fmt.Errorf("%w (--allow-source-origin allows another origin)", err)
+	}
+	return err
 }
 
 // cmdReplay runs "replay FILE...": recordings one after the other, as fast
@@ -54,7 +62,7 @@ func cmdReplay(ctx context.Context, args []string) error {
 	}
 	for _, p := range pos {
 		if strings.Contains(p, "://") && !strings.HasPrefix(p, "file://") {
-			return usageError{fmt.Errorf("replay reads recorded files, not %s (use watch)", ingest.Redact(p))}
+			return usageError{fmt.Errorf("replay reads recorded files, not %s (use watch)", echo.Short(ingest.Redact(p)))}
 		}
 	}
 	return runStreams(ctx, c, pos, true, false)
@@ -62,7 +70,8 @@ func cmdReplay(ctx context.Context, args []string) error {
 
 // runStreams wires the process for watch (one live URL) and replay (files, one
 // after the other, deterministic).
-func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime bool) error {
+func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime bool) (err error) {
+	defer func() { err = c.failure(err) }()
 	if err := c.validate(); err != nil {
 		return err
 	}
@@ -140,6 +149,8 @@ type wiring struct {
 	evidence alerts.EvidenceStore
 	outbox   *alerts.Outbox
 	ocr      *ocr.Pool
+	sched    *lines.Scheduler // the process's one line-reading scheduler, over ocr
+	opens    *ingest.OpenGate // admits the opens of every stream of the process, a few at once
 	closers  []func()
 }
 
@@ -193,7 +204,11 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	w.matcher = match.NewMatcher(w.rules)
 	w.live = match.NewLive(w.rules, w.matcher)
 
-	w.sinks = alerts.Multi{&alerts.Printer{W: os.Stderr}}
+	if c.logFormat == "json" {
+		w.sinks = alerts.Multi{alerts.LogPrinter{Log: w.log}}
+	} else {
+		w.sinks = alerts.Multi{&alerts.Printer{W: os.Stderr}}
+	}
 	if c.out != "" {
 		f, err := os.OpenFile(c.out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
@@ -225,7 +240,7 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 		}
 		w.closers = append(w.closers, func() { srv.Shutdown(); srv.WaitForShutdown() })
 		w.natsURL = srv.ClientURL()
-		fmt.Fprintf(os.Stderr, "embedded NATS with JetStream at %s — read alerts with: nats sub --server %s 'streamwatch.alerts.>'\n", w.natsURL, w.natsURL)
+		w.announceEmbedded()
 	}
 	w.reg = prometheus.NewRegistry()
 	w.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -280,8 +295,27 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	}
 	w.closers = append(w.closers, func() { w.closed("OCR pool", pool.Close()) })
 	w.ocr = pool
+	w.sched = lines.NewScheduler(pool, lines.SchedulerOptions{})
+	// An open mostly waits (the network, the first keyframe of a 2 s GOP):
+	// one per CPU let 40 RTMP streams attach over 35 s in make bench-live.
+	w.opens = ingest.NewOpenGate(opensPerCPU * runtime.NumCPU())
+	w.closers = append(w.closers, w.sched.Close)
 	return w, nil
 }
+
+// announceEmbedded tells where the embedded NATS server listens: one line
+// for people, or a log entry when the log is JSON.
+func (w *wiring) announceEmbedded() {
+	read := "nats sub --server " + w.natsURL + " 'streamwatch.alerts.>'"
+	if w.c.logFormat == "json" {
+		w.log.Info("embedded NATS with JetStream", "component", "cmd", "url", w.natsURL, "read_alerts_with", read)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "embedded NATS with JetStream at %s — read alerts with: %s\n", w.natsURL, read)
+}
+
+// opensPerCPU is how many sources per CPU may be opening at once.
+const opensPerCPU = 4
 
 // monitorOptions are the options of one stream's monitor.
 func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) monitor.Options {
@@ -299,15 +333,16 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		// A live source that takes longer than --stall-timeout to open or
 		// to answer a read is reconnected, like one that sends no frames.
 		Ingest: ingest.Options{Realtime: realtime, Logger: w.log, Decode: c.decode,
-			OpenTimeout: c.stallTimeout, ReadTimeout: c.stallTimeout},
+			OpenTimeout: c.stallTimeout, ReadTimeout: c.stallTimeout, AllowedOrigins: c.allowOrigins},
 		SampleInterval: c.sampleInterval,
 		Replay:         replay,
 		Rules:          w.live,
 		Engine:         w.ocr,
+		Scheduler:      w.sched,
 		Sink:           w.sinks,
 		Evidence:       w.evidence,
 		Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},
-		Supervise:      ingest.SuperviseOptions{MaxBackoff: c.reconnectMax, StallTimeout: c.stallTimeout},
+		Supervise:      ingest.SuperviseOptions{MaxBackoff: c.reconnectMax, StallTimeout: c.stallTimeout, Opens: w.opens},
 		Status:         func(st ingest.Status) { publishStatus(w.nc, id, st, w.log) },
 		Metrics:        w.metrics,
 		Logger:         w.log,

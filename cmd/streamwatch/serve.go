@@ -26,7 +26,8 @@ const (
 
 // serve runs body, the streams of the command, in one group with the
 // process's helpers: the metrics server, the outbox sender and (with
-// reloadRules) the rules watcher. ready, if not nil, answers /readyz. An
+// reloadRules) the rules watcher. unready, if not nil, answers /readyz: a
+// reason means 503 with it. An
 // interruption through ctx is a normal stop.
 //
 // Each member of the group is a start/stop pair; the first to return stops
@@ -43,7 +44,7 @@ const (
 //     /readyz answers and the outbox drains while the streams stop.
 //  4. serve returns; the caller's wiring.close then stops the OCR pool,
 //     drains the NATS connection and shuts the embedded server down.
-func (w *wiring) serve(ctx context.Context, reloadRules bool, ready func() bool, body func(context.Context) error) error {
+func (w *wiring) serve(ctx context.Context, reloadRules bool, unready func() string, body func(context.Context) error) error {
 	// SIGHUP asks for a rules reload; a command that does not reload ignores
 	// it rather than dying of it.
 	hup := make(chan os.Signal, 1)
@@ -54,11 +55,11 @@ func (w *wiring) serve(ctx context.Context, reloadRules bool, ready func() bool,
 	var ln net.Listener
 	if w.c.metricsAddr != "" {
 		var err error
-		if ln, err = net.Listen("tcp", w.c.metricsAddr); err != nil {
-			return fmt.Errorf("--metrics-addr: %w", err)
+		if ln, err = w.listenMetrics(); err != nil {
+			return err
 		}
 		w.log.Info("metrics listening", "component", "cmd", "addr", "http://"+ln.Addr().String()+"/metrics")
-		metrics = w.metricsServer(ctx, ready)
+		metrics = w.metricsServer(ctx, unready)
 	}
 
 	var g oklog.Group
@@ -107,17 +108,52 @@ func (w *wiring) serve(ctx context.Context, reloadRules bool, ready func() bool,
 	return errors.Join(err, left)
 }
 
+// listenMetrics listens on --metrics-addr. When the default address is
+// taken (a second watch on the host), it takes a free port on the same host
+// and says which; an address the user chose fails with one line saying what
+// to do.
+func (w *wiring) listenMetrics() (net.Listener, error) {
+	addr := w.c.metricsAddr
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case err == nil:
+		return ln, nil
+	case !errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	case w.c.given("metrics-addr"):
+		return nil, fmt.Errorf("--metrics-addr %s is in use (by another streamwatch?): "+
+			"give a free HOST:PORT, :0 for any free port, or \"\" for no metrics: %w", addr, err)
+	}
+	host, _, serr := net.SplitHostPort(addr)
+	if serr != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", serr)
+	}
+	ln, ferr := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if ferr != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w; no free port either: %w", err, ferr)
+	}
+	w.log.Warn("default metrics address in use; took a free port (choose one with --metrics-addr)", "component", "cmd",
+		"default", addr, "addr", "http://"+ln.Addr().String()+"/metrics")
+	return ln, nil
+}
+
 // metricsServer answers /metrics, /healthz and /readyz. It is unready from
-// the end of ctx on (the signal), before the drain begins, and while ready
-// (if not nil) says so.
-func (w *wiring) metricsServer(ctx context.Context, ready func() bool) *http.Server {
+// the end of ctx on (the signal), before the drain begins, and while
+// unready (if not nil) gives a reason, which the answer names.
+func (w *wiring) metricsServer(ctx context.Context, unready func() string) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(w.reg, promhttp.HandlerOpts{Registry: w.reg}))
 	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { answer(rw, http.StatusOK, "ok\n") })
 	mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
-		if ctx.Err() != nil || ready != nil && !ready() {
-			answer(rw, http.StatusServiceUnavailable, "not ready\n")
+		if ctx.Err() != nil {
+			answer(rw, http.StatusServiceUnavailable, "not ready: stopping\n")
 			return
+		}
+		if unready != nil {
+			if why := unready(); why != "" {
+				answer(rw, http.StatusServiceUnavailable, "not ready: "+why+"\n")
+				return
+			}
 		}
 		answer(rw, http.StatusOK, "ok\n")
 	})

@@ -10,6 +10,7 @@ import (
 	"io"
 	"runtime"
 
+	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/ocr"
 )
@@ -28,7 +29,7 @@ func cmdMatch(ctx context.Context, args []string, in io.Reader, out, errOut io.W
 		return err
 	}
 	if len(pos) != 0 {
-		return usageError{fmt.Errorf("match reads text lines on stdin and takes no arguments, got %q", pos[0])}
+		return usageError{fmt.Errorf("match reads text lines on stdin and takes no arguments, got %s", echo.Quote(pos[0]))}
 	}
 	c := common{rules: *rules}
 	r, err := c.loadRules()

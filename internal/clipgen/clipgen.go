@@ -93,13 +93,20 @@ type Clip struct {
 	// filters: "" (a plain dark colour), "testsrc2", "smptebars", "cellauto" (busy,
 	// moving), "mandelbrot", "gradients=speed=0.02", "color=c=0x336699",
 	// "testsrc2,eq=brightness=-0.3". size and rate are added when not given, and the
-	// result is scaled to Width x Height.
+	// result is scaled to Width x Height. "photo" (PhotoBackground) is clipgen's own: a
+	// generated photograph-like picture, panned.
 	Background string `json:"background,omitempty"`
 	// Noise adds temporal noise of this strength (0..100) to the background, under the
 	// captions, as a camera would; 0 adds none.
 	Noise int `json:"noise,omitempty"`
-	// CRF is the libx264 quality (0..51); default 28.
+	// CRF is the libx264 quality (0..51); default 28. BitrateKbps, when set, replaces it.
 	CRF int `json:"crf,omitempty"`
+	// BitrateKbps > 0 encodes at this average bitrate (kbit/s, VBV-capped at 1.5x
+	// with a 2 s buffer) instead of at a constant quality, as a live encoder does.
+	BitrateKbps int `json:"bitrate_kbps,omitempty"`
+	// BFrames is the number of consecutive B-frames (x264 -bf, 0..16); 0 keeps
+	// the preset's default (3).
+	BFrames int `json:"b_frames,omitempty"`
 	// Captions are drawn in order, later ones on top.
 	Captions []Caption `json:"captions"`
 	// Category groups clips in eval tables: "plain", "outline", "busy", "chinese", "negative"…
@@ -155,7 +162,14 @@ func Generate(ctx context.Context, c Clip, outPath string) (Truth, error) {
 		}
 		textFiles[i] = p
 	}
-	graph, err := filterGraph(c, textFiles)
+	photo := ""
+	if spec, ok, _ := parsePhoto(c.Background); ok { // normalize checked the arguments
+		photo = filepath.Join(textDir, "photo.png")
+		if err := writePhoto(photo, c.Width, c.Height, spec); err != nil {
+			return Truth{}, err
+		}
+	}
+	graph, err := filterGraph(c, textFiles, photo)
 	if err != nil {
 		return Truth{}, err
 	}
@@ -182,17 +196,19 @@ func Generate(ctx context.Context, c Clip, outPath string) (Truth, error) {
 		"-map", "[v]",
 		"-frames:v", fmt.Sprint(frames),
 		"-an",
-		"-c:v", "libx264", "-preset", "veryfast", "-crf", fmt.Sprint(c.CRF),
+	}
+	args = append(args, rateArgs(c)...)
+	args = append(args,
 		"-pix_fmt", "yuv420p",
 		// A fixed GOP, so keyframe-only sampling sees a frame every gopSeconds.
-		"-g", fmt.Sprint(gopSeconds * c.FPS), "-keyint_min", fmt.Sprint(gopSeconds * c.FPS), "-sc_threshold", "0",
+		"-g", fmt.Sprint(gopSeconds*c.FPS), "-keyint_min", fmt.Sprint(gopSeconds*c.FPS), "-sc_threshold", "0",
 		"-movflags", "+faststart",
 		"-threads", "2",
 		// Frame-threaded x264 gave slightly different pixels from run to run here;
 		// slice threads are repeatable, so a regenerated clip equals the committed one.
 		"-x264-params", "sliced-threads=1",
 		tmpPath,
-	}
+	)
 	cmd := exec.CommandContext(ctx, ffmpeg, args...)
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
@@ -226,6 +242,21 @@ func Generate(ctx context.Context, c Clip, outPath string) (Truth, error) {
 	return t, nil
 }
 
+// rateArgs are the encoder's quality or bitrate and B-frame options for c.
+func rateArgs(c Clip) []string {
+	args := []string{"-c:v", "libx264", "-preset", "veryfast"}
+	if c.BitrateKbps > 0 {
+		args = append(args, "-b:v", fmt.Sprintf("%dk", c.BitrateKbps),
+			"-maxrate", fmt.Sprintf("%dk", c.BitrateKbps*3/2), "-bufsize", fmt.Sprintf("%dk", c.BitrateKbps*2))
+	} else {
+		args = append(args, "-crf", fmt.Sprint(c.CRF))
+	}
+	if c.BFrames > 0 {
+		args = append(args, "-bf", fmt.Sprint(c.BFrames))
+	}
+	return args
+}
+
 // normalize checks c and fills in its defaults; the result is what Truth records.
 func normalize(c Clip) (Clip, error) {
 	bad := func(format string, a ...any) (Clip, error) {
@@ -256,6 +287,13 @@ func normalize(c Clip) (Clip, error) {
 		return bad("crf %d out of 0..51", c.CRF)
 	case c.Noise < 0 || c.Noise > 100:
 		return bad("noise %d out of 0..100", c.Noise)
+	case c.BitrateKbps < 0 || c.BitrateKbps > 200_000:
+		return bad("bitrate_kbps %d out of 0..200000", c.BitrateKbps)
+	case c.BFrames < 0 || c.BFrames > 16:
+		return bad("b_frames %d out of 0..16", c.BFrames)
+	}
+	if _, _, err := parsePhoto(c.Background); err != nil {
+		return bad("%v", err)
 	}
 	caps := make([]Caption, len(c.Captions))
 	for i, cp := range c.Captions {

@@ -444,7 +444,7 @@ func TestBackground(t *testing.T) {
 	}
 	for _, tt := range tests {
 		c.Background = tt.bg
-		require.Equal(t, tt.want, background(c), tt.bg)
+		require.Equal(t, tt.want, background(c, ""), tt.bg)
 	}
 }
 

@@ -11,9 +11,10 @@ var lowRes = map[string]int{"cellauto": 4, "mandelbrot": 4, "life": 4}
 
 // filterGraph returns the -filter_complex graph for a normalized clip: the background
 // source, scaling, noise, one drawtext per caption, and the output pad [v].
-func filterGraph(c Clip, textFiles []string) (string, error) {
+// photo is the picture of a photo background, "" for the others.
+func filterGraph(c Clip, textFiles []string, photo string) (string, error) {
 	var g strings.Builder
-	g.WriteString(background(c))
+	g.WriteString(background(c, photo))
 	if c.Noise > 0 {
 		fmt.Fprintf(&g, ",noise=alls=%d:allf=t", c.Noise)
 	}
@@ -51,8 +52,12 @@ func filterGraph(c Clip, textFiles []string) (string, error) {
 	return g.String(), nil
 }
 
-// background returns the source chain of c, ending at c's size and frame rate.
-func background(c Clip) string {
+// background returns the source chain of c, ending at c's size and frame rate;
+// photo is where the picture of a photo background was written.
+func background(c Clip, photo string) string {
+	if spec, ok, err := parsePhoto(c.Background); ok && err == nil {
+		return photoChain(c, spec, photo)
+	}
 	bg := c.Background
 	if strings.TrimSpace(bg) == "" {
 		bg = defaultBG

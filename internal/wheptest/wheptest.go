@@ -43,6 +43,10 @@ type Options struct {
 	Links []string
 	// Page is served at "/" (HTML).
 	Page string
+	// Location, if not "", is the absolute URL the session URLs of the POST
+	// answers start with (the session's number follows), instead of a
+	// relative "whep/N".
+	Location string
 }
 
 // Server is a WHEP endpoint at URL+"/whep" and a WHIP endpoint at URL+"/whip" on
@@ -278,8 +282,12 @@ func (s *Server) postWHEP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	// A relative Location, as servers often answer.
-	writeAnswer(w, pc, offer, "whep/"+id, append([]string{`<stun:127.0.0.1:9>; rel="ice-server"`}, s.opts.Links...)...)
+	// A relative Location, as servers often answer, unless the test names one.
+	location := "whep/" + id
+	if s.opts.Location != "" {
+		location = s.opts.Location + id
+	}
+	writeAnswer(w, pc, offer, location, append([]string{`<stun:127.0.0.1:9>; rel="ice-server"`}, s.opts.Links...)...)
 }
 
 func (s *Server) deleteWHEP(w http.ResponseWriter, r *http.Request) {
