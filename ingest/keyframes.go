@@ -191,19 +191,30 @@ func (s *Source) fallBack(ctx context.Context, handle func(Frame) error, why str
 // decoder, handing on the frames after the last one handed on; it leaves the
 // decoder as it is, to go on with the packets that follow.
 func (s *Source) resend(ctx context.Context, handle func(Frame) error) error {
+	_, err := s.sendGOP(ctx, handle, func() bool { return false })
+	return err
+}
+
+// sendGOP resets the decoder and sends it the kept GOP's packets, handing on
+// the frames after the last one handed on, until done reports true after a
+// packet (reached) or the GOP ends.
+func (s *Source) sendGOP(ctx context.Context, handle func(Frame) error, done func() bool) (reached bool, err error) {
 	flushBuffers(s.kf.codec)
 	for _, p := range s.kf.gop {
 		if err := s.cc.SendPacket(p); err != nil {
 			if err := s.badData("send packet", err); err != nil {
-				return err
+				return false, err
 			}
 			continue
 		}
 		if _, err := s.receive(ctx, handle); err != nil {
-			return err
+			return false, err
+		}
+		if done() {
+			return true, nil
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // keyPacket takes a keyframe's packet: the GOP before ends, the keyframe is
@@ -334,21 +345,10 @@ func (s *Source) decodeAlone(p *astiav.Packet) (ok bool, err error) {
 // frames after the last one handed on, until one at or past target is
 // handed on (or the GOP ends). The decoder is left reset.
 func (s *Source) redecode(ctx context.Context, handle func(Frame) error, target int64) error {
-	flushBuffers(s.kf.codec)
 	defer flushBuffers(s.kf.codec)
-	for _, p := range s.kf.gop {
-		if err := s.cc.SendPacket(p); err != nil {
-			if err := s.badData("send packet", err); err != nil {
-				return err
-			}
-			continue
-		}
-		if _, err := s.receive(ctx, handle); err != nil {
-			return err
-		}
-		if s.reached(target) {
-			return nil
-		}
+	reached, err := s.sendGOP(ctx, handle, func() bool { return s.reached(target) })
+	if err != nil || reached {
+		return err
 	}
 	return s.drainDecoder(ctx, handle)
 }
