@@ -3,8 +3,6 @@ package lines
 import (
 	"fmt"
 	"image"
-	"image/draw"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/stretchr/testify/require"
 )
 
@@ -89,10 +88,10 @@ func detRender(t testing.TB, w, h int, bg string, caps []detCaption) (*image.Gra
 	out, err := exec.Command("ffmpeg", args...).CombinedOutput()
 	require.NoError(t, err, string(out))
 
-	gray := detLoad(t, filepath.Join(dir, "frame.png"))
+	gray := testutil.LoadGray(t, filepath.Join(dir, "frame.png"))
 	var truth []image.Rectangle
 	for i := range caps {
-		img := detLoad(t, filepath.Join(dir, fmt.Sprintf("truth%d.png", i)))
+		img := testutil.LoadGray(t, filepath.Join(dir, fmt.Sprintf("truth%d.png", i)))
 		x0, y0, x1, y1 := w, h, -1, -1
 		for y := range h {
 			for x, v := range img.Pix[y*img.Stride:][:w] {
@@ -107,21 +106,6 @@ func detRender(t testing.TB, w, h int, bg string, caps []detCaption) (*image.Gra
 		truth = append(truth, box)
 	}
 	return gray, truth
-}
-
-func detLoad(t testing.TB, path string) *image.Gray {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	img, err := png.Decode(f)
-	require.NoError(t, err)
-	if g, ok := img.(*image.Gray); ok {
-		return g
-	}
-	g := image.NewGray(img.Bounds())
-	draw.Draw(g, g.Rect, img, img.Bounds().Min, draw.Src)
-	return g
 }
 
 func detIoU(a, b image.Rectangle) float64 {

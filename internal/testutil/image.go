@@ -19,6 +19,9 @@ func LoadGray(t testing.TB, path string) *image.Gray {
 	defer f.Close()
 	img, err := png.Decode(f)
 	require.NoError(t, err)
+	if g, ok := img.(*image.Gray); ok {
+		return g
+	}
 	g := image.NewGray(img.Bounds())
 	draw.Draw(g, g.Rect, img, img.Bounds().Min, draw.Src)
 	return g
