@@ -16,7 +16,14 @@ DEB_PKGS := gcc g++ pkg-config ffmpeg \
 	libswscale-dev libswresample-dev libpostproc-dev \
 	libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
 	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk chromium \
-	nginx libnginx-mod-rtmp
+	nginx libnginx-mod-rtmp \
+	$(EVAL_FONT_PKGS)
+
+# Faces the eval corpus's held-out set draws with (clipgen's font keys cjk-kai,
+# script, hand…): brush, Ming and Hei CJK, script, display and handwriting faces.
+EVAL_FONT_PKGS := fonts-arphic-ukai fonts-arphic-uming fonts-wqy-microhei fonts-urw-base35 \
+	fonts-comic-neue fonts-dancingscript fonts-lobster fonts-bebas-neue fonts-yanone-kaffeesatz \
+	fonts-dkg-handwriting fonts-humor-sans fonts-dejavu-extra
 
 .PHONY: all deps build run test bench bench-ratio bench-live swbench demo-clip vet clean lint
 
