@@ -103,9 +103,12 @@ clean:
 
 # eval measures detection on generated clips with known captions
 # (testdata/eval/corpus.json) next to a scripted whole-frame Tesseract baseline,
-# and prints recall, precision and CPU seconds per category. EVAL_DIR keeps the
-# clips and the baseline's results between runs; EVAL_FLAGS adds flags of
-# cmd/sweval, e.g. EVAL_FLAGS='-v -only marquee' or EVAL_FLAGS=-skip-baseline.
+# and prints recall, precision and CPU seconds (per sampled frame and per
+# stream-minute) per category, per set (tuned on, held out) and overall, for
+# each OCR engine the binary offers (--ocr-engine) side by side. EVAL_DIR keeps
+# the clips and the baseline's results between runs; EVAL_FLAGS adds flags of
+# cmd/sweval, e.g. EVAL_FLAGS='-v -only marquee', EVAL_FLAGS=-skip-baseline or
+# EVAL_FLAGS=-engines=tesseract,auto.
 .PHONY: eval
 eval: build
 	$(GO) run ./cmd/sweval -corpus testdata/eval/corpus.json -bin $(BIN) -work $(or $(EVAL_DIR),/tmp/streamwatch-eval) $(EVAL_FLAGS)
