@@ -231,3 +231,33 @@ func TestLoadTokenAndUsersRefuseBadFiles(t *testing.T) {
 	_, err = LoadUsers(write("empty", "# nobody\n"))
 	require.ErrorIs(t, err, ErrUsersFile)
 }
+
+// TestStreamsFromStatusEvents: the streams' latest state and their
+// unwatched time, added up from the gap events heard.
+func TestStreamsFromStatusEvents(t *testing.T) {
+	b := newBench(t)
+	c := b.serve(t, "127.0.0.1:0", Access{})
+	// The console subscribes before it answers: once the page answers, a
+	// status sent is heard.
+	waitAlerts(t, c.base, nil, 0)
+	// Its body names another stream than its subject: not taken.
+	require.NoError(t, b.nc.Publish("streamwatch.streams.other.status", []byte(`{"stream_id":"shop-6","state":"ended"}`)))
+	for _, st := range []string{
+		`{"stream_id":"shop-5","state":"attached","at":"2026-01-02T10:00:00.000Z","media_ms":0,"attempt":0}`,
+		`{"stream_id":"shop-5","state":"reconnecting","at":"2026-01-02T10:01:00.000Z","media_ms":60000,"attempt":1,"error":"read: timeout"}`,
+		`{"stream_id":"shop-5","state":"gap","at":"2026-01-02T10:01:02.500Z","media_ms":60000,"attempt":1,
+		  "gap":{"from_ms":60000,"to_ms":62500,"from":"2026-01-02T10:01:00.000Z","to":"2026-01-02T10:01:02.500Z"}}`,
+		`{"stream_id":"shop-5","state":"attached","at":"2026-01-02T10:01:02.500Z","media_ms":62500,"attempt":1}`,
+	} {
+		require.NoError(t, b.nc.Publish("streamwatch.streams.shop-5.status", []byte(st)))
+	}
+	require.NoError(t, b.nc.Flush())
+	var got []StreamView
+	require.Eventually(t, func() bool {
+		_, body := call(t, "GET", c.base+"/api/streams", "", nil)
+		got = nil
+		return json.Unmarshal([]byte(body), &got) == nil && len(got) > 0 && got[len(got)-1].MediaMS == 62500
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, []StreamView{{StreamID: "shop-5", State: "attached", At: "2026-01-02T10:01:02.500Z", MediaMS: 62500,
+		Gaps: 1, UnwatchedMS: 2500}}, got)
+}

@@ -28,6 +28,14 @@ const waitInterval = time.Second
 // readAlerts feeds the hub every record of the alert stream, from the first
 // stored, until ctx ends. It waits for the stream to be created.
 func (c *Console) readAlerts(ctx context.Context) error {
+	err := c.followAlerts(ctx)
+	if ctx.Err() != nil {
+		return nil // stopped: whatever failed failed for it
+	}
+	return err
+}
+
+func (c *Console) followAlerts(ctx context.Context) error {
 	stream, err := c.waitStream(ctx)
 	if err != nil || stream == nil {
 		return err
@@ -49,9 +57,6 @@ func (c *Console) readAlerts(ctx context.Context) error {
 	for {
 		msg, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil //nolint:nilerr // the end of ctx is the normal stop
-			}
 			return fmt.Errorf("console: read %s: %w", alerts.StreamName, err)
 		}
 		c.record(msg)
