@@ -176,12 +176,15 @@ function renderDetail() {
   const rs = reviews.get(a.alert_id) || [];
   $("history").replaceChildren(...[...rs].reverse().map((r) =>
     el("li", { "data-revision": r.revision }, verdictNode(r), " " + fmtTime(r.at) + (r.note ? ": " : ""), r.note ? el("q", { text: r.note }) : "")));
-  for (const b of document.querySelectorAll("#detail button")) b.disabled = !session.user && !$("by").value.trim();
+  const anonymous = !session.user && !$("by").value.trim();
+  for (const b of document.querySelectorAll("#detail button")) b.disabled = anonymous;
+  $("d-hint").hidden = !anonymous;
 }
 
 function select(id) {
   if (selected !== id) { $("note").value = ""; $("d-error").textContent = ""; }
   selected = id;
+  history.replaceState(null, "", "#alert=" + encodeURIComponent(id)); // a link to the alert
   schedule();
 }
 
@@ -246,6 +249,7 @@ async function start() {
   if (session.user) { by.value = session.user; by.disabled = true; }
   else by.value = localStorage.getItem("streamwatch.by") || "";
   by.addEventListener("input", () => { localStorage.setItem("streamwatch.by", by.value); schedule(); });
+  if (location.hash.startsWith("#alert=")) selected = decodeURIComponent(location.hash.slice(7));
   for (const s of document.querySelectorAll("#filters select")) s.addEventListener("change", schedule);
   for (const b of document.querySelectorAll("#detail button")) b.addEventListener("click", () => give(b.dataset.verdict));
   connect();
