@@ -143,7 +143,7 @@ func TestPageLiveAlertsEvidenceAndSharedVerdicts(t *testing.T) {
 	require.NoError(t, verdictShown(bob, fresh.AlertID, "confirmed · alice"), "after a console restart")
 	require.NoError(t, bob.Do(pageTimeout, chromedp.Click(chromedp.CSS(row)),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#history li").length === 1 &&
-			document.querySelector("#history li q").textContent === "same seller as yesterday"`)))
+			document.querySelector("#history li q")?.textContent === "same seller as yesterday"`)))
 	bob.Screenshot(t, shots, "console-restarted")
 	for _, r := range append(alice.Requests(), bob.Requests()...) {
 		require.Regexp(t, `^(http://127\.0\.0\.1:\d+/|data:)`, r, "the page fetches nothing from elsewhere")

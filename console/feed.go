@@ -40,22 +40,16 @@ func (c *Console) followAlerts(ctx context.Context) error {
 	if err != nil || stream == nil {
 		return err
 	}
-	// An ordered consumer is ephemeral and recreated by the client after a
-	// reconnect, from where it stopped: nothing stored is missed.
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	rr, err := alerts.ReadRecords(ctx, stream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
 	if err != nil {
-		return fmt.Errorf("console: consumer on %s: %w", alerts.StreamName, err)
+		return err
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("console: consume %s: %w", alerts.StreamName, err)
-	}
-	defer it.Stop()
-	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
+	defer rr.Messages.Stop()
+	if rr.Empty {
 		c.hub.setCaughtUp()
 	}
 	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
+		msg, err := rr.Messages.Next(jetstream.NextContext(ctx))
 		if err != nil {
 			return fmt.Errorf("console: read %s: %w", alerts.StreamName, err)
 		}

@@ -130,10 +130,10 @@ func TestConsoleShowsWatchAlertsLiveAndKeepsVerdicts(t *testing.T) {
 	require.NoError(t, tab.Do(time.Minute,
 		chromedp.SendKeys(chromedp.CSS("#by"), "carol"),
 		chromedp.Click(chromedp.CSS(`#detail button[data-verdict="dismissed"]`)),
-		chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector('%s .vcell').textContent === "dismissed · carol"`, row))))
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector('%s .vcell')?.textContent === "dismissed · carol"`, row))))
 	require.NoError(t, watch.cmd.Wait(), "watch stderr:\n%s", watch.stderr.String())
 	require.NoError(t, tab.Do(time.Minute, chromedp.Poll[chromedp.Void](
-		fmt.Sprintf(`document.querySelector('%s').textContent.includes("closed")`, row))), "the row shows the alert's last record")
+		fmt.Sprintf(`document.querySelector('%s')?.textContent.includes("closed")`, row))), "the row shows the alert's last record")
 	require.NoError(t, tab.Do(time.Minute, chromedp.Poll[chromedp.Void](
 		`(() => { const s = document.querySelector('tr[data-stream-id="shop-9"] td:nth-child(2)'); return s && s.textContent === "ended"; })()`)),
 		"the streams panel has the stream's end")
@@ -147,8 +147,8 @@ func TestConsoleShowsWatchAlertsLiveAndKeepsVerdicts(t *testing.T) {
 	con = startChild(t, "console", "--nats", srv.ClientURL(), "--addr", "127.0.0.1:0")
 	url = con.line(t, consoleURLRe, 30*time.Second)
 	require.NoError(t, tab.Do(time.Minute, chromedp.Navigate(url), chromedp.Poll[chromedp.Void](fmt.Sprintf(
-		`document.body.dataset.ready === "1" && document.querySelector('%s .vcell').textContent === "dismissed · carol"`, row))),
-		"the verdict after a console restart")
+		`document.body.dataset.ready === "1" && document.querySelector('%s .vcell')?.textContent === "dismissed · carol"`, row))),
+		"the verdict after a console restart; console: %v", tab.Console())
 	con.stop(t)
 }
 

@@ -139,7 +139,8 @@ function render() {
 }
 
 function schedule() {
-  if (!scheduled) { scheduled = true; requestAnimationFrame(render); }
+  // A timer, not requestAnimationFrame: a page in a background tab goes on counting.
+  if (!scheduled) { scheduled = true; setTimeout(render, 10); }
 }
 
 function renderStreams() {
