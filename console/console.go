@@ -40,8 +40,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Console is one running console; Serve makes and runs it.
-type Console struct {
+// server is one running console; Serve makes and runs it.
+type server struct {
 	o        Options
 	log      *slog.Logger
 	nc       *nats.Conn
@@ -82,7 +82,7 @@ func Serve(ctx context.Context, ln net.Listener, o Options) error {
 	}()
 
 	g, gctx := errgroup.WithContext(ctx)
-	srv := &http.Server{Handler: c.routes(), ReadHeaderTimeout: 5 * time.Second,
+	srv := &http.Server{Handler: c.routes(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute,
 		// Handlers see gctx end: the event streams stop, and Shutdown does
 		// not wait for them.
 		BaseContext: func(net.Listener) context.Context { return gctx }}
@@ -108,7 +108,7 @@ func Serve(ctx context.Context, ln net.Listener, o Options) error {
 
 // newConsole opens what the console reads from and writes to; cleanup
 // releases it.
-func newConsole(ctx context.Context, o Options) (*Console, func(), error) {
+func newConsole(ctx context.Context, o Options) (*server, func(), error) {
 	if o.NATS == nil {
 		return nil, nil, ErrNoNATS
 	}
@@ -121,7 +121,7 @@ func newConsole(ctx context.Context, o Options) (*Console, func(), error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	c := &Console{o: o, log: o.Logger.With("component", "console"), nc: o.NATS,
+	c := &server{o: o, log: o.Logger.With("component", "console"), nc: o.NATS,
 		hub: newHub(o.Matcher), guard: newGuard(o.Access)}
 	js, err := jetstream.New(o.NATS)
 	if err != nil {

@@ -27,7 +27,7 @@ const waitInterval = time.Second
 
 // readAlerts feeds the hub every record of the alert stream, from the first
 // stored, until ctx ends. It waits for the stream to be created.
-func (c *Console) readAlerts(ctx context.Context) error {
+func (c *server) readAlerts(ctx context.Context) error {
 	err := c.followAlerts(ctx)
 	if ctx.Err() != nil {
 		return nil // stopped: whatever failed failed for it
@@ -35,7 +35,7 @@ func (c *Console) readAlerts(ctx context.Context) error {
 	return err
 }
 
-func (c *Console) followAlerts(ctx context.Context) error {
+func (c *server) followAlerts(ctx context.Context) error {
 	stream, err := c.waitStream(ctx)
 	if err != nil || stream == nil {
 		return err
@@ -61,7 +61,7 @@ func (c *Console) followAlerts(ctx context.Context) error {
 }
 
 // record hands one stored message to the hub if it is an alert record.
-func (c *Console) record(msg jetstream.Msg) {
+func (c *server) record(msg jetstream.Msg) {
 	var r alerts.Record
 	err := alerts.ValidateRecordJSON(msg.Data())
 	if err == nil {
@@ -75,7 +75,7 @@ func (c *Console) record(msg jetstream.Msg) {
 }
 
 // waitStream returns the alert stream, waiting until it exists.
-func (c *Console) waitStream(ctx context.Context) (jetstream.Stream, error) {
+func (c *server) waitStream(ctx context.Context) (jetstream.Stream, error) {
 	warned := false
 	for {
 		s, err := c.js.Stream(ctx, alerts.StreamName)
@@ -101,7 +101,7 @@ func (c *Console) waitStream(ctx context.Context) (jetstream.Stream, error) {
 
 // watchReviews feeds the hub every verdict stored, then each new one, until
 // ctx ends.
-func (c *Console) watchReviews(ctx context.Context) error {
+func (c *server) watchReviews(ctx context.Context) error {
 	w, err := c.reviews.kv.WatchAll(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -142,7 +142,7 @@ var errWatchEnded = errors.New("the watch ended")
 
 // followStatus subscribes the hub to the streams' status events (core NATS:
 // the console sees the events sent while it runs).
-func (c *Console) followStatus() (*nats.Subscription, error) {
+func (c *server) followStatus() (*nats.Subscription, error) {
 	sub, err := c.nc.Subscribe(StatusSubjects, func(m *nats.Msg) {
 		var st streamStatus
 		if err := json.Unmarshal(m.Data, &st); err != nil || alerts.ValidateStreamID(st.StreamID) != nil ||

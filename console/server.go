@@ -24,7 +24,7 @@ const maxVerdictBody = 16 << 10
 const keepAlive = 15 * time.Second
 
 // routes is the console's HTTP handler: the page, its assets and /api/.
-func (c *Console) routes() http.Handler {
+func (c *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", c.page)
 	mux.Handle("GET /assets/", http.FileServerFS(assets)) // the embedded tree is assets/…
@@ -41,7 +41,7 @@ func (c *Console) routes() http.Handler {
 
 // protect puts every request through the access rules and sets the headers
 // that keep the page from loading or being framed by anything else.
-func (c *Console) protect(next http.Handler) http.Handler {
+func (c *server) protect(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
@@ -64,7 +64,7 @@ func (c *Console) protect(next http.Handler) http.Handler {
 }
 
 // page serves index.html with the browser's CSRF cookie.
-func (c *Console) page(w http.ResponseWriter, r *http.Request) {
+func (c *server) page(w http.ResponseWriter, r *http.Request) {
 	if err := ensureCSRF(w, r); err != nil {
 		apiError(w, http.StatusInternalServerError, err)
 		return
@@ -80,7 +80,7 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request) {
 
 // session tells the page who it is logged in as ("" for a shared token or
 // an open console, where the page asks for a name).
-func (c *Console) session(w http.ResponseWriter, r *http.Request) {
+func (c *server) session(w http.ResponseWriter, r *http.Request) {
 	user, _ := c.guard.user(r)
 	auth := "none"
 	switch {
@@ -98,7 +98,7 @@ type alertList struct {
 	Unreviewed int         `json:"unreviewed"`
 }
 
-func (c *Console) listAlerts(w http.ResponseWriter, r *http.Request) {
+func (c *server) listAlerts(w http.ResponseWriter, r *http.Request) {
 	f, err := ParseFilter(r.URL.Query())
 	if err != nil {
 		apiError(w, http.StatusBadRequest, err)
@@ -114,7 +114,7 @@ type alertDetail struct {
 	Verdicts []Review  `json:"verdicts"` // oldest first
 }
 
-func (c *Console) oneAlert(w http.ResponseWriter, r *http.Request) {
+func (c *server) oneAlert(w http.ResponseWriter, r *http.Request) {
 	v, rs, ok := c.hub.alert(r.PathValue("id"))
 	if !ok {
 		apiError(w, http.StatusNotFound, fmt.Errorf("%w %s", ErrUnknownAlert, r.PathValue("id")))
@@ -123,7 +123,7 @@ func (c *Console) oneAlert(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, alertDetail{Alert: v, Verdicts: nonNil(rs)})
 }
 
-func (c *Console) verdicts(w http.ResponseWriter, r *http.Request) {
+func (c *server) verdicts(w http.ResponseWriter, r *http.Request) {
 	_, rs, ok := c.hub.alert(r.PathValue("id"))
 	if !ok {
 		apiError(w, http.StatusNotFound, fmt.Errorf("%w %s", ErrUnknownAlert, r.PathValue("id")))
@@ -134,7 +134,7 @@ func (c *Console) verdicts(w http.ResponseWriter, r *http.Request) {
 
 // postVerdict stores a verdict: {"verdict": …, "note": …, "by": …}. With
 // basic-auth users, by is the user logged in.
-func (c *Console) postVerdict(w http.ResponseWriter, r *http.Request) {
+func (c *server) postVerdict(w http.ResponseWriter, r *http.Request) {
 	if err := checkCSRF(r); err != nil {
 		apiError(w, http.StatusForbidden, err)
 		return
@@ -174,7 +174,7 @@ func (c *Console) postVerdict(w http.ResponseWriter, r *http.Request) {
 }
 
 // evidenceImage streams one evidence image named by a record the console read.
-func (c *Console) evidenceImage(w http.ResponseWriter, r *http.Request) {
+func (c *server) evidenceImage(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	if !c.hub.hasKey(key) {
 		apiError(w, http.StatusNotFound, fmt.Errorf("%w: %s is not the key of a record's evidence", ErrNoEvidence, key))
@@ -205,13 +205,13 @@ func (c *Console) evidenceImage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (c *Console) streams(w http.ResponseWriter, _ *http.Request) {
+func (c *server) streams(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, c.hub.streamList())
 }
 
 // events streams server-sent events: everything known first, then each
 // change. A page cut off for falling behind reconnects and gets it all again.
-func (c *Console) events(w http.ResponseWriter, r *http.Request) {
+func (c *server) events(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
