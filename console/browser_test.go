@@ -133,6 +133,15 @@ func TestPageLiveAlertsEvidenceAndSharedVerdicts(t *testing.T) {
 	require.Equal(t, "1", unreviewed)
 	alice.Screenshot(t, shots, "console")
 
+	// The page's filters: bob looks at what is left to review.
+	require.NoError(t, bob.Do(pageTimeout, chromedp.Evaluate[chromedp.Void](
+		`(() => { const s = document.querySelector("#f-verdict"); s.value = "unreviewed"; s.dispatchEvent(new Event("change")); })()`)))
+	shown, err := browsertest.Run(bob, pageTimeout, chromedp.Poll[[]string](`(() => {
+		const ids = [...document.querySelectorAll("#alerts tbody tr")].map(r => r.dataset.alertId);
+		return ids.length === 1 && ids; })()`))
+	require.NoError(t, err, "one row left")
+	require.Equal(t, []string{old.AlertID}, shown)
+
 	require.NoError(t, bob.Do(pageTimeout, chromedp.Reload()))
 	require.NoError(t, verdictShown(bob, fresh.AlertID, "confirmed · alice"), "after a reload")
 
