@@ -54,6 +54,7 @@ type common struct {
 	reconnectMax   time.Duration
 	stallTimeout   time.Duration
 	allowOrigins   originsFlag // watch and worker only
+	consoleAddr    string      // watch only: --console
 }
 
 // originsFlag is --allow-source-origin: repeatable, and comma-separated

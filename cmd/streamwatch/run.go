@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"runtime"
 	"strings"
@@ -32,6 +33,8 @@ func cmdWatch(ctx context.Context, args []string) error {
 	fs, c := commandFlags("watch", "localhost:9464")
 	c.registerSourceFlags(fs)
 	realtime := fs.Bool("realtime", false, "pace a file input at its frame rate, as if it were live")
+	fs.StringVar(&c.consoleAddr, "console", "", "also serve the moderators' console on this loopback HOST:PORT (:0 for any free port); "+
+		"it stays up after the stream ends, until interrupted; default: no console")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -92,6 +95,14 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 		return err
 	}
 	defer w.close()
+	if c.consoleAddr != "" {
+		if w.nc == nil {
+			return usageError{errors.New("--console needs NATS")}
+		}
+		if err := w.startConsole(); err != nil {
+			return err
+		}
+	}
 	return w.serve(ctx, !replay, nil, func(ctx context.Context) error {
 		var failed []string
 		var last error
@@ -118,6 +129,7 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 		}
 		switch len(failed) {
 		case 0:
+			w.keepConsole(ctx)
 			return nil
 		case 1:
 			return last
@@ -151,6 +163,7 @@ type wiring struct {
 	ocr      *ocr.Pool
 	sched    *lines.Scheduler // the process's one line-reading scheduler, over ocr
 	opens    *ingest.OpenGate // admits the opens of every stream of the process, a few at once
+	console  net.Listener     // watch --console, or nil
 	closers  []func()
 }
 
