@@ -2,6 +2,7 @@ package ocr
 
 import (
 	"image"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -150,4 +151,24 @@ func TestReadOtherHypotheses(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "LV 1:1 BAG", l.Text)
 	})
+}
+
+// TestDoubtfulIgnoresStrayEnds: a single character at either end of a line
+// (a box's edge read as "a") does not make a clean reading doubtful; a
+// doubted word does, and so does a doubted one-character word inside.
+func TestDoubtfulIgnoresStrayEnds(t *testing.T) {
+	line := func(ws ...word) reading {
+		r := reading{words: ws}
+		var text []string
+		for _, w := range ws {
+			text = append(text, w.text)
+		}
+		r.Text, r.Confidence = strings.Join(text, " "), 88
+		return r
+	}
+	require.False(t, line(word{"a", 40}, word{"GUCCI", 93}, word{"bag", 95}, word{"1:1", 90}, word{"replica", 96}).doubtful())
+	require.False(t, line(word{"GUCCI", 93}, word{"replica", 96}, word{"|", 30}).doubtful())
+	require.True(t, line(word{"a", 40}, word{"GUCCl", 60}, word{"replica", 96}).doubtful(), "a doubted word")
+	require.True(t, line(word{"GUCCI", 93}, word{"x", 30}, word{"replica", 96}).doubtful(), "inside the line")
+	require.True(t, line(word{"a", 40}, word{"GUCCI", 93}).doubtful(), "two words: no stray end")
 }

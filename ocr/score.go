@@ -3,6 +3,7 @@ package ocr
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // reading is a line as Tesseract read it, word by word.
@@ -53,12 +54,20 @@ func (r reading) doubtful() bool {
 	if r.Confidence < sureConfidence || garbage(r.Text) {
 		return true
 	}
-	for _, wd := range r.words {
-		if wd.conf < sureWord {
+	for i, wd := range r.words {
+		if wd.conf < sureWord && !strayEnd(r.words, i) {
 			return true
 		}
 	}
 	return false
+}
+
+// strayEnd reports whether words[i] is a single character at either end of
+// a line of several words: what the edge of a caption's box or a border
+// next to it reads as ("a GUCCI bag 1:1 replica" from "GUCCI bag 1:1
+// replica" on a box), whose doubt says nothing of the words read.
+func strayEnd(words []word, i int) bool {
+	return len(words) > 2 && (i == 0 || i == len(words)-1) && utf8.RuneCountInString(words[i].text) == 1
 }
 
 // surer reports whether a, another model's reading of b's line, is to be
