@@ -1,0 +1,246 @@
+package ppocr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/streamwatch/streamwatch/lines"
+)
+
+// Errors of the engine.
+var (
+	ErrClosed = errors.New("ppocr: engine closed")
+	ErrModel  = errors.New("ppocr: unexpected model")
+)
+
+// dropScore is the least confidence of a reading handed on (PaddleOCR's
+// drop_score 0.5): below it a recognition is mostly junk from texture.
+const dropScore = 50
+
+// Options configure an Engine.
+type Options struct {
+	// Dir holds the engine's files (see CheckFiles). Default DefaultDir().
+	Dir string
+	// Size is the number of sessions, each a detector and a recogniser
+	// used by one read at a time. Default runtime.NumCPU().
+	Size int
+	// Threads is each session's intra-op threads. Default 1: the sessions
+	// already run side by side, one per core, as Tesseract clients do.
+	Threads int
+	// DetectLongSide is the long side, in pixels, a frame is scaled to
+	// (never up) for the detector. Default 960.
+	DetectLongSide int
+}
+
+// Engine reads text lines with PP-OCRv4. It is safe for concurrent use:
+// each read takes one of its sessions, so at most Size run at once.
+type Engine struct {
+	o        Options
+	keys     []string
+	sessions chan *session
+	all      []*session
+	stop     chan struct{}
+	once     sync.Once
+	errs     error // of Close
+}
+
+var _ lines.Engine = (*Engine)(nil)
+
+// session is one detector and one recogniser with their scratch memory;
+// a read owns it while it runs.
+type session struct {
+	e       *Engine
+	detSess *ort.DynamicAdvancedSession
+	recSess *ort.DynamicAdvancedSession
+	det     detScratch
+	rec     recScratch
+}
+
+// New loads ONNX Runtime and the models from o.Dir and creates the
+// sessions. It fails with ErrFilesMissing when a file is not there.
+func New(o Options) (*Engine, error) {
+	if o.Dir == "" {
+		o.Dir = DefaultDir()
+	}
+	if o.Size <= 0 {
+		o.Size = runtime.NumCPU()
+	}
+	if o.Threads <= 0 {
+		o.Threads = 1
+	}
+	if o.DetectLongSide <= 0 {
+		o.DetectLongSide = defaultDetLen
+	}
+	if err := CheckFiles(o.Dir); err != nil {
+		return nil, err
+	}
+	keys, err := loadKeys(filepath.Join(o.Dir, KeysFile))
+	if err != nil {
+		return nil, err
+	}
+	if err := acquireRuntime(filepath.Join(o.Dir, RuntimeFile)); err != nil {
+		return nil, err
+	}
+	e := &Engine{o: o, keys: keys, sessions: make(chan *session, o.Size), stop: make(chan struct{})}
+	for range o.Size {
+		s, err := e.newSession()
+		if err != nil {
+			return nil, errors.Join(err, e.Close())
+		}
+		e.all = append(e.all, s)
+		e.sessions <- s
+	}
+	return e, nil
+}
+
+func (e *Engine) newSession() (*session, error) {
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("ppocr: session options: %w", err)
+	}
+	defer destroy(opts)
+	if err := errors.Join(opts.SetIntraOpNumThreads(e.o.Threads), opts.SetInterOpNumThreads(1)); err != nil {
+		return nil, fmt.Errorf("ppocr: session options: %w", err)
+	}
+	s := &session{e: e}
+	s.detSess, err = ort.NewDynamicAdvancedSession(filepath.Join(e.o.Dir, DetectorFile), []string{"x"}, []string{"sigmoid_0.tmp_0"}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("ppocr: load %s: %w", DetectorFile, err)
+	}
+	s.recSess, err = ort.NewDynamicAdvancedSession(filepath.Join(e.o.Dir, RecognizerFile), []string{"x"}, []string{"softmax_11.tmp_0"}, opts)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("ppocr: load %s: %w", RecognizerFile, err), s.detSess.Destroy())
+	}
+	return s, nil
+}
+
+// Name returns "ppocr", the name of the engine in the lines it read.
+func (e *Engine) Name() string { return "ppocr" }
+
+// Size returns the number of sessions.
+func (e *Engine) Size() int { return e.o.Size }
+
+// Close waits for the reads running, frees the sessions and, with the
+// process's last Engine, ONNX Runtime. Reads after Close fail with
+// ErrClosed.
+func (e *Engine) Close() error {
+	e.once.Do(func() {
+		close(e.stop)
+		var errs []error
+		for range e.all {
+			s := <-e.sessions
+			errs = append(errs, s.detSess.Destroy(), s.recSess.Destroy())
+		}
+		e.errs = errors.Join(append(errs, releaseRuntime())...)
+	})
+	return e.errs
+}
+
+// take waits for a free session.
+func (e *Engine) take(ctx context.Context) (*session, error) {
+	select {
+	case <-e.stop:
+		return nil, ErrClosed
+	default:
+	}
+	select {
+	case s := <-e.sessions:
+		return s, nil
+	case <-e.stop:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// ReadLines reads each crop as one line: along its Quad when it has one
+// (a box of PP-OCR's detector), else its Box.
+func (e *Engine) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Crop) ([]lines.Reading, error) {
+	s, err := e.take(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { e.sessions <- s }()
+	var out []lines.Reading
+	for _, c := range crops {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		q := quadOf(c.Box)
+		if c.Quad != (lines.Quad{}) {
+			for i, p := range c.Quad {
+				q[i] = fromImage(p)
+			}
+		}
+		text, conf, err := s.recognize(img, q)
+		if err != nil {
+			return nil, err
+		}
+		if text != "" && conf >= dropScore {
+			out = append(out, lines.Reading{Box: c.Box, Text: text, Confidence: conf})
+		}
+	}
+	return out, nil
+}
+
+// Detect returns the text lines PP-OCR's detector finds in region r of img,
+// scaled so that its long side is at most longSide pixels (0: the engine's
+// DetectLongSide).
+func (e *Engine) Detect(ctx context.Context, img *image.Gray, r image.Rectangle, longSide int) ([]Box, error) {
+	s, err := e.take(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { e.sessions <- s }()
+	if longSide <= 0 {
+		longSide = e.o.DetectLongSide
+	}
+	return s.detect(img, r, longSide)
+}
+
+// Crop returns b as a line for the line-reading stage: its Quad, and the
+// rectangle around it within the frame as Text and Box.
+func (b Box) Crop(frame image.Rectangle) lines.Crop {
+	r := image.Rectangle{Min: b.Quad[0], Max: b.Quad[0]}
+	for _, p := range b.Quad {
+		r.Min.X, r.Min.Y = min(r.Min.X, p.X), min(r.Min.Y, p.Y)
+		r.Max.X, r.Max.Y = max(r.Max.X, p.X+1), max(r.Max.Y, p.Y+1)
+	}
+	r = r.Intersect(frame)
+	return lines.Crop{Text: r, Box: r, Quad: lines.Quad(b.Quad)}
+}
+
+// Propose is the engine's own detector for the line-reading stage
+// (--ocr-engine ppocr): the lines it finds over the whole frame replace
+// those of the classical detector.
+func (e *Engine) Propose(ctx context.Context, img *image.Gray, _ []lines.Crop) ([]lines.Crop, error) {
+	boxes, err := e.Detect(ctx, img, img.Rect, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]lines.Crop, 0, len(boxes))
+	for _, b := range boxes {
+		if c := b.Crop(img.Rect); !c.Box.Empty() {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// destroyer is what ORT values and options share.
+type destroyer interface{ Destroy() error }
+
+// destroy frees v; the values it is used for were made by this package,
+// and freeing them only fails on a nil pointer, which cannot happen here.
+func destroy(v destroyer) {
+	if v != nil {
+		_ = v.Destroy() //nolint:errcheck // see above
+	}
+}
