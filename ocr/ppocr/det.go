@@ -83,7 +83,11 @@ func (s *session) detect(img *image.Gray, r image.Rectangle, longSide int) ([]Bo
 	}
 	defer destroy(x)
 	out := []ort.Value{nil}
-	if err := s.detSess.Run([]ort.Value{x}, out); err != nil {
+	sess, err := s.detector()
+	if err != nil {
+		return nil, err
+	}
+	if err := sess.Run([]ort.Value{x}, out); err != nil {
 		return nil, fmt.Errorf("ppocr: detector: %w", err)
 	}
 	defer destroy(out[0])

@@ -45,7 +45,6 @@ type Engine struct {
 	o        Options
 	keys     []string
 	sessions chan *session
-	all      []*session
 	stop     chan struct{}
 	once     sync.Once
 	errs     error // of Close
@@ -53,8 +52,8 @@ type Engine struct {
 
 var _ lines.Engine = (*Engine)(nil)
 
-// session is one detector and one recogniser with their scratch memory;
-// a read owns it while it runs.
+// session is one detector and one recogniser, each loaded when first
+// needed, with their scratch memory; a read owns it while it runs.
 type session struct {
 	e       *Engine
 	detSess *ort.DynamicAdvancedSession
@@ -90,35 +89,84 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{o: o, keys: keys, sessions: make(chan *session, o.Size), stop: make(chan struct{})}
 	for range o.Size {
-		s, err := e.newSession()
-		if err != nil {
-			return nil, errors.Join(err, e.Close())
-		}
-		e.all = append(e.all, s)
-		e.sessions <- s
+		e.sessions <- &session{e: e}
+	}
+	// Load both models once now, so that a model that does not load fails
+	// here rather than at the first frame; the other sessions load theirs
+	// when first needed (a load costs about 0.1 CPU-s).
+	s := <-e.sessions
+	_, err = s.detector()
+	if err == nil {
+		_, err = s.recognizer()
+	}
+	e.sessions <- s
+	if err != nil {
+		return nil, errors.Join(err, e.Close())
 	}
 	return e, nil
 }
 
-func (e *Engine) newSession() (*session, error) {
+// sessionOptions are the options of every ORT session of the engine.
+func (e *Engine) sessionOptions() (*ort.SessionOptions, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("ppocr: session options: %w", err)
 	}
-	defer destroy(opts)
 	if err := errors.Join(opts.SetIntraOpNumThreads(e.o.Threads), opts.SetInterOpNumThreads(1)); err != nil {
+		destroy(opts)
 		return nil, fmt.Errorf("ppocr: session options: %w", err)
 	}
-	s := &session{e: e}
-	s.detSess, err = ort.NewDynamicAdvancedSession(filepath.Join(e.o.Dir, DetectorFile), []string{"x"}, []string{"sigmoid_0.tmp_0"}, opts)
+	return opts, nil
+}
+
+// load creates the session of model file with its one input x and output out.
+func (e *Engine) load(file, out string) (*ort.DynamicAdvancedSession, error) {
+	opts, err := e.sessionOptions()
 	if err != nil {
-		return nil, fmt.Errorf("ppocr: load %s: %w", DetectorFile, err)
+		return nil, err
 	}
-	s.recSess, err = ort.NewDynamicAdvancedSession(filepath.Join(e.o.Dir, RecognizerFile), []string{"x"}, []string{"softmax_11.tmp_0"}, opts)
+	defer destroy(opts)
+	s, err := ort.NewDynamicAdvancedSession(filepath.Join(e.o.Dir, file), []string{"x"}, []string{out}, opts)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("ppocr: load %s: %w", RecognizerFile, err), s.detSess.Destroy())
+		return nil, fmt.Errorf("ppocr: load %s: %w", file, err)
 	}
 	return s, nil
+}
+
+// detector returns the session's detector, loading it the first time.
+func (s *session) detector() (*ort.DynamicAdvancedSession, error) {
+	if s.detSess == nil {
+		d, err := s.e.load(DetectorFile, "sigmoid_0.tmp_0")
+		if err != nil {
+			return nil, err
+		}
+		s.detSess = d
+	}
+	return s.detSess, nil
+}
+
+// recognizer returns the session's recogniser, loading it the first time.
+func (s *session) recognizer() (*ort.DynamicAdvancedSession, error) {
+	if s.recSess == nil {
+		r, err := s.e.load(RecognizerFile, "softmax_11.tmp_0")
+		if err != nil {
+			return nil, err
+		}
+		s.recSess = r
+	}
+	return s.recSess, nil
+}
+
+// close frees what the session loaded.
+func (s *session) close() error {
+	var errs []error
+	if s.detSess != nil {
+		errs = append(errs, s.detSess.Destroy())
+	}
+	if s.recSess != nil {
+		errs = append(errs, s.recSess.Destroy())
+	}
+	return errors.Join(errs...)
 }
 
 // Name returns "ppocr", the name of the engine in the lines it read.
@@ -134,9 +182,8 @@ func (e *Engine) Close() error {
 	e.once.Do(func() {
 		close(e.stop)
 		var errs []error
-		for range e.all {
-			s := <-e.sessions
-			errs = append(errs, s.detSess.Destroy(), s.recSess.Destroy())
+		for range e.o.Size {
+			errs = append(errs, (<-e.sessions).close())
 		}
 		e.errs = errors.Join(append(errs, releaseRuntime())...)
 	})

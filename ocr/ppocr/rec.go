@@ -67,7 +67,11 @@ func (s *session) recognize(img *image.Gray, q quad) (string, float64, error) {
 	}
 	defer destroy(x)
 	out := []ort.Value{nil}
-	if err := s.recSess.Run([]ort.Value{x}, out); err != nil {
+	sess, err := s.recognizer()
+	if err != nil {
+		return "", 0, err
+	}
+	if err := sess.Run([]ort.Value{x}, out); err != nil {
 		return "", 0, fmt.Errorf("ppocr: recogniser: %w", err)
 	}
 	defer destroy(out[0])
