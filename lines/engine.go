@@ -50,6 +50,14 @@ type Proposer interface {
 	Propose(ctx context.Context, img *image.Gray, found []Crop) ([]Crop, error)
 }
 
+// Observer is a Proposer that wants to know what came of the lines it
+// proposed: the Reader tells it, for each frame, the crops it had read (not
+// those reused) and the readings, from the goroutine that read them (frames
+// in flight may overlap with Propose calls).
+type Observer interface {
+	Observe(crops []Crop, read []Reading)
+}
+
 // Reading is what an engine read in one crop.
 type Reading struct {
 	Box        image.Rectangle // the crop's Box

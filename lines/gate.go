@@ -68,7 +68,7 @@ func (g *gate) check(ctx context.Context, img *image.Gray, crops []Crop) (reused
 		if c.Box.Empty() {
 			continue
 		}
-		e, reads := g.find(ctx, img, c.Box, maxChanged)
+		e, reads := g.find(ctx, img, c, maxChanged)
 		if e != nil {
 			reused = append(reused, e)
 			keep = append(keep, e)
@@ -83,12 +83,13 @@ func (g *gate) check(ctx context.Context, img *image.Gray, crops []Crop) (reused
 	return reused, fresh
 }
 
-// find returns the entry to reuse for r, or nil and the reads of an
-// unchanged but forgotten entry.
-func (g *gate) find(ctx context.Context, img *image.Gray, r image.Rectangle, maxChanged float64) (*entry, int) {
+// find returns the entry to reuse for c, or nil and the reads of an
+// unchanged but forgotten entry. A line read along a rotated box (Quad) is
+// another line than one read upright in about the same place.
+func (g *gate) find(ctx context.Context, img *image.Gray, c Crop, maxChanged float64) (*entry, int) {
 	reads := 0
 	for _, e := range g.entries {
-		if iou(e.crop.Box, r) < 0.7 || !e.crop.Box.In(img.Rect) {
+		if (e.crop.Quad == Quad{}) != (c.Quad == Quad{}) || iou(e.crop.Box, c.Box) < 0.7 || !e.crop.Box.In(img.Rect) {
 			continue
 		}
 		if e.changed(img) <= maxChanged {

@@ -166,6 +166,9 @@ func (r *Reader) read(ctx context.Context, img *image.Gray, fresh []*entry, reus
 			}
 			return nil, err
 		}
+		if ob, ok := r.o.Propose.(Observer); ok {
+			ob.Observe(crops, got)
+		}
 	}
 	out := make([]Line, 0, len(got)+len(reused))
 	for _, g := range got {

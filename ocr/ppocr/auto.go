@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"math"
+	"sync"
 
 	"github.com/streamwatch/streamwatch/lines"
 )
@@ -18,9 +19,15 @@ const (
 	// very large lines), which needs less resolution than small text.
 	autoDetectLongSide = 640
 	// autoCadence is the fewest sampled frames between two detections of a
-	// stream whose picture keeps changing; a still picture is not
-	// detected again at all.
+	// stream.
 	autoCadence = 4
+	// A classical line read by Tesseract with less than autoDoubt, by
+	// PP-OCR (re-reading it in its upright box) with less than
+	// autoDoubtPP, or by neither, asks for PP-OCR's detector around it:
+	// PP-OCR reads a well-cropped line with character probabilities of
+	// 0.95 and more, and a tilted line in an upright box with less.
+	autoDoubt   = 60
+	autoDoubtPP = 90
 	// autoTilt is the slope (of a box's top edge) from which a box is a
 	// tilted line, read along its box; the classical detector's boxes
 	// over it are fragments and are dropped.
@@ -36,10 +43,11 @@ const (
 // reads the classical detector's lines, PP-OCR re-reads those Tesseract
 // reads with low confidence and reads the lines its own detector finds
 // where the classical one finds none (tilted and vertical lines, lines too
-// large for it). PP-OCR's detector runs at reduced scale, on the changed
-// part of the picture, at most every autoCadence sampled frames while the
-// picture changes, and its lines' readings are reused while their pixels
-// stay, as every line's are.
+// large for it). PP-OCR's detector runs at reduced scale, only around
+// classical lines neither engine read with confidence and columns of single
+// characters, at most every autoCadence sampled frames; its boxes stay
+// while the picture under them does, and their readings are reused while
+// their pixels stay, as every line's are.
 type Auto struct {
 	Classic lines.Engine // Tesseract
 	PP      *Engine
@@ -106,23 +114,49 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 // classical detector's lines where it finds none.
 func (a *Auto) Stream() lines.Proposer { return &autoStream{pp: a.PP} }
 
-// autoStream remembers a stream's last detection: the boxes and the
-// picture summary they were found on.
+// autoStream decides where a stream's PP-OCR detections run: around the
+// classical lines that neither engine read with confidence (a tilted line
+// cut into fragments, texture) and around columns of single characters (a
+// vertical line), at most every autoCadence sampled frames; it keeps the
+// boxes found while the picture under them stays.
 type autoStream struct {
 	pp     *Engine
 	boxes  []Box
-	thumb  []int32 // mean luma per cell at the last detection
+	thumb  []int32 // mean luma per cell of the last frame
 	tw, th int
 	since  int // sampled frames since the last detection
+
+	mu       sync.Mutex
+	doubtful []image.Rectangle // of lines read since the last detection, guarded by mu
+
 	// detections counts the detector's runs, for tests.
 	detections int
+}
+
+// Observe notes the classical lines read without confidence.
+func (s *autoStream) Observe(crops []lines.Crop, read []lines.Reading) {
+	sure := map[image.Rectangle]bool{}
+	for _, r := range read {
+		least := float64(autoDoubt)
+		if r.Engine == s.pp.Name() {
+			least = autoDoubtPP
+		}
+		sure[r.Box] = sure[r.Box] || r.Confidence >= least
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range crops {
+		if c.Quad == (lines.Quad{}) && !sure[c.Box] {
+			s.doubtful = append(s.doubtful, c.Box)
+		}
+	}
 }
 
 // Propose merges the stream's PP-OCR boxes into found: a tilted or vertical
 // box replaces the classical boxes whose centre it holds; a level box is
 // added where no classical box overlaps it.
 func (s *autoStream) Propose(ctx context.Context, img *image.Gray, found []lines.Crop) ([]lines.Crop, error) {
-	if err := s.update(ctx, img); err != nil {
+	if err := s.update(ctx, img, found); err != nil {
 		return nil, err
 	}
 	out := found
@@ -143,21 +177,38 @@ func (s *autoStream) Propose(ctx context.Context, img *image.Gray, found []lines
 	return out, nil
 }
 
-// update detects again where the picture changed since the last detection,
-// unless it did so less than autoCadence frames ago.
-func (s *autoStream) update(ctx context.Context, img *image.Gray) error {
+// update forgets the boxes over which the picture changed and, if there
+// are doubtful lines or columns and the cadence allows, detects around them.
+func (s *autoStream) update(ctx context.Context, img *image.Gray, found []lines.Crop) error {
 	thumb, tw, th := summary(img)
 	s.since++
-	if s.thumb != nil && (tw != s.tw || th != s.th) {
-		s.thumb = nil // another picture size: detect it all
-	}
-	region := img.Rect
-	if s.thumb != nil {
-		changed, ok := changedRegion(s.thumb, thumb, tw, th)
-		if !ok || s.since < autoCadence {
-			return nil
+	if s.thumb == nil || tw != s.tw || th != s.th {
+		s.boxes = nil
+	} else if changed, ok := changedRegion(s.thumb, thumb, tw, th); ok {
+		kept := s.boxes[:0]
+		for _, b := range s.boxes {
+			if !b.bounds().Overlaps(changed) {
+				kept = append(kept, b)
+			}
 		}
-		region = changed.Intersect(img.Rect)
+		s.boxes = kept
+	}
+	s.thumb, s.tw, s.th = thumb, tw, th
+	if s.detections > 0 && s.since < autoCadence {
+		return nil
+	}
+	s.mu.Lock()
+	regions := append(s.doubtful, columns(found)...)
+	s.doubtful = nil
+	s.mu.Unlock()
+	region := image.Rectangle{}
+	for _, r := range regions {
+		g := max(r.Dy(), 16)
+		region = region.Union(r.Inset(-g))
+	}
+	region = region.Intersect(img.Rect)
+	if region.Empty() {
+		return nil
 	}
 	long := max(1, int(math.Ceil(float64(max(region.Dx(), region.Dy()))*float64(autoDetectLongSide)/float64(max(img.Rect.Dx(), img.Rect.Dy())))))
 	s.detections++
@@ -165,15 +216,49 @@ func (s *autoStream) update(ctx context.Context, img *image.Gray) error {
 	if err != nil {
 		return err
 	}
-	kept := boxes
 	for _, b := range s.boxes {
 		if !b.bounds().Overlaps(region) {
-			kept = append(kept, b)
+			boxes = append(boxes, b)
 		}
 	}
-	s.boxes, s.thumb, s.tw, s.th, s.since = kept, thumb, tw, th, 0
+	s.boxes, s.since = boxes, 0
 	return nil
 }
+
+// columns returns the rectangles around runs of three or more classical
+// lines no wider than tall, stacked one under the other: the characters of
+// a vertical line, which the classical detector finds one at a time.
+func columns(found []lines.Crop) []image.Rectangle {
+	var out []image.Rectangle
+	used := make([]bool, len(found))
+	for i, c := range found {
+		if used[i] || !squarish(c.Text) {
+			continue
+		}
+		col, n := c.Text, 1
+		for grew := true; grew; {
+			grew = false
+			for j, d := range found {
+				if used[j] || j == i || !squarish(d.Text) {
+					continue
+				}
+				h := col.Dx()
+				cx, dx := (col.Min.X+col.Max.X)/2, (d.Text.Min.X+d.Text.Max.X)/2
+				if abs(cx-dx) <= h/2 && d.Text.Min.Y < col.Max.Y+h && d.Text.Max.Y > col.Min.Y-h {
+					col, n, used[j], grew = col.Union(d.Text), n+1, true, true
+				}
+			}
+		}
+		if n >= 3 {
+			out = append(out, col)
+		}
+	}
+	return out
+}
+
+func squarish(r image.Rectangle) bool { return r.Dx() <= 3*r.Dy()/2 && r.Dy() <= 2*r.Dx() }
+
+func abs(v int) int { return max(v, -v) }
 
 // summary returns the mean luma of each thumbCell square of img.
 func summary(img *image.Gray) ([]int32, int, int) {

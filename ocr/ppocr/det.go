@@ -77,16 +77,16 @@ func (s *session) detect(img *image.Gray, r image.Rectangle, longSide int) ([]Bo
 		in[plane+i] = (v - detMean[1]) / detStd[1]
 		in[2*plane+i] = (v - detMean[2]) / detStd[2]
 	}
+	sess, err := s.detector()
+	if err != nil {
+		return nil, err
+	}
 	x, err := ort.NewTensor(ort.Shape{1, 3, int64(dh), int64(dw)}, in)
 	if err != nil {
 		return nil, fmt.Errorf("ppocr: detector input: %w", err)
 	}
 	defer destroy(x)
 	out := []ort.Value{nil}
-	sess, err := s.detector()
-	if err != nil {
-		return nil, err
-	}
 	if err := sess.Run([]ort.Value{x}, out); err != nil {
 		return nil, fmt.Errorf("ppocr: detector: %w", err)
 	}

@@ -37,6 +37,10 @@ type Options struct {
 	// DetectLongSide is the long side, in pixels, a frame is scaled to
 	// (never up) for the detector. Default 960.
 	DetectLongSide int
+	// Lazy loads ONNX Runtime and the models when first needed rather than
+	// in New (which then only checks that the files are there): for auto,
+	// whose streams may never need PP-OCR; a load costs about 0.2 CPU-s.
+	Lazy bool
 }
 
 // Engine reads text lines with PP-OCRv4. It is safe for concurrent use:
@@ -48,6 +52,10 @@ type Engine struct {
 	stop     chan struct{}
 	once     sync.Once
 	errs     error // of Close
+
+	rtMu     sync.Mutex
+	rtLoaded bool // the runtime is acquired, to be released by Close
+	rtErr    error
 }
 
 var _ lines.Engine = (*Engine)(nil)
@@ -84,12 +92,12 @@ func New(o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := acquireRuntime(filepath.Join(o.Dir, RuntimeFile)); err != nil {
-		return nil, err
-	}
 	e := &Engine{o: o, keys: keys, sessions: make(chan *session, o.Size), stop: make(chan struct{})}
 	for range o.Size {
 		e.sessions <- &session{e: e}
+	}
+	if o.Lazy {
+		return e, nil
 	}
 	// Load both models once now, so that a model that does not load fails
 	// here rather than at the first frame; the other sessions load theirs
@@ -119,8 +127,22 @@ func (e *Engine) sessionOptions() (*ort.SessionOptions, error) {
 	return opts, nil
 }
 
+// runtime acquires ONNX Runtime for the engine, once; a failure stays.
+func (e *Engine) runtime() error {
+	e.rtMu.Lock()
+	defer e.rtMu.Unlock()
+	if !e.rtLoaded && e.rtErr == nil {
+		e.rtErr = acquireRuntime(filepath.Join(e.o.Dir, RuntimeFile))
+		e.rtLoaded = e.rtErr == nil
+	}
+	return e.rtErr
+}
+
 // load creates the session of model file with its one input x and output out.
 func (e *Engine) load(file, out string) (*ort.DynamicAdvancedSession, error) {
+	if err := e.runtime(); err != nil {
+		return nil, err
+	}
 	opts, err := e.sessionOptions()
 	if err != nil {
 		return nil, err
@@ -185,7 +207,13 @@ func (e *Engine) Close() error {
 		for range e.o.Size {
 			errs = append(errs, (<-e.sessions).close())
 		}
-		e.errs = errors.Join(append(errs, releaseRuntime())...)
+		e.rtMu.Lock()
+		if e.rtLoaded {
+			errs = append(errs, releaseRuntime())
+			e.rtLoaded = false
+		}
+		e.rtMu.Unlock()
+		e.errs = errors.Join(errs...)
 	})
 	return e.errs
 }

@@ -61,16 +61,16 @@ func (s *session) recognize(img *image.Gray, q quad) (string, float64, error) {
 	sample(img, q, vertical, in[:plane], rw, full, h/recHeight)
 	copy(in[plane:], in[:plane])
 	copy(in[2*plane:], in[:plane])
+	sess, err := s.recognizer()
+	if err != nil {
+		return "", 0, err
+	}
 	x, err := ort.NewTensor(ort.Shape{1, 3, recHeight, int64(full)}, in)
 	if err != nil {
 		return "", 0, fmt.Errorf("ppocr: recogniser input: %w", err)
 	}
 	defer destroy(x)
 	out := []ort.Value{nil}
-	sess, err := s.recognizer()
-	if err != nil {
-		return "", 0, err
-	}
 	if err := sess.Run([]ort.Value{x}, out); err != nil {
 		return "", 0, fmt.Errorf("ppocr: recogniser: %w", err)
 	}
