@@ -46,7 +46,7 @@ func testDir() string {
 
 // frame renders a 1280x720 frame: a busy background (ffmpeg's testsrc2,
 // darkened) and the text of filter, a drawtext or overlay chain over [bg].
-func frame(t *testing.T, filter string) string {
+func frame(t testing.TB, filter string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "f.png")
 	testutil.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=1280x720,eq=brightness=-0.25:saturation=0.5",
@@ -54,11 +54,17 @@ func frame(t *testing.T, filter string) string {
 	return out
 }
 
-func textFile(t *testing.T, s string) string {
+func textFile(t testing.TB, s string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "t.txt")
 	require.NoError(t, os.WriteFile(p, []byte(s), 0o644))
 	return p
+}
+
+// benchFrame is a frame with one caption, for the benchmarks.
+func benchFrame(b testing.TB) string {
+	return frame(b, "[bg]drawtext=fontfile="+cjkFont+":textfile="+textFile(b, "GUCCI 古驰 高仿包 1:1 replica")+
+		":fontsize=44:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=12:x=(w-tw)/2:y=h-140")
 }
 
 // squeeze drops whitespace: the engine reads a gap between Han and Latin
