@@ -3,7 +3,8 @@
 //
 //   - proposing text-line regions (Detect: scan, refine, merge), each as a
 //     Crop: the glyphs' box and that box with Margin around it, the margin
-//     engines are tuned to;
+//     engines are tuned to; an engine's own detector (a Proposer, e.g.
+//     PP-OCR's, with rotated boxes in Crop.Quad) adds to them or replaces them;
 //   - deciding which lines changed since earlier frames of the stream (the
 //     gate) and reusing the readings of the others;
 //   - reading the changed ones through an Engine (ocr.Pool, Tesseract, is

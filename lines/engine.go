@@ -32,6 +32,30 @@ type Crop struct {
 	// crop and read (their renderings are tuned to that margin), and what
 	// the stage compares between frames and reports.
 	Box image.Rectangle
+	// Quad, when not zero, is the line as a rotated rectangle (top-left,
+	// top-right, bottom-right, bottom-left, in the frame's coordinates)
+	// from a detector that finds tilted and vertical lines; Box is then the
+	// rectangle around it. Engines that read along it do; others read Box.
+	Quad Quad
+}
+
+// Quad is the four corners of a rotated rectangle.
+type Quad [4]image.Point
+
+// Proposer proposes the text lines of a frame besides, or instead of, those
+// of the classical detector (found): an engine's own detector. The Reader
+// calls it, for one stream, in frame order; what it returns goes through the
+// change gate like the detector's lines.
+type Proposer interface {
+	Propose(ctx context.Context, img *image.Gray, found []Crop) ([]Crop, error)
+}
+
+// Observer is a Proposer that wants to know what came of the lines it
+// proposed: the Reader tells it, for each frame, the crops it had read (not
+// those reused) and the readings, from the goroutine that read them (frames
+// in flight may overlap with Propose calls).
+type Observer interface {
+	Observe(crops []Crop, read []Reading)
 }
 
 // Reading is what an engine read in one crop.
@@ -39,6 +63,9 @@ type Reading struct {
 	Box        image.Rectangle // the crop's Box
 	Text       string
 	Confidence float64 // 0..100
+	// Engine names the engine that read it when that is not the Engine's
+	// Name (an engine made of others); empty otherwise.
+	Engine string
 	// Chars are the boxes of the characters of Text, in img's coordinates,
 	// for engines that report them; nil otherwise.
 	Chars []Char

@@ -78,7 +78,7 @@ func (g *gate) check(ctx context.Context, img *image.Gray, crops []Crop, shift i
 		if c.Box.Empty() {
 			continue
 		}
-		e, reads := g.find(ctx, img, c.Box, maxChanged)
+		e, reads := g.find(ctx, img, c, maxChanged)
 		if e == nil && shift != (image.Point{}) {
 			e = g.findMoved(ctx, img, c, shift, maxChanged)
 		}
@@ -96,12 +96,13 @@ func (g *gate) check(ctx context.Context, img *image.Gray, crops []Crop, shift i
 	return reused, fresh
 }
 
-// find returns the entry to reuse for r, or nil and the reads of an
-// unchanged but forgotten entry.
-func (g *gate) find(ctx context.Context, img *image.Gray, r image.Rectangle, maxChanged float64) (*entry, int) {
+// find returns the entry to reuse for c, or nil and the reads of an
+// unchanged but forgotten entry. A line read along a rotated box (Quad) is
+// another line than one read upright in about the same place.
+func (g *gate) find(ctx context.Context, img *image.Gray, c Crop, maxChanged float64) (*entry, int) {
 	reads := 0
 	for _, e := range g.entries {
-		if iou(e.crop.Box, r) < 0.7 || !e.crop.Box.In(img.Rect) {
+		if (e.crop.Quad == Quad{}) != (c.Quad == Quad{}) || iou(e.crop.Box, c.Box) < 0.7 || !e.crop.Box.In(img.Rect) {
 			continue
 		}
 		if e.changed(img) <= maxChanged {
@@ -127,7 +128,7 @@ func (g *gate) find(ctx context.Context, img *image.Gray, r image.Rectangle, max
 // again while it stays, see Reader).
 func (g *gate) findMoved(ctx context.Context, img *image.Gray, c Crop, shift image.Point, maxChanged float64) *entry {
 	for _, e := range g.entries {
-		if iou(e.crop.Box.Add(shift), c.Box) < 0.7 {
+		if (e.crop.Quad == Quad{}) != (c.Quad == Quad{}) || iou(e.crop.Box.Add(shift), c.Box) < 0.7 {
 			continue
 		}
 		d, ok := e.movedTo(img, shift, maxChanged)

@@ -3,6 +3,7 @@ package lines
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"sync"
 	"time"
@@ -51,7 +52,10 @@ type Options struct {
 	// flipped between ink and background for the line to count as
 	// unchanged since an earlier frame. Default 0.02.
 	MaxChanged float64
-	Metrics    Metrics
+	// Propose, when set, is consulted after the detector on every frame
+	// (see Proposer); it belongs to one stream.
+	Propose Proposer
+	Metrics Metrics
 }
 
 // Reader reads the text lines of one stream's frames: it proposes line
@@ -113,13 +117,24 @@ func (r *Reader) Start(ctx context.Context, img *image.Gray) (*Pending, error) {
 		return nil, err
 	}
 	r.held = false
+	crops := detect(img, r.o.Detect)
+	if r.o.Propose != nil {
+		var err error
+		if crops, err = r.o.Propose.Propose(ctx, img, crops); err != nil {
+			// Like a failed read: the frame's Pending says so.
+			<-r.slots
+			p := &Pending{done: make(chan struct{}), err: fmt.Errorf("lines: propose: %w", err)}
+			close(p.done)
+			return p, nil
+		}
+	}
 	prof := motion.Of(img)
 	var shift image.Point
 	if r.havePrev {
 		shift = motion.Shift(r.prev, prof)
 	}
 	r.prev, r.havePrev = prof, true
-	reused, fresh := r.gate.check(ctx, img, detect(img, r.o.Detect), shift)
+	reused, fresh := r.gate.check(ctx, img, crops, shift)
 	add(r.o.Metrics.Reused, len(reused))
 	add(r.o.Metrics.Read, len(fresh))
 	var old []Line
@@ -162,10 +177,17 @@ func (r *Reader) read(ctx context.Context, img *image.Gray, fresh []*entry, reus
 			}
 			return nil, err
 		}
+		if ob, ok := r.o.Propose.(Observer); ok {
+			ob.Observe(crops, got)
+		}
 	}
 	out := make([]Line, 0, len(got)+len(reused))
 	for _, g := range got {
-		out = append(out, Line{Box: g.Box, Text: g.Text, Confidence: g.Confidence, Engine: r.name, Chars: g.Chars})
+		name := r.name
+		if g.Engine != "" {
+			name = g.Engine
+		}
+		out = append(out, Line{Box: g.Box, Text: g.Text, Confidence: g.Confidence, Engine: name, Chars: g.Chars})
 	}
 	for _, e := range fresh {
 		for _, l := range out {

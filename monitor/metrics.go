@@ -77,12 +77,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		OCRSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "streamwatch_ocr_duration_seconds",
-			Help:    "Time Tesseract spent reading one sampled frame.",
+			Help:    "Time the OCR engine spent reading one sampled frame.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 		}),
 		LinesRead: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamwatch_ocr_lines_read_total",
-			Help: "Text lines handed to Tesseract.",
+			Help: "Text lines handed to the OCR engine.",
 		}),
 		LinesReused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamwatch_ocr_lines_reused_total",

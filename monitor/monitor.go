@@ -65,7 +65,10 @@ type Options struct {
 	Deadline time.Duration
 	// Lines tunes the detection of text lines.
 	Lines lines.DetectOptions
-	Sink  alerts.Sink // required
+	// Propose, when set, is the stream's own Proposer of text lines beside
+	// the detector's (an engine's detector, lines.Proposer); one per stream.
+	Propose lines.Proposer
+	Sink    alerts.Sink // required
 	// Evidence, when set, stores a JPEG of the frame that best shows each
 	// alert and crops of its lines; their keys go into the records.
 	Evidence alerts.EvidenceStore
@@ -132,7 +135,7 @@ func newConfig(o Options) (config, error) {
 		c.ingest.Logger = o.Logger
 	}
 	c.tracker.StreamID, c.tracker.Channel = o.StreamID, o.Channel
-	c.lines = lines.Options{Engine: o.Engine, Detect: o.Lines, Metrics: lines.Metrics{
+	c.lines = lines.Options{Engine: o.Engine, Detect: o.Lines, Propose: o.Propose, Metrics: lines.Metrics{
 		Read: o.Metrics.LinesRead, Reused: o.Metrics.LinesReused, Seconds: o.Metrics.OCRSeconds}}
 	return c, nil
 }

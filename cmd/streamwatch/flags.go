@@ -21,6 +21,7 @@ import (
 	"github.com/streamwatch/streamwatch/ingest"
 	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/match"
+	"github.com/streamwatch/streamwatch/ocr/ppocr"
 )
 
 var errHelp = errors.New("help shown")
@@ -40,6 +41,8 @@ type common struct {
 	logLevel       string
 	nats           natsFlags
 	ocrWorkers     int
+	ocrEngine      ocrEngine
+	ppocrDir       string
 	languages      string
 	gap            time.Duration
 	minHits        int
@@ -108,7 +111,10 @@ func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	c.nats.register(fs)
-	fs.IntVar(&c.ocrWorkers, "ocr-workers", runtime.NumCPU(), "Tesseract clients in the OCR pool")
+	fs.IntVar(&c.ocrWorkers, "ocr-workers", runtime.NumCPU(), "OCR workers: Tesseract clients, and as many PP-OCR sessions (one thread each)")
+	c.ocrEngine = defaultEngine
+	fs.Var(&c.ocrEngine, "ocr-engine", "engine that reads text lines: tesseract, ppocr (PP-OCRv4 on ONNX Runtime) or auto (each where it wins; Tesseract alone without PP-OCR's files); default "+string(defaultEngine))
+	fs.StringVar(&c.ppocrDir, "ppocr-dir", ppocr.DefaultDir(), "folder of PP-OCR's files (ONNX Runtime, models, dictionary), as make ppocr-files installs them")
 	fs.StringVar(&c.languages, "languages", "eng+chi_sim+chi_tra", "Tesseract languages, joined with +")
 	fs.DurationVar(&c.gap, "gap", 3*time.Second, "longest media-time gap without a hit that a segment bridges")
 	fs.IntVar(&c.minHits, "min-hits", 2, "sampled frames with a hit before a segment opens")

@@ -24,7 +24,6 @@ import (
 	"github.com/streamwatch/streamwatch/lines"
 	"github.com/streamwatch/streamwatch/match"
 	"github.com/streamwatch/streamwatch/monitor"
-	"github.com/streamwatch/streamwatch/ocr"
 )
 
 // cmdWatch runs "watch URL": one live stream (or a file paced with
@@ -160,8 +159,8 @@ type wiring struct {
 	metrics  *monitor.Metrics
 	evidence alerts.EvidenceStore
 	outbox   *alerts.Outbox
-	ocr      *ocr.Pool
-	sched    *lines.Scheduler // the process's one line-reading scheduler, over ocr
+	ocr      *readers
+	sched    *lines.Scheduler // the process's one line-reading scheduler, over ocr's engine
 	opens    *ingest.OpenGate // admits the opens of every stream of the process, a few at once
 	console  net.Listener     // watch --console, or nil
 	closers  []func()
@@ -302,13 +301,13 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 		w.sinks = append(w.sinks, w.outbox)
 	}
 
-	pool, err := ocr.NewPool(ocr.Options{Size: c.ocrWorkers, Languages: strings.Split(c.languages, "+")})
+	rd, err := w.openEngine()
 	if err != nil {
 		return nil, err
 	}
-	w.closers = append(w.closers, func() { w.closed("OCR pool", pool.Close()) })
-	w.ocr = pool
-	w.sched = lines.NewScheduler(pool, lines.SchedulerOptions{})
+	w.closers = append(w.closers, func() { w.closed("OCR engine", rd.close()) })
+	w.ocr = rd
+	w.sched = lines.NewScheduler(rd.engine, lines.SchedulerOptions{})
 	// An open mostly waits (the network, the first keyframe of a 2 s GOP):
 	// one per CPU let 40 RTMP streams attach over 35 s in make bench-live.
 	w.opens = ingest.NewOpenGate(opensPerCPU * runtime.NumCPU())
@@ -350,7 +349,8 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		SampleInterval: c.sampleInterval,
 		Replay:         replay,
 		Rules:          w.live,
-		Engine:         w.ocr,
+		Engine:         w.ocr.engine,
+		Propose:        w.ocr.propose(),
 		Scheduler:      w.sched,
 		Sink:           w.sinks,
 		Evidence:       w.evidence,

@@ -1,0 +1,321 @@
+package ppocr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/streamwatch/streamwatch/lines"
+)
+
+// Errors of the engine.
+var (
+	ErrClosed = errors.New("ppocr: engine closed")
+	ErrModel  = errors.New("ppocr: unexpected model")
+)
+
+// dropScore is the least confidence of a reading handed on (PaddleOCR's
+// drop_score 0.5): below it a recognition is mostly junk from texture.
+const dropScore = 50
+
+// Options configure an Engine.
+type Options struct {
+	// Dir holds the engine's files (see CheckFiles). Default DefaultDir().
+	Dir string
+	// Size is the number of sessions, each a detector and a recogniser
+	// used by one read at a time. Default runtime.NumCPU().
+	Size int
+	// Threads is each session's intra-op threads. Default 1: the sessions
+	// already run side by side, one per core, as Tesseract clients do.
+	Threads int
+	// DetectLongSide is the long side, in pixels, a frame is scaled to
+	// (never up) for the detector. Default 960.
+	DetectLongSide int
+	// Lazy loads ONNX Runtime and the models when first needed rather than
+	// in New (which then only checks that the files are there): for auto,
+	// whose streams may never need PP-OCR; a load costs about 0.2 CPU-s.
+	Lazy bool
+}
+
+// Engine reads text lines with PP-OCRv4. It is safe for concurrent use:
+// each read takes one of its sessions, so at most Size run at once.
+type Engine struct {
+	o        Options
+	keys     []string
+	sessions chan *session
+	stop     chan struct{}
+	once     sync.Once
+	errs     error // of Close
+
+	rtMu     sync.Mutex
+	rtLoaded bool // the runtime is acquired, to be released by Close
+	rtErr    error
+}
+
+var _ lines.Engine = (*Engine)(nil)
+
+// session is one detector and one recogniser, each loaded when first
+// needed, with their scratch memory; a read owns it while it runs.
+type session struct {
+	e       *Engine
+	detSess *ort.DynamicAdvancedSession
+	recSess *ort.DynamicAdvancedSession
+	det     detScratch
+	rec     recScratch
+}
+
+// New loads ONNX Runtime and the models from o.Dir and creates the
+// sessions. It fails with ErrFilesMissing when a file is not there.
+func New(o Options) (*Engine, error) {
+	if o.Dir == "" {
+		o.Dir = DefaultDir()
+	}
+	if o.Size <= 0 {
+		o.Size = runtime.NumCPU()
+	}
+	if o.Threads <= 0 {
+		o.Threads = 1
+	}
+	if o.DetectLongSide <= 0 {
+		o.DetectLongSide = defaultDetLen
+	}
+	if err := CheckFiles(o.Dir); err != nil {
+		return nil, err
+	}
+	keys, err := loadKeys(filepath.Join(o.Dir, KeysFile))
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{o: o, keys: keys, sessions: make(chan *session, o.Size), stop: make(chan struct{})}
+	for range o.Size {
+		e.sessions <- &session{e: e}
+	}
+	if o.Lazy {
+		return e, nil
+	}
+	// Load both models once now, so that a model that does not load fails
+	// here rather than at the first frame; the other sessions load theirs
+	// when first needed (a load costs about 0.1 CPU-s).
+	s := <-e.sessions
+	_, err = s.detector()
+	if err == nil {
+		_, err = s.recognizer()
+	}
+	e.sessions <- s
+	if err != nil {
+		return nil, errors.Join(err, e.Close())
+	}
+	return e, nil
+}
+
+// sessionOptions are the options of every ORT session of the engine.
+func (e *Engine) sessionOptions() (*ort.SessionOptions, error) {
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("ppocr: session options: %w", err)
+	}
+	if err := errors.Join(opts.SetIntraOpNumThreads(e.o.Threads), opts.SetInterOpNumThreads(1)); err != nil {
+		destroy(opts)
+		return nil, fmt.Errorf("ppocr: session options: %w", err)
+	}
+	return opts, nil
+}
+
+// runtime acquires ONNX Runtime for the engine, once; a failure stays.
+func (e *Engine) runtime() error {
+	e.rtMu.Lock()
+	defer e.rtMu.Unlock()
+	if !e.rtLoaded && e.rtErr == nil {
+		e.rtErr = acquireRuntime(filepath.Join(e.o.Dir, RuntimeFile))
+		e.rtLoaded = e.rtErr == nil
+	}
+	return e.rtErr
+}
+
+// load creates the session of model file with its one input x and output out.
+func (e *Engine) load(file, out string) (*ort.DynamicAdvancedSession, error) {
+	if err := e.runtime(); err != nil {
+		return nil, err
+	}
+	opts, err := e.sessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	defer destroy(opts)
+	s, err := ort.NewDynamicAdvancedSession(filepath.Join(e.o.Dir, file), []string{"x"}, []string{out}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("ppocr: load %s: %w", file, err)
+	}
+	return s, nil
+}
+
+// detector returns the session's detector, loading it the first time.
+func (s *session) detector() (*ort.DynamicAdvancedSession, error) {
+	if s.detSess == nil {
+		d, err := s.e.load(DetectorFile, "sigmoid_0.tmp_0")
+		if err != nil {
+			return nil, err
+		}
+		s.detSess = d
+	}
+	return s.detSess, nil
+}
+
+// recognizer returns the session's recogniser, loading it the first time.
+func (s *session) recognizer() (*ort.DynamicAdvancedSession, error) {
+	if s.recSess == nil {
+		r, err := s.e.load(RecognizerFile, "softmax_11.tmp_0")
+		if err != nil {
+			return nil, err
+		}
+		s.recSess = r
+	}
+	return s.recSess, nil
+}
+
+// close frees what the session loaded.
+func (s *session) close() error {
+	var errs []error
+	if s.detSess != nil {
+		errs = append(errs, s.detSess.Destroy())
+	}
+	if s.recSess != nil {
+		errs = append(errs, s.recSess.Destroy())
+	}
+	return errors.Join(errs...)
+}
+
+// Name returns "ppocr", the name of the engine in the lines it read.
+func (e *Engine) Name() string { return "ppocr" }
+
+// Size returns the number of sessions.
+func (e *Engine) Size() int { return e.o.Size }
+
+// Close waits for the reads running, frees the sessions and, with the
+// process's last Engine, ONNX Runtime. Reads after Close fail with
+// ErrClosed.
+func (e *Engine) Close() error {
+	e.once.Do(func() {
+		close(e.stop)
+		var errs []error
+		for range e.o.Size {
+			errs = append(errs, (<-e.sessions).close())
+		}
+		e.rtMu.Lock()
+		if e.rtLoaded {
+			errs = append(errs, releaseRuntime())
+			e.rtLoaded = false
+		}
+		e.rtMu.Unlock()
+		e.errs = errors.Join(errs...)
+	})
+	return e.errs
+}
+
+// take waits for a free session.
+func (e *Engine) take(ctx context.Context) (*session, error) {
+	select {
+	case <-e.stop:
+		return nil, ErrClosed
+	default:
+	}
+	select {
+	case s := <-e.sessions:
+		return s, nil
+	case <-e.stop:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// ReadLines reads each crop as one line: along its Quad when it has one
+// (a box of PP-OCR's detector), else its Box.
+func (e *Engine) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Crop) ([]lines.Reading, error) {
+	s, err := e.take(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { e.sessions <- s }()
+	var out []lines.Reading
+	for _, c := range crops {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		q := quadOf(c.Box)
+		if c.Quad != (lines.Quad{}) {
+			for i, p := range c.Quad {
+				q[i] = fromImage(p)
+			}
+		}
+		text, conf, err := s.recognize(img, q)
+		if err != nil {
+			return nil, err
+		}
+		if text != "" && conf >= dropScore {
+			out = append(out, lines.Reading{Box: c.Box, Text: text, Confidence: conf})
+		}
+	}
+	return out, nil
+}
+
+// Detect returns the text lines PP-OCR's detector finds in region r of img,
+// scaled so that its long side is at most longSide pixels (0: the engine's
+// DetectLongSide).
+func (e *Engine) Detect(ctx context.Context, img *image.Gray, r image.Rectangle, longSide int) ([]Box, error) {
+	s, err := e.take(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { e.sessions <- s }()
+	if longSide <= 0 {
+		longSide = e.o.DetectLongSide
+	}
+	return s.detect(img, r, longSide)
+}
+
+// Crop returns b as a line for the line-reading stage: its Quad, and the
+// rectangle around it within the frame as Text and Box.
+func (b Box) Crop(frame image.Rectangle) lines.Crop {
+	r := image.Rectangle{Min: b.Quad[0], Max: b.Quad[0]}
+	for _, p := range b.Quad {
+		r.Min.X, r.Min.Y = min(r.Min.X, p.X), min(r.Min.Y, p.Y)
+		r.Max.X, r.Max.Y = max(r.Max.X, p.X+1), max(r.Max.Y, p.Y+1)
+	}
+	r = r.Intersect(frame)
+	return lines.Crop{Text: r, Box: r, Quad: lines.Quad(b.Quad)}
+}
+
+// Propose is the engine's own detector for the line-reading stage
+// (--ocr-engine ppocr): the lines it finds over the whole frame replace
+// those of the classical detector.
+func (e *Engine) Propose(ctx context.Context, img *image.Gray, _ []lines.Crop) ([]lines.Crop, error) {
+	boxes, err := e.Detect(ctx, img, img.Rect, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]lines.Crop, 0, len(boxes))
+	for _, b := range boxes {
+		if c := b.Crop(img.Rect); !c.Box.Empty() {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// destroyer is what ORT values and options share.
+type destroyer interface{ Destroy() error }
+
+// destroy frees v; the values it is used for were made by this package,
+// and freeing them only fails on a nil pointer, which cannot happen here.
+func destroy(v destroyer) {
+	if v != nil {
+		_ = v.Destroy() //nolint:errcheck // see above
+	}
+}
