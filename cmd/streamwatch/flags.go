@@ -54,6 +54,7 @@ type common struct {
 	reconnectMax   time.Duration
 	stallTimeout   time.Duration
 	allowOrigins   originsFlag // watch and worker only
+	inspect        bool        // read: no sinks, no NATS; set by the command, not a flag
 }
 
 // originsFlag is --allow-source-origin: repeatable, and comma-separated
