@@ -140,7 +140,7 @@ func (m *monitor) observe(ctx context.Context, st *matchState, f frames.Sampled,
 	st.last = f.Wall
 	ls := make([]match.Line, len(read))
 	for i, l := range read {
-		ls[i] = match.Line{Text: l.Text, Confidence: math.Round(l.Confidence*10) / 10,
+		ls[i] = match.Line{Text: l.Text, Confidence: math.Round(l.Confidence*10) / 10, Engine: l.Engine,
 			Box: match.Box{X: l.Box.Min.X, Y: l.Box.Min.Y, W: l.Box.Dx(), H: l.Box.Dy()}}
 	}
 	if nr, nm := m.Rules.Load(); nr != nil && nr != st.inForce {
