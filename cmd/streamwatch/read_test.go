@@ -109,36 +109,3 @@ func TestReadPrintsLinesAndSpansAtTheirMediaTimes(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, files, len(reports))
 }
-
-func TestReadBadInput(t *testing.T) {
-	dir := t.TempDir()
-	text := filepath.Join(dir, "notes.txt")
-	require.NoError(t, os.WriteFile(text, []byte("this is not a video\n"), 0o644))
-	tests := []struct {
-		name string
-		args []string
-		code int
-		want string
-	}{
-		{"missing file", []string{"read", filepath.Join(dir, "nope.mp4")}, 1, "nope.mp4"},
-		{"non-video file", []string{"read", text}, 1, "notes.txt"},
-		{"unknown scheme", []string{"read", "gopher://example.invalid/x"}, 1, "unsupported URL scheme"},
-		{"frames-dir is a file", []string{"read", readClip(t), "--frames-dir", text}, 1, "--frames-dir"},
-		{"no input", []string{"read"}, 2, "one FILE or URL"},
-		{"two inputs", []string{"read", text, text}, 2, "one FILE or URL"},
-		{"a flag read has no use for", []string{"read", text, "--out", filepath.Join(dir, "x")}, 2, "--out has no use in read"},
-		{"unknown flag", []string{"read", "--frob", text}, 2, "frob"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := runBin(t, 90*time.Second, "", tc.args...)
-			require.Equal(t, tc.code, r.code, "stderr: %s", r.stderr)
-			require.Empty(t, r.stdout)
-			lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
-			last := lines[len(lines)-1]
-			require.True(t, strings.HasPrefix(last, "streamwatch: "), "last line: %q", last)
-			require.Contains(t, last, tc.want)
-			require.NotContains(t, r.stderr, "panic")
-		})
-	}
-}
