@@ -84,6 +84,9 @@ func cmdRead(ctx context.Context, args []string, out io.Writer) (err error) {
 	if cause := context.Cause(rctx); cause != nil && ctx.Err() == nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = nil // interrupted by a signal: a normal stop, what was read is printed
+	}
 	if ferr := bw.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write: %w", ferr)
 	}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,4 +111,44 @@ func TestReadPrintsLinesAndSpansAtTheirMediaTimes(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.jpg"))
 	require.NoError(t, err)
 	require.Len(t, files, len(reports))
+}
+
+// TestReadALiveURL reads an HTTP-FLV stream that ffmpeg serves in real
+// time: the offer's line and spans come as the stream plays, and SIGINT
+// ends read normally, with what it printed complete.
+func TestReadALiveURL(t *testing.T) {
+	port := freePort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/live.flv", port)
+	publishClip(t, readClip(t), "flv", url, "-listen", "1")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "read", url)
+	cmd.Env = append(os.Environ(), "NATS_URL=")
+	var stderr testutil.SyncBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	sc := bufio.NewScanner(out)
+	sc.Buffer(nil, 1<<20)
+	var offer *monitor.FrameReport
+	for offer == nil && sc.Scan() {
+		var r monitor.FrameReport
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &r), sc.Text())
+		if l, ok := lineWith(r, "GUCCI"); ok && len(l.Spans) > 0 {
+			offer = &r
+		}
+	}
+	require.NotNil(t, offer, "no line with the offer; stderr: %s", stderr.String())
+	require.InDelta(t, 5500, offer.MediaMS, 1500, "the offer is shown from 5 s")
+	l, _ := lineWith(*offer, "GUCCI")
+	require.Equal(t, []string{"gucci"}, l.Brands)
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	for sc.Scan() {
+		var r monitor.FrameReport
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &r), "every line whole after SIGINT: %s", sc.Text())
+	}
+	require.NoError(t, cmd.Wait(), "stderr: %s", stderr.String())
+	require.NoError(t, ctx.Err())
+	require.NotContains(t, stderr.String(), "embedded NATS")
 }
