@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +33,7 @@ func cmdRead(ctx context.Context, args []string, out io.Writer) (err error) {
 	fs, c := commandFlags("read", "")
 	c.registerSourceFlags(fs)
 	framesDir := fs.String("frames-dir", "", "write each sampled frame, its lines' boxes and readings drawn, as a JPEG into this directory (created if missing)")
+	fs.Usage = func() { readUsage(fs) }
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -94,6 +96,19 @@ func cmdRead(ctx context.Context, args []string, out io.Writer) (err error) {
 		err = fmt.Errorf("%w (--allow-source-origin allows another origin)", err)
 	}
 	return err
+}
+
+// readUsage prints read's flags, without those it refuses.
+func readUsage(fs *flag.FlagSet) {
+	shown := flag.NewFlagSet("read", flag.ContinueOnError)
+	shown.SetOutput(fs.Output())
+	fs.VisitAll(func(f *flag.Flag) {
+		if !slices.Contains(readRefused, f.Name) {
+			shown.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	fmt.Fprintln(fs.Output(), "Usage: streamwatch read FILE|URL [flags]")
+	shown.PrintDefaults()
 }
 
 // refusedFlag returns the first flag of readRefused in args, or "".

@@ -152,3 +152,14 @@ func TestReadALiveURL(t *testing.T) {
 	require.NoError(t, ctx.Err())
 	require.NotContains(t, stderr.String(), "embedded NATS")
 }
+
+func TestReadHelpShowsOnlyItsFlags(t *testing.T) {
+	r := runBin(t, 30*time.Second, "", "read", "-h")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "Usage: streamwatch read FILE|URL")
+	require.Contains(t, r.stdout, "-frames-dir")
+	require.Contains(t, r.stdout, "-rules")
+	for _, name := range readRefused {
+		require.NotContains(t, r.stdout, "-"+name+" ", "refused flag %s listed", name)
+	}
+}
