@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
 	"image/jpeg"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/streamwatch/streamwatch/internal/annotate"
 	"github.com/streamwatch/streamwatch/internal/echo"
 	"github.com/streamwatch/streamwatch/match"
 )
@@ -111,18 +111,10 @@ func CropKey(alertID string, e match.Evidence) string {
 // to fit MaxEvidenceSide.
 func EncodeFrame(img *image.Gray, boxes []match.Box) ([]byte, error) {
 	b := img.Bounds()
-	rgba := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(rgba, rgba.Rect, img, b.Min, draw.Src)
-	red := image.NewUniform(color.RGBA{R: 230, A: 255})
-	const w = 3
+	rgba := annotate.RGBA(img)
+	red := color.RGBA{R: 230, A: 255}
 	for _, bx := range boxes {
-		r := image.Rect(bx.X-w, bx.Y-w, bx.X+bx.W+w, bx.Y+bx.H+w).Sub(b.Min)
-		for _, edge := range []image.Rectangle{
-			{r.Min, image.Pt(r.Max.X, r.Min.Y+w)}, {image.Pt(r.Min.X, r.Max.Y-w), r.Max},
-			{r.Min, image.Pt(r.Min.X+w, r.Max.Y)}, {image.Pt(r.Max.X-w, r.Min.Y), r.Max},
-		} {
-			draw.Draw(rgba, edge.Intersect(rgba.Rect), red, image.Point{}, draw.Src)
-		}
+		annotate.Box(rgba, image.Rect(bx.X, bx.Y, bx.X+bx.W, bx.Y+bx.H).Sub(b.Min), red, 3)
 	}
 	return encodeJPEG(shrink(rgba))
 }

@@ -45,8 +45,10 @@ type frameHits struct {
 // lineHits is one line of a frame that matched a brand or a phrase.
 type lineHits struct {
 	ev      Evidence
-	brands  []string
+	engine  string
+	brands  []string // counted: found well, or weak and supported
 	phrases []string
+	weak    []string // weak brands without support (see How.Weak): not counted
 }
 
 // NewEvaluator returns an Evaluator for the rules r on a stream of channel.
@@ -85,7 +87,8 @@ func (e *Evaluator) SetRules(r *Rules, m Matcher) {
 		for _, lh := range f.lines {
 			lh.brands = keepIDs(lh.brands, brands)
 			lh.phrases = keepIDs(lh.phrases, phrases)
-			if len(lh.brands) > 0 || len(lh.phrases) > 0 {
+			lh.weak = keepIDs(lh.weak, brands)
+			if len(lh.brands) > 0 || len(lh.phrases) > 0 || len(lh.weak) > 0 {
 				lines = append(lines, lh)
 			}
 		}
@@ -157,6 +160,12 @@ func (e *Evaluator) Reset() {
 // frame alone). The Hit lists all brand and phrase ids matched in the window
 // and, as evidence, up to 5 lines holding a required kind: this frame's lines
 // first, then by confidence, and at least one line for each required kind.
+//
+// A weak brand (found only fuzzily or by look-alikes on a line read below
+// WeakConfidence, see How.Weak) counts only with support within the longest
+// window: the brand found well on another line, or weakly by another engine,
+// or weakly in an earlier frame in other words. The same junk reading kept
+// over unchanged pixels supports nothing.
 func (e *Evaluator) Observe(mediaMS int64, lines []Line) []Hit {
 	if e.observed && mediaMS < e.lastMS {
 		e.Reset()
@@ -178,20 +187,26 @@ func (e *Evaluator) Observe(mediaMS int64, lines []Line) []Hit {
 		}
 		lh := lineHits{
 			ev:      Evidence{AtMS: mediaMS, Text: l.Text, Confidence: l.Confidence, Box: l.Box},
+			engine:  l.Engine,
 			phrases: slices.Clone(res.Phrases),
 		}
 		for _, id := range res.Brands {
-			if !e.ignored[id] {
+			switch {
+			case e.ignored[id]:
+			case weakBrand(res, id, l.Confidence):
+				lh.weak = append(lh.weak, id)
+			default:
 				lh.brands = append(lh.brands, id)
 			}
 		}
-		if len(lh.brands) > 0 || len(lh.phrases) > 0 {
+		if len(lh.brands) > 0 || len(lh.phrases) > 0 || len(lh.weak) > 0 {
 			cur.lines = append(cur.lines, lh)
 		}
 	}
 	if len(cur.lines) == 0 {
 		return nil
 	}
+	e.support(&cur)
 
 	var hits []Hit
 	for _, ru := range e.rules {
@@ -207,6 +222,69 @@ func (e *Evaluator) Observe(mediaMS int64, lines []Line) []Hit {
 		e.history = append(e.history, cur)
 	}
 	return hits
+}
+
+// weakBrand reports whether brand id is found in res, read with
+// confidence, only by weak spans (How.Weak).
+func weakBrand(res *Result, id string, confidence float64) bool {
+	for _, sp := range res.Spans {
+		if sp.Kind == KindBrand && sp.ID == id && !sp.How.Weak(confidence) {
+			return false
+		}
+	}
+	return true
+}
+
+// support counts the weak brands of cur's lines that something else
+// confirms, within the longest window: the brand found well on another
+// line (of this frame or an earlier one), or weakly by another engine, or
+// weakly in an earlier frame in other words (another reading, not the same
+// junk read again or kept over unchanged pixels).
+func (e *Evaluator) support(cur *frameHits) {
+	type weakOne struct {
+		id, text, engine string
+		line             int
+	}
+	var weak []weakOne
+	for i, lh := range cur.lines {
+		for _, id := range lh.weak {
+			weak = append(weak, weakOne{id, lh.ev.Text, lh.engine, i})
+		}
+	}
+	if len(weak) == 0 {
+		return
+	}
+	supports := func(w weakOne, lh *lineHits, earlier bool) bool {
+		if slices.Contains(lh.brands, w.id) {
+			return true
+		}
+		return slices.Contains(lh.weak, w.id) && (lh.engine != w.engine || earlier && lh.ev.Text != w.text)
+	}
+	supported := make([]bool, len(weak))
+	for k, w := range weak {
+		for i := range cur.lines {
+			if i != w.line && supports(w, &cur.lines[i], false) {
+				supported[k] = true
+			}
+		}
+		for i := len(e.history) - 1; i >= 0 && !supported[k] && e.history[i].atMS >= cur.atMS-e.maxWindow; i-- {
+			for j := range e.history[i].lines {
+				supported[k] = supported[k] || supports(w, &e.history[i].lines[j], true)
+			}
+		}
+	}
+	// Counted only now, so that what supports a line does not depend on the
+	// order of the lines.
+	for k, w := range weak {
+		if supported[k] {
+			lh := &cur.lines[w.line]
+			lh.weak = slices.DeleteFunc(lh.weak, func(id string) bool { return id == w.id })
+			lh.brands = append(lh.brands, w.id)
+		}
+	}
+	for i := range cur.lines {
+		slices.Sort(cur.lines[i].brands)
+	}
 }
 
 // prune drops the frames older than the longest window.

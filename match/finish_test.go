@@ -60,7 +60,7 @@ func finishPairwise(spans []Span) []Span {
 func TestFinishAgreesWithPairwise(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	kinds := []Kind{KindBrand, KindPhrase, kindExclude}
-	hows := []How{HowExact, HowNormalised, HowFuzzy}
+	hows := []How{HowExact, HowNormalised, HowLookalike, HowFuzzy}
 	ids := []string{"a", "b", "c"}
 	var nt normText
 	for range 20000 {

@@ -23,7 +23,7 @@ func checkResult(t *testing.T, res Result, text string) {
 	for i, s := range res.Spans {
 		require.True(t, 0 <= s.Start && s.Start < s.End && s.End <= len(text), "span %+v in %q", s, text)
 		require.Equal(t, text[s.Start:s.End], s.Text)
-		require.Contains(t, []How{HowExact, HowNormalised, HowFuzzy}, s.How)
+		require.Contains(t, []How{HowExact, HowNormalised, HowLookalike, HowFuzzy}, s.How)
 		require.Equal(t, s.How == HowFuzzy, s.Distance > 0, "span %+v", s)
 		if i > 0 {
 			require.LessOrEqual(t, res.Spans[i-1].Start, s.Start)

@@ -151,7 +151,10 @@ func (lx *lexicon) split(nt *normText, text string, dst *Result) {
 					if t := &fx.terms[fi]; len(t.words) == 1 {
 						e := &lx.entries[t.entry]
 						b, end := nt.starts[toks[ti].start], nt.ends[tk.end-1]
-						dst.Spans = append(dst.Spans, Span{Start: b, End: end, Kind: e.kind, ID: e.id, Term: e.terms[0], Text: text[b:end], How: HowNormalised})
+						sp := Span{Start: b, End: end, Kind: e.kind, ID: e.id, Term: e.terms[0], Text: text[b:end]}
+						if classify(&sp, e) {
+							dst.Spans = append(dst.Spans, sp)
+						}
 					}
 				}
 			})

@@ -5,7 +5,9 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 	"sync"
+	"unicode"
 )
 
 // IntoMatcher is a Matcher that can reuse the storage of a Result. The
@@ -103,28 +105,41 @@ func compile(r *Rules) *lexicon {
 		id, norm string
 	}
 	index := make(map[key]int32)
-	add := func(kind Kind, id, term string) {
-		norm := normalizeTerm(term)
+	fuzzed := make(map[int32]bool)
+	// fuzz makes entry ei found with errors too.
+	fuzz := func(ei int32) {
+		e := lx.entries[ei]
+		fuzzed[ei] = true
+		lx.fz.addTerm(ei, e.norm)
+		if len(e.norm) >= 4 && !slices.ContainsFunc(e.norm, func(r rune) bool { return !isUnspaced(r) }) {
+			// A Chinese name with one wrong character still holds one of its
+			// halves exactly: find the halves, then compare the whole.
+			h := len(e.norm) / 2
+			lx.insert(entry{kind: kindSeed, id: e.id, norm: e.norm[:h], seedOf: ei, seedOff: 0})
+			lx.insert(entry{kind: kindSeed, id: e.id, norm: e.norm[h:], seedOf: ei, seedOff: int32(h)})
+		}
+	}
+	addNorm := func(kind Kind, id, term string, norm []rune, fuzzy bool) {
 		if len(norm) == 0 {
 			return
 		}
 		k := key{kind, id, string(norm)}
-		if ei, ok := index[k]; ok {
+		ei, ok := index[k]
+		if ok {
 			lx.entries[ei].terms = append(lx.entries[ei].terms, term) // "Hermès" and "Hermes"
-			return
+		} else {
+			ei = lx.insert(entry{kind: kind, id: id, terms: []string{term}, norm: norm, seedOf: -1})
+			index[k] = ei
 		}
-		ei := lx.insert(entry{kind: kind, id: id, terms: []string{term}, norm: norm, seedOf: -1})
-		index[k] = ei
-		if kind == kindExclude {
-			return
+		if kind != kindExclude && fuzzy && !fuzzed[ei] {
+			fuzz(ei)
 		}
-		lx.fz.addTerm(ei, norm)
-		if len(norm) >= 4 && !slices.ContainsFunc(norm, func(r rune) bool { return !isUnspaced(r) }) {
-			// A Chinese name with one wrong character still holds one of its
-			// halves exactly: find the halves, then compare the whole.
-			h := len(norm) / 2
-			lx.insert(entry{kind: kindSeed, id: id, norm: norm[:h], seedOf: ei, seedOff: 0})
-			lx.insert(entry{kind: kindSeed, id: id, norm: norm[h:], seedOf: ei, seedOff: int32(h)})
+	}
+	add := func(kind Kind, id, term string) {
+		addNorm(kind, id, term, normalizeTerm(term), true)
+		// Variants match exactly only: "lamer" one edit from "gamer".
+		for _, v := range joinedVariants(term) {
+			addNorm(kind, id, term, normalizeTerm(v), false)
 		}
 	}
 	for _, b := range r.Brands {
@@ -143,6 +158,27 @@ func compile(r *Rules) *lexicon {
 	lx.link()
 	lx.fz.build()
 	return lx
+}
+
+// joinedVariants returns the other spellings of a term of several Latin
+// words that sellers and OCR give it: glued ("supercopy" for "super
+// copy") and, for words apart, hyphenated ("mirror-quality"). A hyphenated
+// term is not spaced out: "Off-White" is not "off white", the colour.
+func joinedVariants(term string) []string {
+	words := strings.FieldsFunc(term, func(r rune) bool { return r == '-' || unicode.IsSpace(r) })
+	if len(words) < 2 {
+		return nil
+	}
+	for _, w := range words {
+		if strings.ContainsFunc(w, func(r rune) bool { return !unicode.IsLetter(r) || isUnspaced(r) }) {
+			return nil // "1:1 coaching", "Tiffany & Co", Chinese
+		}
+	}
+	vs := []string{strings.Join(words, "")}
+	if strings.ContainsFunc(term, unicode.IsSpace) {
+		vs = append(vs, strings.Join(words, "-"))
+	}
+	return vs
 }
 
 func (lx *lexicon) insert(e entry) int32 {
@@ -385,14 +421,27 @@ func (lx *lexicon) found(nt *normText, text string, e *entry, i int, dst *Result
 		return
 	}
 	b, end := nt.starts[start], nt.ends[i]
-	sp := Span{Start: b, End: end, Kind: e.kind, ID: e.id, Term: e.terms[0], Text: text[b:end], How: HowNormalised}
+	sp := Span{Start: b, End: end, Kind: e.kind, ID: e.id, Term: e.terms[0], Text: text[b:end]}
+	if classify(&sp, e) {
+		dst.Spans = append(dst.Spans, sp)
+	}
+}
+
+// classify sets how sp, equal to e after normalisation, was found: exact,
+// normalised or by look-alikes. It reports false for a brand that only a
+// Roman numeral's look-alike letters make ("IV" is no "LV").
+func classify(sp *Span, e *entry) bool {
+	sp.How = HowLookalike
 	for _, t := range e.terms {
 		if equalExact(sp.Text, t) {
 			sp.Term, sp.How = t, HowExact
-			break
+			return true
+		}
+		if sp.How == HowLookalike && equalPlain(sp.Text, t) {
+			sp.Term, sp.How = t, HowNormalised
 		}
 	}
-	dst.Spans = append(dst.Spans, sp)
+	return sp.How != HowLookalike || e.kind != KindBrand || !isRomanNumeral(sp.Text)
 }
 
 // seed verifies a Chinese name around one of its halves, found at start.

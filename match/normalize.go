@@ -2,6 +2,7 @@ package match
 
 import (
 	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -526,4 +527,70 @@ func normalizeTerm(s string) []rune {
 		r = r[:len(r)-1]
 	}
 	return r
+}
+
+// equalPlain reports whether a and b hold the same letters and digits but
+// for case, width, accents and Traditional or Simplified script, whatever
+// stands between them: equal without reading look-alikes as letters.
+func equalPlain(a, b string) bool {
+	x, y := plainRunes{s: a}, plainRunes{s: b}
+	for {
+		ra, rb := x.next(), y.next()
+		if ra != rb {
+			return false
+		}
+		if ra < 0 {
+			return true
+		}
+	}
+}
+
+// plainRunes yields the letters and digits of s, folded for equalPlain.
+type plainRunes struct {
+	s    string
+	i    int
+	pend []byte // the rest of the decomposition of the rune before i
+}
+
+// next returns the next letter or digit, or -1 at the end.
+func (p *plainRunes) next() rune {
+	for len(p.pend) > 0 || p.i < len(p.s) {
+		var r rune
+		if len(p.pend) > 0 {
+			var n int
+			r, n = utf8.DecodeRune(p.pend)
+			p.pend = p.pend[n:]
+		} else {
+			var n int
+			r, n = utf8.DecodeRuneInString(p.s[p.i:])
+			if d := norm.NFKD.PropertiesString(p.s[p.i:]).Decomposition(); d != nil {
+				r, n = utf8.DecodeRune(d)
+				p.pend = d[n:]
+				_, n = utf8.DecodeRuneInString(p.s[p.i:])
+			}
+			p.i += n
+		}
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			continue // marks, spaces, separators
+		}
+		if sr, ok := t2s[r]; ok {
+			r = sr
+		}
+		return caseKey(r)
+	}
+	return -1
+}
+
+// isRomanNumeral reports whether the letters of s are all letters of Roman
+// numerals ("IV", "xii"), in any case or width.
+func isRomanNumeral(s string) bool {
+	p := plainRunes{s: s}
+	n := 0
+	for r := p.next(); r >= 0; r = p.next() {
+		if !strings.ContainsRune("ivxlcdm", r) {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/streamwatch/streamwatch/internal/runes"
@@ -284,6 +285,11 @@ func (v *validator) brands(brands []Brand) error {
 		if err := v.checkEntry(bp, b.ID, ids, "names", "name", b.Names, names); err != nil {
 			return err
 		}
+		for j, n := range b.Names {
+			if countLettersAndDigits(n) < 2 {
+				return v.fail(fmt.Sprintf("%s.names[%d]", bp, j), "%q is shorter than two letters, and would match any lone letter", n)
+			}
+		}
 		for j, c := range b.AuthorizedChannels {
 			cp := fmt.Sprintf("%s.authorized_channels[%d]", bp, j)
 			switch {
@@ -295,6 +301,17 @@ func (v *validator) brands(brands []Brand) error {
 		}
 	}
 	return nil
+}
+
+// countLettersAndDigits counts the letters and digits of s.
+func countLettersAndDigits(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			n++
+		}
+	}
+	return n
 }
 
 func (v *validator) phrases(phrases []Phrase) error {

@@ -60,11 +60,11 @@ func TestParseRulesAccepts(t *testing.T) {
 		},
 		{
 			name: "no phrases when no rule requires one",
-			yaml: "brands:\n  - {id: b, names: [x]}\nrules:\n  - {id: r, severity: medium, require: [brand]}\n",
+			yaml: "brands:\n  - {id: b, names: [xy]}\nrules:\n  - {id: r, severity: medium, require: [brand]}\n",
 		},
 		{
 			name: "window at the maximum",
-			yaml: "brands:\n  - {id: b, names: [x]}\nrules:\n  - {id: r, severity: high, require: [brand], window: 10m}\n",
+			yaml: "brands:\n  - {id: b, names: [xy]}\nrules:\n  - {id: r, severity: high, require: [brand], window: 10m}\n",
 		},
 		{
 			name: "same term twice in one phrase, once fullwidth",
@@ -72,11 +72,11 @@ func TestParseRulesAccepts(t *testing.T) {
 		},
 		{
 			name: "same word as a brand name and a phrase term",
-			yaml: "brands:\n  - {id: b, names: [x]}\nphrases:\n  - {id: p, terms: [x]}\nrules:\n  - {id: r, severity: low, require: [phrase, brand]}\n",
+			yaml: "brands:\n  - {id: b, names: [xy]}\nphrases:\n  - {id: p, terms: [xy]}\nrules:\n  - {id: r, severity: low, require: [phrase, brand]}\n",
 		},
 		{
 			name: "anchors and aliases",
-			yaml: "brands:\n  - {id: a, names: [a], authorized_channels: &ch [shop]}\n  - {id: b, names: [b], authorized_channels: *ch}\nrules:\n  - {id: r, severity: low, require: [brand]}\n",
+			yaml: "brands:\n  - {id: a, names: [aa], authorized_channels: &ch [shop]}\n  - {id: b, names: [bb], authorized_channels: *ch}\nrules:\n  - {id: r, severity: low, require: [brand]}\n",
 		},
 	}
 	for _, tt := range tests {
@@ -116,25 +116,27 @@ func TestParseRulesErrors(t *testing.T) {
 			`rules: line 7: rules[0]: unknown key "windw" (known: id, severity, require, window)`,
 		},
 		{"names not a list", "brands:\n  - id: b\n    names: Gucci\n" + rule, `rules: line 3: brands[0].names: want a list, got "Gucci"`},
-		{"brand id missing", "brands:\n  - names: [x]\n" + phrases + rule, "rules: line 2: brands[0].id: missing"},
-		{"brand id upper case", "brands:\n  - {id: Gucci, names: [x]}\n" + phrases + rule, `rules: line 2: brands[0].id: "Gucci" must match [a-z0-9-]+`},
+		{"brand id missing", "brands:\n  - names: [xy]\n" + phrases + rule, "rules: line 2: brands[0].id: missing"},
+		{"brand id upper case", "brands:\n  - {id: Gucci, names: [xy]}\n" + phrases + rule, `rules: line 2: brands[0].id: "Gucci" must match [a-z0-9-]+`},
 		{
 			"duplicate brand id",
-			"brands:\n  - {id: b, names: [x]}\n  - {id: b, names: [y]}\n" + phrases + rule,
+			"brands:\n  - {id: b, names: [xy]}\n  - {id: b, names: [y]}\n" + phrases + rule,
 			`rules: line 3: brands[1].id: "b" is already the id of brands[0]`,
 		},
 		{"brand without names", "brands:\n  - {id: b}\n" + phrases + rule, "rules: line 2: brands[0].names: at least one name is required"},
 		{"brand with an empty names list", "brands:\n  - {id: b, names: []}\n" + phrases + rule, "rules: line 2: brands[0].names: at least one name is required"},
-		{"empty name", "brands:\n  - {id: b, names: [x, \"  \"]}\n" + phrases + rule, "rules: line 2: brands[0].names[1]: empty name"},
+		{"empty name", "brands:\n  - {id: b, names: [xy, \"  \"]}\n" + phrases + rule, "rules: line 2: brands[0].names[1]: empty name"},
 		{"null name", "brands:\n  - id: b\n    names:\n      - x\n      - ~\n" + phrases + rule, "rules: line 5: brands[0].names[1]: empty name"},
+		{"one-letter name", "brands:\n  - {id: b, names: [Gucci, X]}\n" + phrases + rule, `rules: line 2: brands[0].names[1]: "X" is shorter than two letters, and would match any lone letter`},
+		{"one-character Chinese name", "brands:\n  - {id: b, names: [\"驴\"]}\n" + phrases + rule, `rules: line 2: brands[0].names[0]: "驴" is shorter than two letters, and would match any lone letter`},
 		{"name without letters", "brands:\n  - {id: b, names: [\"&!\"]}\n" + phrases + rule, `rules: line 2: brands[0].names[0]: "&!" has no letter or digit`},
 		{
 			"name of two brands",
-			"brands:\n  - {id: a, names: [LV]}\n  - {id: b, names: [x, lv]}\n" + phrases + rule,
+			"brands:\n  - {id: a, names: [LV]}\n  - {id: b, names: [xy, lv]}\n" + phrases + rule,
 			`rules: line 3: brands[1].names[1]: "lv" is already a name of a`,
 		},
 		{"name is a mapping", "brands:\n  - {id: b, names: [{x: y}]}\n" + phrases + rule, "rules: line 2: brands[0].names[0]: want a single value, got a mapping"},
-		{"empty channel", "brands:\n  - {id: b, names: [x], authorized_channels: [\"\"]}\n" + phrases + rule, "rules: line 2: brands[0].authorized_channels[0]: empty channel"},
+		{"empty channel", "brands:\n  - {id: b, names: [xy], authorized_channels: [\"\"]}\n" + phrases + rule, "rules: line 2: brands[0].authorized_channels[0]: empty channel"},
 		{"phrase without terms", "phrases:\n  - id: p\n    terms: []\n" + rule, "rules: line 3: phrases[0].terms: at least one term is required"},
 		{"empty term", "phrases:\n  - id: p\n    terms: [\"\"]\n" + rule, "rules: line 3: phrases[0].terms[0]: empty term"},
 		{"bad phrase id", "phrases:\n  - {id: high_grade, terms: [x]}\n" + rule, `rules: line 2: phrases[0].id: "high_grade" must match [a-z0-9-]+`},
@@ -156,7 +158,7 @@ func TestParseRulesErrors(t *testing.T) {
 		{"require unknown kind", phrases + "rules:\n  - id: r\n    severity: low\n    require:\n      - phrase\n      - logo\n", `rules: line 8: rules[0].require[1]: unknown kind "logo" (known: brand, phrase)`},
 		{"require repeated", phrases + "rules:\n  - {id: r, severity: low, require: [phrase, phrase]}\n", `rules: line 4: rules[0].require[1]: "phrase" is listed twice`},
 		{"require a kind not defined", phrases + "rules:\n  - {id: r, severity: low, require: [brand]}\n", "rules: line 4: rules[0].require[0]: requires a brand but no brands are defined"},
-		{"require phrase without phrases", "brands:\n  - {id: b, names: [x]}\n" + rule, "rules: line 4: rules[0].require[0]: requires a phrase but no phrases are defined"},
+		{"require phrase without phrases", "brands:\n  - {id: b, names: [xy]}\n" + rule, "rules: line 4: rules[0].require[0]: requires a phrase but no phrases are defined"},
 		{"bad window", phrases + "rules:\n  - {id: r, severity: low, require: [phrase], window: 10 seconds}\n", `rules: line 4: rules[0].window: "10 seconds" is not a duration like 10s or 1m30s`},
 		{"window without unit", phrases + "rules:\n  - {id: r, severity: low, require: [phrase], window: 10}\n", `rules: line 4: rules[0].window: "10" is not a duration like 10s or 1m30s`},
 		{"negative window", phrases + "rules:\n  - {id: r, severity: low, require: [phrase], window: -1s}\n", "rules: line 4: rules[0].window: -1s is negative"},
@@ -286,9 +288,9 @@ func TestParseRulesBounds(t *testing.T) {
 		want string // "" accepts
 	}{
 		{"name of the maximum length", "brands:\n  - {id: b, names: [" + strings.Repeat("古", MaxValueRunes) + "]}\n" + rule, ""},
-		{"name too long", "brands:\n  - id: b\n    names: [x, " + long + "]\n" + rule, "rules: line 3: brands[0].names[1]: 257 characters, longer than the maximum of 256"},
-		{"id too long", "brands:\n  - id: " + strings.Repeat("b", 300) + "\n    names: [x]\n" + rule, "rules: line 2: brands[0].id: 300 characters, longer than the maximum of 256"},
-		{"channel too long", "brands:\n  - id: b\n    names: [x]\n    authorized_channels: [" + long + "]\n" + rule, "rules: line 4: brands[0].authorized_channels[0]: 257 characters, longer than the maximum of 256"},
+		{"name too long", "brands:\n  - id: b\n    names: [xy, " + long + "]\n" + rule, "rules: line 3: brands[0].names[1]: 257 characters, longer than the maximum of 256"},
+		{"id too long", "brands:\n  - id: " + strings.Repeat("b", 300) + "\n    names: [xy]\n" + rule, "rules: line 2: brands[0].id: 300 characters, longer than the maximum of 256"},
+		{"channel too long", "brands:\n  - id: b\n    names: [xy]\n    authorized_channels: [" + long + "]\n" + rule, "rules: line 4: brands[0].authorized_channels[0]: 257 characters, longer than the maximum of 256"},
 		{"exclude too long", "phrases:\n  - id: p\n    terms: [x]\n    exclude: [\"" + long + "\"]\n" + "rules:\n  - {id: r, severity: low, require: [phrase]}\n", "rules: line 4: phrases[0].exclude[0]: 257 characters, longer than the maximum of 256"},
 		{"key too long", "brands:\n  - id: b\n    " + long + ": [x]\n" + rule, "rules: line 3: brands[0]: a key of 257 characters, longer than the maximum of 256"},
 		{"long value where a mapping belongs", "brands:\n  - " + long + "\n" + rule, "rules: line 2: brands[0]: want a mapping with keys id, names, authorized_channels, got a value of 257 characters, longer than the maximum of 256"},

@@ -42,7 +42,8 @@ type Span struct {
 	Term  string `json:"term"` // the lexicon name or term that matched
 	Text  string `json:"text"` // the matched text as it stands in the input
 	// How says what allowed the match: HowExact (the term but for case and
-	// spacing), HowNormalised (equal after normalisation) or HowFuzzy.
+	// spacing), HowNormalised (equal after normalisation), HowLookalike
+	// (equal once look-alike characters are read as letters) or HowFuzzy.
 	How How `json:"how"`
 	// Distance is the number of edits of a fuzzy match; 0 otherwise.
 	Distance int `json:"distance"`
@@ -74,6 +75,7 @@ type Line struct {
 	Text       string
 	Confidence float64 // 0..100
 	Box        Box
+	Engine     string // the engine that read it; a weak brand read by another engine supports it
 }
 
 // Evidence is a line that contributed to a hit.

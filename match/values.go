@@ -69,9 +69,23 @@ type How string
 // Ways a span is found, most faithful first.
 const (
 	HowExact      How = "exact"      // the text is the lexicon term, but for case and spacing
-	HowNormalised How = "normalised" // equal after normalisation (width, accents, script, look-alikes, spelling out)
+	HowNormalised How = "normalised" // equal after normalisation but for look-alikes (width, accents, script, spelling out, glued or hyphenated words)
+	HowLookalike  How = "lookalike"  // equal only once look-alike characters are read as letters ("L0UIS", "IV" for "LV", a Cyrillic "с")
 	HowFuzzy      How = "fuzzy"      // within the term's edit budget; Span.Distance says how far
 )
+
+// Weak reports whether a span found this way on a line read with
+// confidence (0..100) is weak evidence: fuzzy or look-alike on a reading
+// below WeakConfidence. A weak brand needs support before it counts (see
+// Evaluator.Observe).
+func (h How) Weak(confidence float64) bool {
+	return (h == HowFuzzy || h == HowLookalike) && confidence < WeakConfidence
+}
+
+// WeakConfidence is the confidence below which a fuzzy or look-alike brand
+// is weak evidence: junk that Tesseract reads in textures ("Rada" for
+// Prada at 21) stays below it, captions read well come out at 80 and more.
+const WeakConfidence = 60
 
 // rank orders the ways of finding a span, the most faithful (HowExact) first.
 func (h How) rank() int {
@@ -80,6 +94,8 @@ func (h How) rank() int {
 		return 0
 	case HowNormalised:
 		return 1
+	case HowLookalike:
+		return 2
 	}
-	return 2
+	return 3
 }

@@ -94,6 +94,20 @@ type Options struct {
 	// (context.WithCancelCause), ends Run without closing the open segments:
 	// the watcher that takes the stream over resumes them. Optional.
 	Handoff error
+	// Inspect, when set, is handed what the match stage saw at each sampled
+	// frame, in frame order, as it saw it (streamwatch read prints it). It
+	// runs in the match stage, which waits for it. Optional.
+	Inspect func(Inspection)
+}
+
+// Inspection is what the match stage saw at one sampled frame: the frame,
+// its lines as the line reader handed them on, what the matcher found in
+// each, and the rules that held.
+type Inspection struct {
+	Frame   frames.Sampled
+	Lines   []lines.Line
+	Matches []match.Result // of each line, in the order of Lines
+	Hits    []match.Hit
 }
 
 // config is what a monitor runs with: the caller's Options, checked, and the

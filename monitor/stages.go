@@ -87,6 +87,7 @@ func (m *monitor) late(s frames.Sampled) bool {
 type matchState struct {
 	ev       *match.Evaluator
 	inForce  *match.Rules
+	matcher  match.Matcher // inForce's, for Inspect
 	last     time.Time
 	seenGaps int64
 	prev     frames.Sampled // the frame observed before (its Image cleared)
@@ -120,7 +121,7 @@ func (m *monitor) unwatched(st *matchState, f frames.Sampled) int64 {
 // (parent cancelled with Handoff as the cause).
 func (m *monitor) match(parent, ctx context.Context) error {
 	rules, matcher := m.Rules.Load()
-	st := &matchState{ev: match.NewEvaluator(rules, matcher, m.Channel), inForce: rules, last: time.Now()}
+	st := &matchState{ev: match.NewEvaluator(rules, matcher, m.Channel), inForce: rules, matcher: matcher, last: time.Now()}
 	defer m.finish(parent, ctx, st)
 	for r := range m.results {
 		read, err := r.lines.Wait()
@@ -140,15 +141,18 @@ func (m *monitor) observe(ctx context.Context, st *matchState, f frames.Sampled,
 	st.last = f.Wall
 	ls := make([]match.Line, len(read))
 	for i, l := range read {
-		ls[i] = match.Line{Text: l.Text, Confidence: math.Round(l.Confidence*10) / 10,
+		ls[i] = match.Line{Text: l.Text, Confidence: math.Round(l.Confidence*10) / 10, Engine: l.Engine,
 			Box: match.Box{X: l.Box.Min.X, Y: l.Box.Min.Y, W: l.Box.Dx(), H: l.Box.Dy()}}
 	}
 	if nr, nm := m.Rules.Load(); nr != nil && nr != st.inForce {
 		st.ev.SetRules(nr, nm)
-		st.inForce = nr
+		st.inForce, st.matcher = nr, nm
 		m.log.Info("rules taken up", "media_ms", f.MediaMS, "summary", nr.Summary())
 	}
 	hits := st.ev.Observe(f.MediaMS, ls)
+	if m.Inspect != nil {
+		m.inspect(st, f, read, ls, hits)
+	}
 	for _, h := range hits {
 		m.Metrics.Matches.WithLabelValues(h.Rule).Inc()
 	}
@@ -210,4 +214,18 @@ func (m *monitor) withEvidence(ctx context.Context, rs []alerts.Record) []alerts
 		}
 	}
 	return rs
+}
+
+// inspect hands Options.Inspect what the match stage saw at frame f.
+func (m *monitor) inspect(st *matchState, f frames.Sampled, read []lines.Line, ls []match.Line, hits []match.Hit) {
+	mm := st.matcher
+	if mm == nil {
+		mm = match.NewMatcher(st.inForce)
+		st.matcher = mm
+	}
+	res := make([]match.Result, len(ls))
+	for i, l := range ls {
+		res[i] = mm.Match(l.Text)
+	}
+	m.Inspect(Inspection{Frame: f, Lines: read, Matches: res, Hits: hits})
 }

@@ -58,6 +58,7 @@ type common struct {
 	stallTimeout   time.Duration
 	allowOrigins   originsFlag // watch and worker only
 	consoleAddr    string      // watch only: --console
+	inspect        bool        // read: no sinks, no NATS; set by the command, not a flag
 }
 
 // originsFlag is --allow-source-origin: repeatable, and comma-separated
@@ -113,7 +114,7 @@ func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
 	c.nats.register(fs)
 	fs.IntVar(&c.ocrWorkers, "ocr-workers", runtime.NumCPU(), "OCR workers: Tesseract clients, and as many PP-OCR sessions (one thread each)")
 	c.ocrEngine = defaultEngine
-	fs.Var(&c.ocrEngine, "ocr-engine", "engine that reads text lines: tesseract, ppocr (PP-OCRv4 on ONNX Runtime) or auto (each where it wins; Tesseract alone without PP-OCR's files); default "+string(defaultEngine))
+	fs.Var(&c.ocrEngine, "ocr-engine", "engine that reads text lines: tesseract, ppocr (PP-OCRv4 on ONNX Runtime) or auto (each where it wins; Tesseract alone without PP-OCR's files)")
 	fs.StringVar(&c.ppocrDir, "ppocr-dir", ppocr.DefaultDir(), "folder of PP-OCR's files (ONNX Runtime, models, dictionary), as make ppocr-files installs them")
 	fs.StringVar(&c.languages, "languages", "eng+chi_sim+chi_tra", "Tesseract languages, joined with +")
 	fs.DurationVar(&c.gap, "gap", 3*time.Second, "longest media-time gap without a hit that a segment bridges")

@@ -22,6 +22,7 @@ const usage = `streamwatch watches live-commerce video streams for counterfeit s
 Usage:
   streamwatch watch URL [flags]      monitor one live stream (or a file with --realtime)
   streamwatch replay FILE... [flags] audit recordings: deterministic, as fast as the machine allows
+  streamwatch read FILE|URL [flags]  what was read and matched at each sampled frame, one JSON line each
   streamwatch match [flags]          match text lines from stdin, one JSON object per line
   streamwatch rules check FILE       validate a rules file and print a summary
   streamwatch alerts [flags]         show stored alert records; --follow for new ones
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdWatch(ctx, args[1:])
 	case "replay":
 		err = cmdReplay(ctx, args[1:])
+	case "read":
+		err = cmdRead(ctx, args[1:], os.Stdout)
 	case "match":
 		err = cmdMatch(ctx, args[1:], os.Stdin, os.Stdout, os.Stderr)
 	case "alerts":

@@ -119,6 +119,13 @@ func TestBadInputEndsWithOneLineError(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"unknown flag", []string{"replay", "--frob", "x"}, 2, "frob"},
 		{"watch without url", []string{"watch"}, 2, "one URL"},
+		{"read: missing file", []string{"read", filepath.Join(dir, "nope.mp4")}, 1, "nope.mp4"},
+		{"read: non-video file", []string{"read", text}, 1, "notes.txt"},
+		{"read: unknown scheme", []string{"read", "gopher://example.invalid/x"}, 1, "unsupported URL scheme"},
+		{"read: frames-dir is a file", []string{"read", offerClip(t), "--frames-dir", text}, 1, "--frames-dir"},
+		{"read: no input", []string{"read"}, 2, "one FILE or URL"},
+		{"read: two inputs", []string{"read", text, text}, 2, "one FILE or URL"},
+		{"read: a flag of publishing", []string{"read", text, "--out", filepath.Join(dir, "x")}, 2, "--out has no use in read"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -216,91 +216,15 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	w.matcher = match.NewMatcher(w.rules)
 	w.live = match.NewLive(w.rules, w.matcher)
 
-	if c.logFormat == "json" {
-		w.sinks = alerts.Multi{alerts.LogPrinter{Log: w.log}}
-	} else {
-		w.sinks = alerts.Multi{&alerts.Printer{W: os.Stderr}}
-	}
-	if c.out != "" {
-		f, err := os.OpenFile(c.out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("--out: %w", err)
-		}
-		w.closers = append(w.closers, func() { w.closed("--out file", f.Close()) })
-		w.sinks = append(w.sinks, &alerts.JSONLines{W: f})
-	}
-
-	w.natsURL = c.nats.serverURL()
-	if w.natsURL == "" {
-		if f := c.nats.fileFlagGiven(); f != "" {
-			// The embedded server wants no credentials: a file given for
-			// another server must not be ignored quietly.
-			return nil, usageError{fmt.Errorf("--%s needs --nats URL (or $NATS_URL)", f)}
-		}
-	}
-	embedded := false
-	if w.natsURL == "" && !noEmbedded {
-		embedded = true
-		dir, err := os.MkdirTemp("", "streamwatch-nats-")
-		if err != nil {
-			return nil, fmt.Errorf("embedded nats: %w", err)
-		}
-		w.closers = append(w.closers, func() { w.closed("embedded NATS directory", os.RemoveAll(dir)) })
-		srv, err := embednats.Start(dir, 0)
-		if err != nil {
-			return nil, err
-		}
-		w.closers = append(w.closers, func() { srv.Shutdown(); srv.WaitForShutdown() })
-		w.natsURL = srv.ClientURL()
-		w.announceEmbedded()
-	}
 	w.reg = prometheus.NewRegistry()
 	w.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	w.metrics = monitor.NewMetrics(w.reg)
 
-	if c.evidenceDir != "" {
-		w.evidence = alerts.DirStore{Dir: c.evidenceDir}
+	if !c.inspect {
+		if err := w.openSinks(ctx, noEmbedded); err != nil {
+			return nil, err
+		}
 	}
-	if w.natsURL != "" {
-		// No reconnect buffer: while NATS is away a publish fails at once and
-		// the record goes to the outbox on disk, not to memory.
-		closed := make(chan struct{})
-		nc, err := c.nats.connect(w.natsURL, nats.Name("streamwatch"), nats.MaxReconnects(-1), nats.ReconnectBufSize(-1),
-			nats.DrainTimeout(natsDrainTimeout), nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
-		if err != nil {
-			return nil, err
-		}
-		w.closers = append(w.closers, func() { w.drainNATS(nc, closed) })
-		w.nc = nc
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return nil, fmt.Errorf("jetstream: %w", err)
-		}
-		w.js = js
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err = alerts.EnsureStreamWith(cctx, js, alerts.StreamOptions{MaxAge: c.alertsMaxAge, MaxBytes: c.alertsMaxBytes})
-		if err == nil && w.evidence == nil {
-			w.evidence, err = alerts.EnsureEvidenceBucket(cctx, js, c.evidenceMaxAge, c.evidenceMaxMB<<20)
-		}
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		// The server the records are meant for: an earlier run's leftovers
-		// go only to the same one, and a throw-away embedded server takes none.
-		server := alerts.OutboxServer{Name: nc.ConnectedServerName(), ID: nc.ConnectedServerId(),
-			Cluster: nc.ConnectedClusterName(), URL: nc.ConnectedUrlRedacted(), Embedded: embedded}
-		w.outbox, err = alerts.OpenOutbox(alerts.OutboxOptions{
-			Dir: c.outboxDir, Server: server, MaxRecords: c.outboxMax, Logger: w.log,
-			Dropped: w.metrics.Alerts.OutboxDropped, Waiting: w.metrics.Alerts.OutboxWaiting,
-		}, &alerts.JetStreamSink{JS: js, Attempts: 1})
-		if err != nil {
-			return nil, err
-		}
-		w.closers = append(w.closers, w.outbox.Close)
-		w.sinks = append(w.sinks, w.outbox)
-	}
-
 	rd, err := w.openEngine()
 	if err != nil {
 		return nil, err
@@ -313,6 +237,94 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	w.opens = ingest.NewOpenGate(opensPerCPU * runtime.NumCPU())
 	w.closers = append(w.closers, w.sched.Close)
 	return w, nil
+}
+
+// openSinks opens where the records of the process go: the terminal, --out,
+// NATS (embedded unless noEmbedded or a URL is given), the outbox and the
+// evidence store.
+func (w *wiring) openSinks(ctx context.Context, noEmbedded bool) error {
+	c := w.c
+	if c.logFormat == "json" {
+		w.sinks = alerts.Multi{alerts.LogPrinter{Log: w.log}}
+	} else {
+		w.sinks = alerts.Multi{&alerts.Printer{W: os.Stderr}}
+	}
+	if c.out != "" {
+		f, err := os.OpenFile(c.out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		w.closers = append(w.closers, func() { w.closed("--out file", f.Close()) })
+		w.sinks = append(w.sinks, &alerts.JSONLines{W: f})
+	}
+
+	w.natsURL = c.nats.serverURL()
+	if w.natsURL == "" {
+		if f := c.nats.fileFlagGiven(); f != "" {
+			// The embedded server wants no credentials: a file given for
+			// another server must not be ignored quietly.
+			return usageError{fmt.Errorf("--%s needs --nats URL (or $NATS_URL)", f)}
+		}
+	}
+	embedded := false
+	if w.natsURL == "" && !noEmbedded {
+		embedded = true
+		dir, err := os.MkdirTemp("", "streamwatch-nats-")
+		if err != nil {
+			return fmt.Errorf("embedded nats: %w", err)
+		}
+		w.closers = append(w.closers, func() { w.closed("embedded NATS directory", os.RemoveAll(dir)) })
+		srv, err := embednats.Start(dir, 0)
+		if err != nil {
+			return err
+		}
+		w.closers = append(w.closers, func() { srv.Shutdown(); srv.WaitForShutdown() })
+		w.natsURL = srv.ClientURL()
+		w.announceEmbedded()
+	}
+	if c.evidenceDir != "" {
+		w.evidence = alerts.DirStore{Dir: c.evidenceDir}
+	}
+	if w.natsURL != "" {
+		// No reconnect buffer: while NATS is away a publish fails at once and
+		// the record goes to the outbox on disk, not to memory.
+		closed := make(chan struct{})
+		nc, err := c.nats.connect(w.natsURL, nats.Name("streamwatch"), nats.MaxReconnects(-1), nats.ReconnectBufSize(-1),
+			nats.DrainTimeout(natsDrainTimeout), nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+		if err != nil {
+			return err
+		}
+		w.closers = append(w.closers, func() { w.drainNATS(nc, closed) })
+		w.nc = nc
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return fmt.Errorf("jetstream: %w", err)
+		}
+		w.js = js
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err = alerts.EnsureStreamWith(cctx, js, alerts.StreamOptions{MaxAge: c.alertsMaxAge, MaxBytes: c.alertsMaxBytes})
+		if err == nil && w.evidence == nil {
+			w.evidence, err = alerts.EnsureEvidenceBucket(cctx, js, c.evidenceMaxAge, c.evidenceMaxMB<<20)
+		}
+		cancel()
+		if err != nil {
+			return err
+		}
+		// The server the records are meant for: an earlier run's leftovers
+		// go only to the same one, and a throw-away embedded server takes none.
+		server := alerts.OutboxServer{Name: nc.ConnectedServerName(), ID: nc.ConnectedServerId(),
+			Cluster: nc.ConnectedClusterName(), URL: nc.ConnectedUrlRedacted(), Embedded: embedded}
+		w.outbox, err = alerts.OpenOutbox(alerts.OutboxOptions{
+			Dir: c.outboxDir, Server: server, MaxRecords: c.outboxMax, Logger: w.log,
+			Dropped: w.metrics.Alerts.OutboxDropped, Waiting: w.metrics.Alerts.OutboxWaiting,
+		}, &alerts.JetStreamSink{JS: js, Attempts: 1})
+		if err != nil {
+			return err
+		}
+		w.closers = append(w.closers, w.outbox.Close)
+		w.sinks = append(w.sinks, w.outbox)
+	}
+	return nil
 }
 
 // announceEmbedded tells where the embedded NATS server listens: one line
