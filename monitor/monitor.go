@@ -158,8 +158,11 @@ func newConfig(o Options) (config, error) {
 // joined by a queue of sampled frames and a channel of their readings.
 type monitor struct {
 	config
-	src     *ingest.Supervised
-	queue   *frames.Queue
+	src   *ingest.Supervised
+	queue *frames.Queue
+	// waits: decoding waits for the reader (a replay, a file without
+	// --realtime), so no frame is late: none is skipped.
+	waits   bool
 	reader  *lines.Reader
 	results chan reading // in frame order
 	tracker *alerts.Tracker
@@ -235,6 +238,7 @@ func Run(ctx context.Context, o Options) error {
 		mode, capacity = frames.Block, 2*c.Engine.Size()
 	}
 	m.queue = frames.NewQueue(capacity, mode, c.Metrics.FramesDropped)
+	m.waits = mode == frames.Block
 	m.results = make(chan reading, 2*max(c.Engine.Size(), 1))
 
 	// A decode error ends the input, not the run: decode closes the queue,

@@ -72,9 +72,10 @@ func (m *monitor) read(ctx context.Context) error {
 
 // late reports, and counts, a frame of a live run that is past its
 // deadline: it is skipped, and the match stage takes its span for
-// unwatched time (its Seq is missing).
+// unwatched time (its Seq is missing). Where decoding waits for the reader
+// (a replay, a file watched without --realtime) nothing is late.
 func (m *monitor) late(s frames.Sampled) bool {
-	if m.Replay || s.Queued.IsZero() || time.Since(s.Queued) <= m.Deadline {
+	if m.Replay || m.waits || s.Queued.IsZero() || time.Since(s.Queued) <= m.Deadline {
 		return false
 	}
 	m.Metrics.FramesSkipped.Inc()
