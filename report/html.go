@@ -128,9 +128,10 @@ func timeline(f *File) timelineView {
 		length = max(length, s.ToMS)
 	}
 	length = max(length, 1)
-	x := func(ms int64) float64 { return math.Round(float64(ms)*timelineWidth/float64(length)*10) / 10 }
+	round := func(v float64) float64 { return math.Round(v*10) / 10 }
+	x := func(ms int64) float64 { return round(float64(ms) * timelineWidth / float64(length)) }
 	bar := func(from, to int64) (float64, float64) {
-		return x(from), max(x(to)-x(from), 2)
+		return x(from), max(round(x(to)-x(from)), 2)
 	}
 	v := timelineView{Length: formatMS(length)}
 	step := tickStep(length)
