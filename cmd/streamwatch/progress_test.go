@@ -103,6 +103,19 @@ func TestReplayProgressOnATerminal(t *testing.T) {
 	require.Equal(t, "1", summaries[1][3])
 }
 
+// TestReplayJSONLogOnATerminalShowsNoProgress replays with a JSON log on a
+// terminal: every line stays a JSON object, so no progress line is drawn.
+func TestReplayJSONLogOnATerminalShowsNoProgress(t *testing.T) {
+	out, code := runOnTerminal(t, "replay", offerClip(t), "--log-format", "json")
+	require.Equal(t, 0, code, out)
+	require.NotContains(t, out, "\x1b")
+	lines := stderrLines(strings.ReplaceAll(out, "\r\n", "\n"))
+	for _, l := range lines {
+		require.True(t, json.Valid([]byte(l)), "a line that is no JSON: %q", l)
+	}
+	require.Contains(t, lines[len(lines)-1], `"msg":"replay summary"`)
+}
+
 // TestReplayWithoutATerminalShowsNoProgress replays with stderr on a pipe:
 // no progress at all, and the summary at the end.
 func TestReplayWithoutATerminalShowsNoProgress(t *testing.T) {

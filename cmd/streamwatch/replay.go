@@ -29,11 +29,12 @@ type replayRun struct {
 }
 
 // newReplayRun prepares the run of srcs: the progress line when stderr is a
-// terminal (the logs then go through it), and the report file, created now
-// so that a --report that cannot be written fails before the replay.
+// terminal (the logs then go through it) and the log is text (a JSON log
+// keeps every line JSON), and the report file, created now so that a
+// --report that cannot be written fails before the replay.
 func newReplayRun(c *common, srcs []string, reportPath string) (*replayRun, error) {
 	rr := &replayRun{run: report.NewRun(srcs), path: reportPath}
-	if fd := int(os.Stderr.Fd()); term.IsTerminal(fd) {
+	if fd := int(os.Stderr.Fd()); c.logFormat != "json" && term.IsTerminal(fd) {
 		width, _, err := term.GetSize(fd)
 		if err != nil {
 			width = 0 // unknown: the line is not cut
