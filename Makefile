@@ -16,7 +16,14 @@ DEB_PKGS := gcc g++ pkg-config ffmpeg \
 	libswscale-dev libswresample-dev libpostproc-dev \
 	libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
 	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk chromium \
-	nginx libnginx-mod-rtmp
+	nginx libnginx-mod-rtmp \
+	$(EVAL_FONT_PKGS)
+
+# Faces the eval corpus's held-out set draws with (clipgen's font keys cjk-kai,
+# script, hand…): brush, Ming and Hei CJK, script, display and handwriting faces.
+EVAL_FONT_PKGS := fonts-arphic-ukai fonts-arphic-uming fonts-wqy-microhei fonts-urw-base35 \
+	fonts-comic-neue fonts-dancingscript fonts-lobster fonts-bebas-neue fonts-yanone-kaffeesatz \
+	fonts-dkg-handwriting fonts-humor-sans fonts-dejavu-extra
 
 .PHONY: all deps build run test bench bench-ratio bench-live swbench demo-clip vet clean lint
 
@@ -96,9 +103,12 @@ clean:
 
 # eval measures detection on generated clips with known captions
 # (testdata/eval/corpus.json) next to a scripted whole-frame Tesseract baseline,
-# and prints recall, precision and CPU seconds per category. EVAL_DIR keeps the
-# clips and the baseline's results between runs; EVAL_FLAGS adds flags of
-# cmd/sweval, e.g. EVAL_FLAGS='-v -only marquee' or EVAL_FLAGS=-skip-baseline.
+# and prints recall, precision and CPU seconds (per sampled frame and per
+# stream-minute) per category, per set (tuned on, held out) and overall, for
+# each OCR engine the binary offers (--ocr-engine) side by side. EVAL_DIR keeps
+# the clips and the baseline's results between runs; EVAL_FLAGS adds flags of
+# cmd/sweval, e.g. EVAL_FLAGS='-v -only marquee', EVAL_FLAGS=-skip-baseline or
+# EVAL_FLAGS=-engines=tesseract,auto.
 .PHONY: eval
 eval: build
 	$(GO) run ./cmd/sweval -corpus testdata/eval/corpus.json -bin $(BIN) -work $(or $(EVAL_DIR),/tmp/streamwatch-eval) $(EVAL_FLAGS)

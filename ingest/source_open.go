@@ -34,8 +34,14 @@ func (s *Source) open(ctx context.Context) error {
 		if err := cp.ToCodecContext(cc); err != nil {
 			return fmt.Errorf("ingest: codec parameters: %w", err)
 		}
-		// Two threads: decoding a 720p stream rarely needs more, and many streams share the cores.
-		cc.SetThreadCount(2)
+		// A network stream decodes on one thread: a worker's streams share
+		// the cores, and each frame thread holds decoder state and frames
+		// of its own (memory per stream). A file takes two, for speed.
+		threads := 2
+		if s.in.network {
+			threads = 1
+		}
+		cc.SetThreadCount(threads)
 		cc.SetThreadType(astiav.ThreadTypeFrame)
 		return nil
 	})

@@ -27,7 +27,12 @@ type gate struct {
 type entry struct {
 	crop      Crop
 	threshold uint8
-	ink       []bool // per pixel of crop.Box: darker than threshold
+	// margin is how far a pixel must move, besides crossing threshold, to
+	// count as changed: a quarter of the line's contrast, so that noise and
+	// a background showing through a translucent box (moving under it, or
+	// coded anew in a keyframe) do not make the line new.
+	margin int
+	pix    []uint8 // crop.Box's pixels, row by row
 	// lines is what was read in crop.Box, filed by the goroutine that read
 	// it before it settles the entry; read only after settled is closed.
 	lines []Line
@@ -108,55 +113,95 @@ func (g *gate) find(ctx context.Context, img *image.Gray, r image.Rectangle, max
 
 func newEntry(img *image.Gray, c Crop) *entry {
 	r := c.Box
-	e := &entry{crop: c, ink: make([]bool, r.Dx()*r.Dy()), settled: make(chan struct{})}
-	e.threshold = meanThreshold(img, r)
-	i := 0
+	e := &entry{crop: c, pix: make([]uint8, 0, r.Dx()*r.Dy()), settled: make(chan struct{})}
+	var contrast int
+	e.threshold, contrast = meanThreshold(img, r)
+	e.margin = contrast / 4
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		row := img.Pix[img.PixOffset(r.Min.X, y):]
-		for x := 0; x < r.Dx(); x++ {
-			e.ink[i] = row[x] < e.threshold
-			i++
-		}
+		o := img.PixOffset(r.Min.X, y)
+		e.pix = append(e.pix, img.Pix[o:o+r.Dx()]...)
 	}
 	return e
 }
 
-// changed returns the fraction of e's pixels that crossed e's threshold in img.
+// changed returns the fraction of e's pixels that crossed e's threshold in
+// img by more than e's margin.
 func (e *entry) changed(img *image.Gray) float64 {
 	b := e.crop.Box
+	t, m := e.threshold, e.margin
 	n, i := 0, 0
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		row := img.Pix[img.PixOffset(b.Min.X, y):]
 		for x := 0; x < b.Dx(); x++ {
-			if (row[x] < e.threshold) != e.ink[i] {
+			v, was := row[x], e.pix[i]
+			if (v < t) != (was < t) && absDiff(v, was) > m {
 				n++
 			}
 			i++
 		}
 	}
-	return float64(n) / float64(max(len(e.ink), 1))
+	return float64(n) / float64(max(len(e.pix), 1))
 }
 
-// meanThreshold splits a line's pixels halfway between its mean and the
-// further extreme, which separates glyphs from their box robustly enough for
-// a change test (engines binarise on their own).
-func meanThreshold(img *image.Gray, r image.Rectangle) uint8 {
-	var sum, n int
-	lo, hi := 255, 0
+func absDiff(a, b uint8) int {
+	if a > b {
+		return int(a - b)
+	}
+	return int(b - a)
+}
+
+// meanThreshold splits a line's pixels halfway between the glyphs' colour
+// and their median, which separates glyphs from their box robustly enough
+// for a change test (engines binarise on their own), also when the box is
+// translucent over a busy background: the glyphs' colour is the extreme
+// (darkest or lightest) that more pixels lie close to, glyphs being of one
+// colour and a background of many. contrast is the distance between the
+// median and the glyphs' colour. When glyphs are most of the box, the
+// threshold halves the range of its pixels.
+func meanThreshold(img *image.Gray, r image.Rectangle) (threshold uint8, contrast int) {
+	var hist [256]int
+	n := 0
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		row := img.Pix[img.PixOffset(r.Min.X, y):]
 		for x := 0; x < r.Dx(); x++ {
-			v := int(row[x])
-			sum += v
-			lo, hi = min(lo, v), max(hi, v)
+			hist[row[x]]++
 			n++
 		}
 	}
-	mean := sum / max(n, 1)
-	if hi-mean > mean-lo {
-		return uint8((mean + hi) / 2)
+	lo, hi, median, seen := -1, 0, 0, 0
+	for v, c := range hist {
+		if c == 0 {
+			continue
+		}
+		if lo < 0 {
+			lo = v
+		}
+		hi = v
+		if seen < (n+1)/2 {
+			median = v
+		}
+		seen += c
 	}
-	return uint8((mean + lo) / 2)
+	lo = max(lo, 0)
+	near := (hi - lo) / 8
+	nearLo, nearHi := 0, 0
+	for v := lo; v <= hi; v++ {
+		if v <= lo+near {
+			nearLo += hist[v]
+		}
+		if v >= hi-near {
+			nearHi += hist[v]
+		}
+	}
+	glyph := lo
+	if nearHi > nearLo {
+		glyph = hi
+	}
+	if contrast = absDiff(uint8(glyph), uint8(median)); contrast < (hi-lo)/4 {
+		// Glyphs are most of the box (the median is theirs): split the range.
+		return uint8((lo + hi + 1) / 2), (hi - lo) / 2
+	}
+	return uint8((median + glyph + 1) / 2), contrast
 }
 
 func iou(a, b image.Rectangle) float64 {

@@ -158,3 +158,49 @@ func TestGateWaitsForPendingRead(t *testing.T) {
 	require.Empty(t, reused)
 	require.Len(t, toRead, 1, "never settled: read again")
 }
+
+// translucent draws light "glyphs" (bars of the pattern seed) on a
+// translucent dark box at r over a textured background shifted by shift
+// pixels: a caption over a panned photograph.
+func translucent(img *image.Gray, r image.Rectangle, seed, shift int) {
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			photo := ((x+shift)*37 + y*91 + (x+shift)*y*13) % 256 // busy texture, moving
+			v := uint8(60 + photo/2)
+			if y > r.Min.Y+3 && y < r.Max.Y-3 && ((x-r.Min.X)/(3+seed%4))%2 == 0 {
+				v = 240
+			}
+			img.Pix[img.PixOffset(x, y)] = v
+		}
+	}
+}
+
+// TestGateReusesCaptionOverMovingBackground: a caption on a translucent box,
+// the background moving under it, is the same line from frame to frame (its
+// box pixels cross the change threshold, but by little); other text in the
+// box is not.
+func TestGateReusesCaptionOverMovingBackground(t *testing.T) {
+	box := image.Rect(40, 100, 280, 130)
+	var g gate
+	ctx := context.Background()
+	f1 := frame(1)
+	translucent(f1, box, 0, 0)
+	_, toRead, fresh := checkBoxes(ctx, &g, f1, crops(box))
+	require.Len(t, toRead, 1)
+	fresh[0].lines = []Line{{Text: "GUCCI bag 1:1 replica"}}
+	fresh[0].settle()
+
+	for shift := 7; shift < 70; shift += 7 {
+		f := frame(1)
+		translucent(f, box, 0, shift)
+		reused, toRead, _ := checkBoxes(ctx, &g, f, crops(box))
+		require.Empty(t, toRead, "background shifted by %d px", shift)
+		require.Len(t, reused, 1)
+	}
+
+	f := frame(1)
+	translucent(f, box, 1, 0)
+	reused, toRead, _ := checkBoxes(ctx, &g, f, crops(box))
+	require.Empty(t, reused, "other text on the box")
+	require.Len(t, toRead, 1)
+}

@@ -10,9 +10,11 @@ import (
 	"github.com/streamwatch/streamwatch/match"
 )
 
-// recentFrames keeps the last sampled frames of a stream, so that a record
-// can be given images of evidence seen a few frames before it was emitted,
-// and remembers which images were stored. Used by one goroutine.
+// recentFrames keeps the last sampled frames of a stream that had a matched
+// line, so that a record can be given images of evidence seen a few frames
+// before it was emitted, and remembers which images were stored. Frames
+// without one are not kept: they cannot be evidence, and a stream showing
+// nothing to match holds no images. Used by one goroutine.
 type recentFrames struct {
 	max    int
 	frames []frames.Sampled

@@ -160,7 +160,10 @@ func (m *monitor) observe(ctx context.Context, st *matchState, f frames.Sampled,
 		m.tracker.Suspend()
 	}
 	before := m.tracker.Open()
-	m.recent.add(f)
+	if len(hits) > 0 || st.ev.Remembers() {
+		// Only a frame with a matched line can show evidence.
+		m.recent.add(f)
+	}
 	m.publish(ctx, m.withEvidence(ctx, m.tracker.Observe(f.MediaMS, f.Wall, hits)))
 	m.Metrics.Alerts.OpenSegments.Add(float64(m.tracker.Open() - before))
 	m.log.Debug("frame", "media_ms", f.MediaMS, "lines", len(ls), "hits", len(hits))

@@ -4,7 +4,8 @@
 //	go build -o bin/streamwatch ./cmd/streamwatch
 //	go run ./cmd/sweval -corpus testdata/eval/corpus.json -bin bin/streamwatch -work /tmp/streamwatch-eval
 //
-// It prints a table per category and overall; -v adds, per clip, every alert, miss
+// It prints a table per category, per set (tuned on, held out) and overall,
+// with a column group per OCR engine (-engines); -v adds, per clip, every alert, miss
 // and false alarm with the text behind it. Exit status: 0 when every clip was
 // evaluated (whatever the scores), 1 when the harness or a detector failed, 2 on
 // a bad command line.
@@ -18,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strings"
 	"syscall"
 
 	"github.com/streamwatch/streamwatch/internal/eval"
@@ -29,6 +31,7 @@ func main() {
 	flag.StringVar(&cfg.Bin, "bin", "bin/streamwatch", "streamwatch `binary` to evaluate")
 	flag.StringVar(&cfg.Work, "work", "/tmp/streamwatch-eval", "`dir` for clips, records, logs and cached baseline results")
 	only := flag.String("only", "", "evaluate only clips whose names match this `regexp`")
+	engines := flag.String("engines", "", "comma-separated OCR `engines` to replay each clip with (--ocr-engine), side by side; default every engine the binary's replay --help names, or its own when it has no --ocr-engine")
 	flag.BoolVar(&cfg.SkipBaseline, "skip-baseline", false, "leave out the whole-frame Tesseract baseline")
 	flag.BoolVar(&cfg.RerunBaseline, "rerun-baseline", false, "run the baseline again even where a cached result exists")
 	flag.StringVar(&cfg.Languages, "languages", "eng+chi_sim", "Tesseract `langs` of the baseline")
@@ -47,6 +50,11 @@ func main() {
 			os.Exit(2)
 		}
 		cfg.Only = re
+	}
+	for _, e := range strings.Split(*engines, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			cfg.Engines = append(cfg.Engines, e)
+		}
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 

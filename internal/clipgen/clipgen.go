@@ -63,11 +63,28 @@ type Caption struct {
 	Shadow int `json:"shadow,omitempty"`
 	// X and Y are drawtext expressions for the top-left corner of the text (w, h, tw, th, t
 	// are defined); default centred horizontally and centred vertically on 75% of the height.
+	// For a sticker (below) they place the sticker's centre instead: overlay expressions
+	// of W and H (the frame) and t; default W/2 and H*3/4.
 	X string `json:"x,omitempty"`
 	Y string `json:"y,omitempty"`
 	// ScrollPxPerS > 0 makes a marquee: the text enters at the right edge at StartMS and
 	// moves left at this speed. X must then be empty.
 	ScrollPxPerS int `json:"scroll_px_per_s,omitempty"`
+	// SizeTo > 0 animates the font size from Size at StartMS to SizeTo at EndMS: a
+	// caption that grows or shrinks while it is shown.
+	SizeTo int `json:"size_to,omitempty"`
+
+	// Angle, Tilt and Jitter make the caption a sticker: the text (with its box, border
+	// and shadow) is drawn on a transparent layer of its own, which is warped, rotated
+	// about its centre and laid over the picture. Angle turns it by this many degrees,
+	// clockwise (-45..45).
+	Angle float64 `json:"angle,omitempty"`
+	// Tilt (0..0.6) turns the sticker away from the camera like a sign held at an
+	// angle: its right edge is this fraction shorter than its left.
+	Tilt float64 `json:"tilt,omitempty"`
+	// Jitter > 0 makes the sticker hand-held: it shakes by up to this many pixels and
+	// turns by up to Jitter/4 degrees around Angle.
+	Jitter int `json:"jitter,omitempty"`
 
 	// Brand is the brand id the default rules should find in Text ("gucci"), "" when none.
 	Brand string `json:"brand"`
@@ -111,6 +128,9 @@ type Clip struct {
 	Captions []Caption `json:"captions"`
 	// Category groups clips in eval tables: "plain", "outline", "busy", "chinese", "negative"…
 	Category string `json:"category,omitempty"`
+	// HeldOut marks a clip of the eval corpus's held-out set: made before any tuning
+	// and not tuned on afterwards; eval tables show its categories apart.
+	HeldOut bool `json:"held_out,omitempty"`
 }
 
 // Truth is the ground truth written next to a generated clip: the clip's geometry and
@@ -314,6 +334,9 @@ func normalize(c Clip) (Clip, error) {
 		case cp.Counterfeit && (cp.Brand == "" || cp.Phrase == ""):
 			return badCap("counterfeit needs both brand and phrase")
 		}
+		if msg := checkMotion(cp); msg != "" {
+			return badCap("%s", msg)
+		}
 		cjk := hasCJK(cp.Text)
 		if cp.Font == "" {
 			cp.Font = "sans"
@@ -336,12 +359,18 @@ func normalize(c Clip) (Clip, error) {
 		if cp.Border > 0 && cp.BorderColor == "" {
 			cp.BorderColor = DefaultBorderColor
 		}
-		if cp.ScrollPxPerS > 0 {
+		switch {
+		case cp.ScrollPxPerS > 0:
 			cp.X = fmt.Sprintf("w-(t-%.3f)*%d", float64(cp.StartMS)/1000, cp.ScrollPxPerS)
-		} else if cp.X == "" {
+		case cp.X == "" && cp.sticker():
+			cp.X = "W/2"
+		case cp.X == "":
 			cp.X = "(w-tw)/2"
 		}
-		if cp.Y == "" {
+		switch {
+		case cp.Y == "" && cp.sticker():
+			cp.Y = "H*3/4"
+		case cp.Y == "":
 			cp.Y = "h*3/4-th/2"
 		}
 		caps[i] = cp

@@ -369,6 +369,11 @@ func TestNormalizeRejects(t *testing.T) {
 		{"han in latin font", ok(Clip{Captions: []Caption{{Text: "高仿", EndMS: 10, Font: "sans"}}}), "no CJK glyphs"},
 		{"unknown font", ok(Clip{Captions: []Caption{{Text: "a", EndMS: 10, Font: "comic"}}}), "unknown font"},
 		{"x with scroll", ok(Clip{Captions: []Caption{{Text: "a", EndMS: 10, X: "0", ScrollPxPerS: 10}}}), "exclude"},
+		{"angle", ok(Clip{Captions: []Caption{{Text: "a", EndMS: 10, Angle: 50}}}), "angle"},
+		{"tilt", ok(Clip{Captions: []Caption{{Text: "a", EndMS: 10, Tilt: 0.7}}}), "tilt"},
+		{"jitter", ok(Clip{Captions: []Caption{{Text: "a", EndMS: 10, Jitter: -1}}}), "jitter"},
+		{"size_to", ok(Clip{Captions: []Caption{{Text: "a", EndMS: 10, SizeTo: -1}}}), "size_to"},
+		{"scrolling sticker", ok(Clip{Captions: []Caption{{Text: "a", EndMS: 10, Angle: 5, ScrollPxPerS: 10}}}), "does not scroll"},
 		{"counterfeit without phrase", ok(Clip{Captions: []Caption{{Text: "a", EndMS: 10, Brand: "gucci", Counterfeit: true}}}), "counterfeit"},
 	}
 	for _, tt := range tests {
@@ -503,4 +508,92 @@ func TestTailBuffer(t *testing.T) {
 	require.LessOrEqual(t, len(tb.b), tailMax)
 	require.Equal(t, ": line 4998; line 4999", tb.lastLines(2))
 	require.Empty(t, (&tailBuffer{}).lastLines(3))
+}
+
+// brightRows returns the first and last row of frame (w wide) with a bright pixel, or -1, -1.
+func brightRows(frame []byte, w int) (int, int) {
+	first, last := -1, -1
+	for y := 0; y < len(frame)/w; y++ {
+		if bright(frame, w, band{y, y + 1}) > 0 {
+			if first < 0 {
+				first = y
+			}
+			last = y
+		}
+	}
+	return first, last
+}
+
+// TestGenerateMotion checks stickers (rotated, warped, shaken) and growing
+// captions: shown in their frames only, and moving as asked.
+func TestGenerateMotion(t *testing.T) {
+	requireFFmpeg(t)
+	gen := func(t *testing.T, cp Caption) [][]byte {
+		t.Helper()
+		cp.Text, cp.Size = "GUCCI 1:1 replica", 32
+		if cp.EndMS == 0 {
+			cp.StartMS, cp.EndMS = 200, 1000
+		}
+		out := filepath.Join(t.TempDir(), "m.mp4")
+		_, err := Generate(context.Background(), Clip{
+			Name: "m", Width: testW, Height: testH, DurationMS: 1200, Captions: []Caption{cp},
+		}, out)
+		require.NoError(t, err)
+		frames := grayFrames(t, out, testW, testH)
+		require.Len(t, frames, 30)
+		return frames
+	}
+	flat := gen(t, Caption{})
+	f0, l0 := brightRows(flat[10], testW)
+	require.Positive(t, f0)
+
+	t.Run("tilted sticker shows in its frames, taller than flat text", func(t *testing.T) {
+		frames := gen(t, Caption{Angle: 15})
+		for n, f := range frames {
+			first, _ := brightRows(f, testW)
+			require.Equal(t, n >= 5 && n < 25, first >= 0, "frame %d", n)
+		}
+		first, last := brightRows(frames[10], testW)
+		require.Greater(t, last-first, 2*(l0-f0), "a 15° turn spreads the text over more rows")
+		require.InDelta(t, testH*3/4, (first+last)/2, 10, "centred at H*3/4")
+	})
+	t.Run("sign held at an angle: right end shorter", func(t *testing.T) {
+		frames := gen(t, Caption{Tilt: 0.5, Box: "white@1", Color: "black"})
+		f := frames[10]
+		height := func(x int) int {
+			n := 0
+			for y := range testH {
+				if f[y*testW+x] > brightLuma {
+					n++
+				}
+			}
+			return n
+		}
+		left, right := 0, 0
+		for x := range testW {
+			if height(x) > 0 {
+				if left == 0 {
+					left = x
+				}
+				right = x
+			}
+		}
+		require.Greater(t, height(left+3), height(right-3)+5, "the box's left edge is taller than its right")
+	})
+	t.Run("hand-held sticker shakes", func(t *testing.T) {
+		frames := gen(t, Caption{Jitter: 12})
+		b := band{testH*3/4 - 60, testH*3/4 + 60}
+		xs := map[int]bool{}
+		for _, f := range frames[5:25] {
+			xs[int(brightCentroidX(f, testW, b))/3] = true
+		}
+		require.Greater(t, len(xs), 4, "the centre moves from frame to frame")
+	})
+	t.Run("growing caption", func(t *testing.T) {
+		frames := gen(t, Caption{SizeTo: 64})
+		f6, l6 := brightRows(frames[6], testW)
+		f24, l24 := brightRows(frames[24], testW)
+		require.Positive(t, f6)
+		require.Greater(t, float64(l24-f24), 1.6*float64(l6-f6), "size 33 at frame 6, 62 at frame 24")
+	})
 }

@@ -26,30 +26,44 @@ func filterGraph(c Clip, textFiles []string, photo string) (string, error) {
 		// Frame k is shown at k/FPS s; the caption covers the frames whose time is in [Start,End).
 		first := (cp.StartMS*int64(c.FPS) + 999) / 1000
 		end := (cp.EndMS*int64(c.FPS) + 999) / 1000
-		opts := []string{
-			"fontfile=" + filterValue(font),
-			"textfile=" + filterValue(textFiles[i]),
-			"expansion=none",
-			fmt.Sprintf("fontsize=%d", cp.Size),
-			"fontcolor=" + filterValue(cp.Color),
-			"x=" + filterValue(cp.X),
-			"y=" + filterValue(cp.Y),
+		enable := "enable=" + filterValue(fmt.Sprintf("gte(n,%d)*lt(n,%d)", first, end))
+		if cp.sticker() {
+			writeSticker(&g, c, i, drawtextOpts(cp, font, textFiles[i], "(w-tw)/2", "(h-th)/2"), enable)
+			continue
 		}
-		if cp.Box != "" {
-			opts = append(opts, "box=1", "boxcolor="+filterValue(cp.Box), fmt.Sprintf("boxborderw=%d", max(cp.Size/4, 1)))
-		}
-		if cp.Border > 0 {
-			opts = append(opts, fmt.Sprintf("borderw=%d", cp.Border), "bordercolor="+filterValue(cp.BorderColor))
-		}
-		if cp.Shadow > 0 {
-			opts = append(opts, fmt.Sprintf("shadowx=%d:shadowy=%d", cp.Shadow, cp.Shadow), "shadowcolor=black@0.8")
-		}
-		opts = append(opts, "enable="+filterValue(fmt.Sprintf("gte(n,%d)*lt(n,%d)", first, end)))
 		g.WriteString(",drawtext=")
-		g.WriteString(strings.Join(opts, ":"))
+		g.WriteString(strings.Join(append(drawtextOpts(cp, font, textFiles[i], cp.X, cp.Y), enable), ":"))
 	}
 	g.WriteString(",format=yuv420p[v]")
 	return g.String(), nil
+}
+
+// drawtextOpts are the drawtext options that draw cp with font from textFile at x, y.
+func drawtextOpts(cp Caption, font, textFile, x, y string) []string {
+	size := fmt.Sprint(cp.Size)
+	if cp.SizeTo > 0 {
+		size = filterValue(fmt.Sprintf("%d+%d*clip((t-%.3f)/%.3f,0,1)", cp.Size, cp.SizeTo-cp.Size,
+			float64(cp.StartMS)/1000, float64(cp.EndMS-cp.StartMS)/1000))
+	}
+	opts := []string{
+		"fontfile=" + filterValue(font),
+		"textfile=" + filterValue(textFile),
+		"expansion=none",
+		"fontsize=" + size,
+		"fontcolor=" + filterValue(cp.Color),
+		"x=" + filterValue(x),
+		"y=" + filterValue(y),
+	}
+	if cp.Box != "" {
+		opts = append(opts, "box=1", "boxcolor="+filterValue(cp.Box), fmt.Sprintf("boxborderw=%d", max(cp.Size/4, 1)))
+	}
+	if cp.Border > 0 {
+		opts = append(opts, fmt.Sprintf("borderw=%d", cp.Border), "bordercolor="+filterValue(cp.BorderColor))
+	}
+	if cp.Shadow > 0 {
+		opts = append(opts, fmt.Sprintf("shadowx=%d:shadowy=%d", cp.Shadow, cp.Shadow), "shadowcolor=black@0.8")
+	}
+	return opts
 }
 
 // background returns the source chain of c, ending at c's size and frame rate;

@@ -47,10 +47,28 @@ var fontCandidates = map[string][]string{
 		"/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
 		"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
 	},
+	// The faces below are used by the eval corpus only (make eval installs their
+	// packages, EVAL_DEB_PKGS in the Makefile): display, script, handwriting and
+	// brush-style CJK faces, unlike the sans, serif and mono faces above.
+	"cjk-kai":      {"/usr/share/fonts/truetype/arphic/ukai.ttc"},                  // fonts-arphic-ukai, brush (Kaiti)
+	"cjk-ming":     {"/usr/share/fonts/truetype/arphic/uming.ttc"},                 // fonts-arphic-uming
+	"cjk-microhei": {"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"},             // fonts-wqy-microhei
+	"script":       {"/usr/share/fonts/opentype/urw-base35/Z003-MediumItalic.otf"}, // fonts-urw-base35, Zapf Chancery-like
+	"script-dancing": {
+		"/usr/share/fonts/opentype/dancingscript/DancingScript-Bold.otf", // fonts-dancingscript
+	},
+	"display-lobster": {"/usr/share/fonts/opentype/lobster/lobster.otf"},           // fonts-lobster
+	"display-bebas":   {"/usr/share/fonts/opentype/bebas-neue/BebasNeue-Bold.otf"}, // fonts-bebas-neue
+	"display-yanone":  {"/usr/share/fonts/opentype/yanone-kaffeesatz/YanoneKaffeesatz-Regular.otf"},
+	"bookman":         {"/usr/share/fonts/opentype/urw-base35/URWBookman-Light.otf"},
+	"gothic":          {"/usr/share/fonts/opentype/urw-base35/URWGothic-Demi.otf"},
+	"comic-neue":      {"/usr/share/fonts/opentype/comic-neue/ComicNeue-Bold.otf"}, // fonts-comic-neue
+	"hand":            {"/usr/share/fonts/truetype/fifthhorseman/dkg.ttf"},         // fonts-dkg-handwriting
+	"hand-humor":      {"/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf"},     // fonts-humor-sans
 }
 
 // cjkKeys are the font keys whose files carry Han, kana and Hangul glyphs.
-var cjkKeys = []string{"cjk", "cjk-bold"}
+var cjkKeys = []string{"cjk", "cjk-bold", "cjk-kai", "cjk-ming", "cjk-microhei"}
 
 // FontKeys returns the font keys FontFile knows, sorted.
 func FontKeys() []string {
@@ -63,8 +81,9 @@ func FontKeys() []string {
 }
 
 // FontFile returns the font file for key: one of FontKeys ("sans", "sans-bold",
-// "serif", "serif-bold", "serif-italic", "mono", "cjk", "cjk-bold"), or an
-// absolute path to an existing font file, returned as is.
+// "serif", "serif-bold", "serif-italic", "mono", "cjk", "cjk-bold", and the
+// eval corpus's "cjk-kai", "script", "hand"…), or an absolute path to an
+// existing font file, returned as is.
 func FontFile(key string) (string, error) {
 	if filepath.IsAbs(key) {
 		if _, err := os.Stat(key); err != nil {

@@ -84,8 +84,12 @@ func TestCorpusCategories(t *testing.T) {
 					offers++
 				}
 			}
-			if c.Category == "negative" {
+			switch {
+			case c.Category == "negative" || c.Category == "ho-near-miss":
 				require.Zero(t, offers, "a negative clip shows no offer")
+				return
+			case strings.HasPrefix(c.Category, "busy-"):
+				// Issue #12's busy backgrounds measure CPU with and without an offer.
 				return
 			}
 			require.NotZero(t, offers, "a positive clip shows an offer")
@@ -144,10 +148,23 @@ func TestCorpusTruthMatchesRules(t *testing.T) {
 				}
 				return []string{id}
 			}
+			if gap, known := matcherGaps[cp.Text]; known {
+				// A ratchet: once the matcher gets it right, the entry must go.
+				require.False(t, slices.Equal(want(cp.Brand), res.Brands) && slices.Equal(want(cp.Phrase), res.Phrases),
+					"%s: the matcher now reads %q as the truth says (%s): remove it from matcherGaps", c.Name, cp.Text, gap)
+				continue
+			}
 			require.Equal(t, want(cp.Brand), res.Brands, "%s: brands in %q", c.Name, cp.Text)
 			require.Equal(t, want(cp.Phrase), res.Phrases, "%s: phrases in %q", c.Name, cp.Text)
 		}
 	}
+}
+
+// matcherGaps are captions of the held-out set on which today's default rules
+// find other than the truth, each with what they get wrong: the truth stays what
+// a correct pipeline finds (issue #14, item 4).
+var matcherGaps = map[string]string{
+	"Rocky IV replica movie poster": "IV is taken for an LV look-alike",
 }
 
 // TestCorpusTiming checks durations, caption times and the spacing the rule

@@ -31,6 +31,10 @@ type Config struct {
 	Work string
 	// Only, when set, keeps the clips whose names it matches.
 	Only *regexp.Regexp
+	// Engines are the OCR engines to replay each clip with (--ocr-engine), side
+	// by side in the report; default every engine the binary's replay --help
+	// names, or, when it has no --ocr-engine, its one built-in engine.
+	Engines []string
 	// SkipBaseline leaves the baseline out.
 	SkipBaseline bool
 	// RerunBaseline ignores cached baseline results (default: reused while the
@@ -84,7 +88,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	rep := &Report{Corpus: cfg.Corpus, Bin: cfg.Bin}
+	engines, err := resolveEngines(ctx, bin, cfg.Engines)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("engines", "engines", engineLabels(engines))
+	rep := &Report{Corpus: cfg.Corpus, Bin: cfg.Bin, Engines: engineLabels(engines)}
 	paths, err := prepareCorpus(ctx, clips, dirs["clips"], rep, log)
 	if err != nil {
 		return nil, err
@@ -102,7 +111,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var failed []error
 	for i, c := range clips {
 		res, err := evalClip(ctx, cfg, clipJob{
-			clip: c, path: paths[i], dirs: dirs, bin: bin, baseKey: baseKey, naive: naive,
+			clip: c, path: paths[i], dirs: dirs, bin: bin, engines: engines, baseKey: baseKey, naive: naive,
 		}, &rep.Timings)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -112,10 +121,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			failed = append(failed, err)
 		}
 		rep.Clips = append(rep.Clips, res)
-		log.Info("clip done", "clip", c.Name, "n", fmt.Sprintf("%d/%d", i+1, len(clips)),
-			"streamwatch", fmt.Sprintf("%d/%d found, %d/%d alerts true", res.Streamwatch.Score.Found, len(res.Truth),
-				res.Streamwatch.Score.TrueAlerts, res.Streamwatch.Score.Alerts),
-			"baseline", baselineBrief(res.Baseline))
+		args := []any{"clip", c.Name, "n", fmt.Sprintf("%d/%d", i+1, len(clips))}
+		for _, sw := range res.Streamwatch {
+			args = append(args, engineLabel(sw.Engine), fmt.Sprintf("%d/%d found, %d/%d alerts true", sw.Score.Found, len(res.Truth),
+				sw.Score.TrueAlerts, sw.Score.Alerts))
+		}
+		log.Info("clip done", append(args, "baseline", baselineBrief(res.Baseline))...)
 		if cfg.Verbose {
 			writeClipDetails(cfg.Out, res)
 		}
@@ -217,6 +228,7 @@ type clipJob struct {
 	path    string
 	dirs    map[string]string
 	bin     string
+	engines []string
 	baseKey string
 	naive   *NaiveMatcher
 }
@@ -224,7 +236,7 @@ type clipJob struct {
 // evalClip runs both detectors on one clip and scores them. A failing side is
 // reported in its Error and left out of the totals.
 func evalClip(ctx context.Context, cfg Config, j clipJob, tm *Timings) (ClipResult, error) {
-	res := ClipResult{Name: j.clip.Name, Category: j.clip.Category}
+	res := ClipResult{Name: j.clip.Name, Category: j.clip.Category, HeldOut: j.clip.HeldOut}
 	truth, err := readTruth(j.path)
 	if err != nil {
 		return res, err
@@ -236,36 +248,20 @@ func evalClip(ctx context.Context, cfg Config, j clipJob, tm *Timings) (ClipResu
 	}
 
 	var errs []error
-	t0 := time.Now()
-	sw, err := runStreamwatch(ctx, j.bin, j.path, j.clip.Name,
-		filepath.Join(j.dirs["streamwatch"], j.clip.Name+".jsonl"),
-		filepath.Join(j.dirs["streamwatch"], j.clip.Name+".log"))
-	tm.StreamwatchSeconds += time.Since(t0).Seconds()
-	res.Streamwatch = Side{
-		CPUSeconds: sw.cpu.Seconds(),
-		// streamwatch samples at 0, 1, 2 … s of media time by default. (Its
-		// debug log is no count: log lines can be lost while Tesseract
-		// initialises, as it points stderr at /dev/null meanwhile.)
-		Frames:     int((truth.DurationMS + 999) / 1000),
-		FrameStats: sw.frames,
-	}
-	if err != nil {
-		res.Streamwatch.Error = err.Error()
-		errs = append(errs, err)
-	} else {
-		res.Streamwatch.Alerts = OfRule(sw.segments, RuleCounterfeitOffer)
-		for _, s := range sw.segments {
-			if s.Rule != RuleCounterfeitOffer {
-				res.Streamwatch.Other = append(res.Streamwatch.Other, s)
-			}
+	for _, engine := range j.engines {
+		t0 := time.Now()
+		side, err := replayClip(ctx, j, engine, res.Truth, truth.DurationMS)
+		tm.StreamwatchSeconds += time.Since(t0).Seconds()
+		if err != nil {
+			errs = append(errs, err)
 		}
-		res.Streamwatch.Score = ScoreClip(res.Truth, res.Streamwatch.Alerts)
+		res.Streamwatch = append(res.Streamwatch, side)
 	}
 
 	if cfg.SkipBaseline {
 		return res, errors.Join(errs...)
 	}
-	t0 = time.Now()
+	t0 := time.Now()
 	cachePath := filepath.Join(j.dirs["baseline"], j.clip.Name+".json")
 	hash, err := specHash(j.clip)
 	if err != nil {
@@ -293,6 +289,41 @@ func evalClip(ctx context.Context, cfg Config, j clipJob, tm *Timings) (ClipResu
 	res.Baseline.Alerts = BaselineSegments(j.naive, br.Frames, BaselineGapMS)
 	res.Baseline.Score = ScoreClip(res.Truth, res.Baseline.Alerts)
 	return res, errors.Join(errs...)
+}
+
+// replayClip replays j's clip with engine ("" for the binary's default) and
+// scores its counterfeit-offer alerts against truth.
+func replayClip(ctx context.Context, j clipJob, engine string, truth []Segment, durationMS int64) (Side, error) {
+	dir := j.dirs["streamwatch"]
+	if engine != "" {
+		dir = filepath.Join(dir, engine)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return Side{Engine: engine, Error: err.Error()}, err
+		}
+	}
+	sw, err := runStreamwatch(ctx, j.bin, engine, j.path, j.clip.Name,
+		filepath.Join(dir, j.clip.Name+".jsonl"), filepath.Join(dir, j.clip.Name+".log"))
+	side := Side{
+		Engine:     engine,
+		CPUSeconds: sw.cpu.Seconds(),
+		// streamwatch samples at 0, 1, 2 … s of media time by default. (Its
+		// debug log is no count: log lines can be lost while Tesseract
+		// initialises, as it points stderr at /dev/null meanwhile.)
+		Frames:     int((durationMS + 999) / 1000),
+		FrameStats: sw.frames,
+	}
+	if err != nil {
+		side.Error = err.Error()
+		return side, err
+	}
+	side.Alerts = OfRule(sw.segments, RuleCounterfeitOffer)
+	for _, s := range sw.segments {
+		if s.Rule != RuleCounterfeitOffer {
+			side.Other = append(side.Other, s)
+		}
+	}
+	side.Score = ScoreClip(truth, side.Alerts)
+	return side, nil
 }
 
 func baselineBrief(s *Side) string {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -16,6 +17,8 @@ import (
 
 // Side is one detector's result on one clip.
 type Side struct {
+	// Engine is the OCR engine streamwatch replayed with ("" its default); "" for the baseline.
+	Engine string `json:"engine,omitempty"`
 	// Alerts are the detector's counterfeit-offer segments.
 	Alerts []Segment `json:"alerts"`
 	// Other are streamwatch's alerts of other rules, kept as evidence for misses.
@@ -38,37 +41,52 @@ type Side struct {
 
 // ClipResult is the evaluation of one clip.
 type ClipResult struct {
-	Name       string `json:"name"`
-	Category   string `json:"category"`
-	DurationMS int64  `json:"duration_ms"`
+	Name     string `json:"name"`
+	Category string `json:"category"`
+	// HeldOut marks a clip of the held-out set (clipgen.Clip.HeldOut).
+	HeldOut    bool  `json:"held_out,omitempty"`
+	DurationMS int64 `json:"duration_ms"`
 	// Captions are every caption's text, for the record.
 	Captions []Evidence `json:"captions"`
 	// Truth are the clip's counterfeit offers.
-	Truth       []Segment `json:"truth"`
-	Streamwatch Side      `json:"streamwatch"`
-	Baseline    *Side     `json:"baseline,omitempty"`
+	Truth []Segment `json:"truth"`
+	// Streamwatch holds one side per engine, in Report.Engines order.
+	Streamwatch []Side `json:"streamwatch"`
+	Baseline    *Side  `json:"baseline,omitempty"`
 }
 
 // SideTotals adds up one detector's scores over clips.
 type SideTotals struct {
+	// Engine is the column's label: an engine, "sw" for the binary's own; "" for the baseline.
+	Engine     string  `json:"engine,omitempty"`
 	Found      int     `json:"found"`
 	Alerts     int     `json:"alerts"`
 	TrueAlerts int     `json:"true_alerts"`
 	CPUSeconds float64 `json:"cpu_s"`
+	// Frames and MediaSeconds are what the clips scored held: frames read, seconds of video.
+	Frames       int     `json:"frames"`
+	MediaSeconds float64 `json:"media_s"`
 	// Recall is Found/Truth, Precision TrueAlerts/Alerts; nil where undefined.
 	Recall    *float64 `json:"recall"`
 	Precision *float64 `json:"precision"`
+	// CPUPerFrame is CPUSeconds/Frames, CPUPerMinute CPU seconds per minute of video
+	// (per stream-minute); nil where undefined.
+	CPUPerFrame  *float64 `json:"cpu_s_per_frame"`
+	CPUPerMinute *float64 `json:"cpu_s_per_stream_minute"`
 	// Failed counts clips the detector could not be scored on.
 	Failed int `json:"failed,omitempty"`
 }
 
-// Totals is a row of the table: a category, or all clips.
+// Totals is a row of the table: a category, a set, or all clips.
 type Totals struct {
-	Category    string      `json:"category"`
-	Clips       int         `json:"clips"`
-	Truth       int         `json:"truth"`
-	Streamwatch SideTotals  `json:"streamwatch"`
-	Baseline    *SideTotals `json:"baseline,omitempty"`
+	Category string `json:"category"`
+	// HeldOut is true for the held-out set's categories and its row.
+	HeldOut bool `json:"held_out,omitempty"`
+	Clips   int  `json:"clips"`
+	Truth   int  `json:"truth"`
+	// Streamwatch holds one column group per engine, in Report.Engines order.
+	Streamwatch []SideTotals `json:"streamwatch"`
+	Baseline    *SideTotals  `json:"baseline,omitempty"`
 }
 
 // Timings are wall-clock seconds of the phases of a run.
@@ -81,68 +99,111 @@ type Timings struct {
 
 // Report is the outcome of a Run.
 type Report struct {
-	Corpus         string       `json:"corpus"`
-	Bin            string       `json:"bin"`
-	ClipsGenerated int          `json:"clips_generated"`
-	Categories     []Totals     `json:"categories"`
-	Overall        Totals       `json:"overall"`
-	Clips          []ClipResult `json:"clips"`
+	Corpus string `json:"corpus"`
+	Bin    string `json:"bin"`
+	// Engines label streamwatch's columns: the engines replayed with, "sw" for the binary's own.
+	Engines        []string `json:"engines"`
+	ClipsGenerated int      `json:"clips_generated"`
+	// Categories are the rows of the tuned-on categories, then the held-out set's.
+	Categories []Totals `json:"categories"`
+	// Sets are the tuned-on and the held-out set's rows, when the corpus has both.
+	Sets    []Totals     `json:"sets,omitempty"`
+	Overall Totals       `json:"overall"`
+	Clips   []ClipResult `json:"clips"`
 	// MedianCPUPerFrame is, per detector, the median over clips of the clip's CPU
-	// seconds divided by the frames it read: for streamwatch the whole process
-	// (start-up, decoding, OCR, matching) per sampled frame.
+	// seconds divided by the frames it read: for streamwatch (per engine label) the
+	// whole process (start-up, decoding, OCR, matching) per sampled frame.
 	MedianCPUPerFrame struct {
-		Streamwatch *float64 `json:"streamwatch"`
-		Baseline    *float64 `json:"baseline,omitempty"`
+		Streamwatch map[string]*float64 `json:"streamwatch"`
+		Baseline    *float64            `json:"baseline,omitempty"`
 	} `json:"median_cpu_s_per_frame"`
 	Timings Timings `json:"timings"`
 }
 
-// summarize fills the category rows (in corpus order), the overall row and the medians.
+// summarize fills the category rows (in corpus order, the held-out set's
+// last), the set rows, the overall row and the medians.
 func (r *Report) summarize(corpus []clipgen.Clip) {
-	var order []string
-	for _, c := range corpus {
-		if !slices.Contains(order, c.Category) {
-			order = append(order, c.Category)
-		}
+	type key struct {
+		cat     string
+		heldOut bool
 	}
-	rows := map[string]*Totals{}
-	for _, cat := range order {
-		rows[cat] = &Totals{Category: cat}
-	}
-	r.Overall = Totals{Category: "overall"}
-	var swPer, basePer []float64
-	for _, c := range r.Clips {
-		for _, t := range []*Totals{rows[c.Category], &r.Overall} {
-			t.Clips++
-			t.Truth += len(c.Truth)
-			t.Streamwatch.add(&c.Streamwatch)
-			if c.Baseline != nil {
-				if t.Baseline == nil {
-					t.Baseline = &SideTotals{}
-				}
-				t.Baseline.add(c.Baseline)
+	var order []key
+	for _, held := range []bool{false, true} {
+		for _, c := range corpus {
+			if k := (key{c.Category, c.HeldOut}); c.HeldOut == held && !slices.Contains(order, k) {
+				order = append(order, k)
 			}
 		}
-		if c.Streamwatch.Error == "" && c.Streamwatch.Frames > 0 {
-			swPer = append(swPer, c.Streamwatch.CPUSeconds/float64(c.Streamwatch.Frames))
+	}
+	rows := map[key]*Totals{}
+	for _, k := range order {
+		rows[k] = r.newTotals(k.cat, k.heldOut)
+	}
+	sets := map[bool]*Totals{false: r.newTotals("tuned-on set", false), true: r.newTotals("held-out set", true)}
+	r.Overall = *r.newTotals("overall", false)
+	swPer := map[string][]float64{}
+	var basePer []float64
+	for _, c := range r.Clips {
+		for _, t := range []*Totals{rows[key{c.Category, c.HeldOut}], sets[c.HeldOut], &r.Overall} {
+			t.add(c)
+		}
+		for i, sw := range c.Streamwatch {
+			if sw.Error == "" && sw.Frames > 0 && i < len(r.Engines) {
+				swPer[r.Engines[i]] = append(swPer[r.Engines[i]], sw.CPUSeconds/float64(sw.Frames))
+			}
 		}
 		if b := c.Baseline; b != nil && b.Error == "" && b.Frames > 0 {
 			basePer = append(basePer, b.CPUSeconds/float64(b.Frames))
 		}
 	}
 	r.Categories = r.Categories[:0]
-	for _, cat := range order {
-		if t := rows[cat]; t.Clips > 0 {
+	for _, k := range order {
+		if t := rows[k]; t.Clips > 0 {
 			t.finish()
 			r.Categories = append(r.Categories, *t)
 		}
 	}
+	r.Sets = nil
+	if sets[false].Clips > 0 && sets[true].Clips > 0 {
+		for _, held := range []bool{false, true} {
+			sets[held].finish()
+			r.Sets = append(r.Sets, *sets[held])
+		}
+	}
 	r.Overall.finish()
-	r.MedianCPUPerFrame.Streamwatch = median(swPer)
+	r.MedianCPUPerFrame.Streamwatch = map[string]*float64{}
+	for _, e := range r.Engines {
+		r.MedianCPUPerFrame.Streamwatch[e] = median(swPer[e])
+	}
 	r.MedianCPUPerFrame.Baseline = median(basePer)
 }
 
-func (s *SideTotals) add(d *Side) {
+func (r *Report) newTotals(name string, heldOut bool) *Totals {
+	t := &Totals{Category: name, HeldOut: heldOut, Streamwatch: make([]SideTotals, len(r.Engines))}
+	for i, e := range r.Engines {
+		t.Streamwatch[i].Engine = e
+	}
+	return t
+}
+
+// add counts clip c into t.
+func (t *Totals) add(c ClipResult) {
+	t.Clips++
+	t.Truth += len(c.Truth)
+	for i := range c.Streamwatch {
+		if i < len(t.Streamwatch) {
+			t.Streamwatch[i].add(&c.Streamwatch[i], c.DurationMS)
+		}
+	}
+	if c.Baseline != nil {
+		if t.Baseline == nil {
+			t.Baseline = &SideTotals{}
+		}
+		t.Baseline.add(c.Baseline, c.DurationMS)
+	}
+}
+
+func (s *SideTotals) add(d *Side, durationMS int64) {
 	if d.Error != "" {
 		s.Failed++
 		return
@@ -151,16 +212,31 @@ func (s *SideTotals) add(d *Side) {
 	s.Alerts += d.Score.Alerts
 	s.TrueAlerts += d.Score.TrueAlerts
 	s.CPUSeconds += d.CPUSeconds
+	s.Frames += d.Frames
+	s.MediaSeconds += float64(durationMS) / 1000
 }
 
 func (t *Totals) finish() {
-	for _, s := range []*SideTotals{&t.Streamwatch, t.Baseline} {
+	sides := []*SideTotals{t.Baseline}
+	for i := range t.Streamwatch {
+		sides = append(sides, &t.Streamwatch[i])
+	}
+	for _, s := range sides {
 		if s == nil {
 			continue
 		}
 		s.Recall = ratio(s.Found, t.Truth)
 		s.Precision = ratio(s.TrueAlerts, s.Alerts)
+		if s.Frames > 0 {
+			v := round(s.CPUSeconds/float64(s.Frames), 3)
+			s.CPUPerFrame = &v
+		}
+		if s.MediaSeconds > 0 {
+			v := round(s.CPUSeconds/(s.MediaSeconds/60), 2)
+			s.CPUPerMinute = &v
+		}
 		s.CPUSeconds = round(s.CPUSeconds, 2)
+		s.MediaSeconds = round(s.MediaSeconds, 1)
 	}
 }
 
@@ -191,34 +267,42 @@ func round(x float64, digits int) float64 {
 	return math.Round(x*p) / p
 }
 
-// WriteTable writes the per-category and overall table as aligned plain text.
+// WriteTable writes the per-category, per-set and overall table as aligned
+// plain text: per engine recall, precision, CPU s per sampled frame and per
+// stream-minute; then the baseline's recall, precision and CPU s per frame.
 func (r *Report) WriteTable(w io.Writer) error {
 	withBase := r.Overall.Baseline != nil
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "category\tclips\toffers\tsw recall\tsw precision\tsw CPU s\t"
+	head := "category\tclips\toffers\t"
+	for _, e := range r.Engines {
+		head += fmt.Sprintf("%[1]s recall\t%[1]s precision\t%[1]s CPU s/frame\t%[1]s CPU s/min\t", e)
+	}
 	if withBase {
-		head += "base recall\tbase precision\tbase CPU s\t"
+		head += "base recall\tbase precision\tbase CPU s/frame\t"
 	}
 	// AlignRight suits the numbers; padding the names to one width keeps them flush left.
 	width := len("category")
-	for _, t := range r.Categories {
-		width = max(width, len(t.Category))
+	for _, t := range slices.Concat(r.Categories, r.Sets) {
+		width = max(width, len(rowName(t)))
 	}
 	fmt.Fprintf(tw, "%-*s%s\n", width, "category", strings.TrimPrefix(head, "category"))
 	row := func(t Totals) {
-		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%s\t%s\t%s\t", width, t.Category, t.Clips, t.Truth,
-			frac(t.Streamwatch.Found, t.Truth), frac(t.Streamwatch.TrueAlerts, t.Streamwatch.Alerts), cpu(t.Streamwatch))
+		fmt.Fprintf(tw, "%-*s\t%d\t%d\t", width, rowName(t), t.Clips, t.Truth)
+		for _, s := range t.Streamwatch {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", frac(s.Found, t.Truth), frac(s.TrueAlerts, s.Alerts),
+				cpu(s, s.CPUPerFrame, 3), opt(s.CPUPerMinute, 2))
+		}
 		if withBase {
 			b := SideTotals{}
 			if t.Baseline != nil {
 				b = *t.Baseline
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t", frac(b.Found, t.Truth), frac(b.TrueAlerts, b.Alerts), cpu(b))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t", frac(b.Found, t.Truth), frac(b.TrueAlerts, b.Alerts), cpu(b, b.CPUPerFrame, 3))
 		}
 		fmt.Fprintln(tw)
 	}
-	for _, t := range r.Categories {
+	for _, t := range slices.Concat(r.Categories, r.Sets) {
 		row(t)
 	}
 	row(r.Overall)
@@ -232,8 +316,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	fmt.Fprintln(w)
-	if m := r.MedianCPUPerFrame.Streamwatch; m != nil {
-		fmt.Fprintf(w, "streamwatch CPU s per sampled frame (whole process: start-up, decode, OCR, match; clip CPU / sampled frames at 1 fps), median over clips: %.3f\n", *m)
+	if len(r.Sets) > 0 {
+		fmt.Fprintln(w, "* held-out set: made before any tuning and not tuned on (clips with held_out in the corpus)")
+	}
+	for _, e := range r.Engines {
+		if m := r.MedianCPUPerFrame.Streamwatch[e]; m != nil {
+			fmt.Fprintf(w, "%s CPU s per sampled frame (whole process: start-up, decode, OCR, match; clip CPU / sampled frames at 1 fps), median over clips: %.3f\n", e, *m)
+		}
 	}
 	if m := r.MedianCPUPerFrame.Baseline; m != nil {
 		fmt.Fprintf(w, "baseline CPU s per frame (ffmpeg + tesseract CPU / frames), median over clips: %.3f\n", *m)
@@ -247,8 +336,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if cached > 0 {
 		fmt.Fprintf(w, "baseline results of %d of %d clips came from the cache (its CPU s as measured when they were made; -rerun-baseline to redo)\n", cached, len(r.Clips))
 	}
-	if f := r.Overall.Streamwatch.Failed; f > 0 {
-		fmt.Fprintf(w, "streamwatch failed on %d clips (left out of the numbers)\n", f)
+	for _, s := range r.Overall.Streamwatch {
+		if s.Failed > 0 {
+			fmt.Fprintf(w, "%s failed on %d clips (left out of the numbers)\n", s.Engine, s.Failed)
+		}
 	}
 	if b := r.Overall.Baseline; b != nil && b.Failed > 0 {
 		fmt.Fprintf(w, "baseline failed on %d clips (left out of the numbers)\n", b.Failed)
@@ -267,8 +358,25 @@ func frac(n, d int) string {
 	return fmt.Sprintf("%.0f%% %d/%d", 100*float64(n)/float64(d), n, d)
 }
 
-func cpu(s SideTotals) string {
-	out := fmt.Sprintf("%.1f", s.CPUSeconds)
+// rowName is a row's first cell: held-out categories are starred.
+func rowName(t Totals) string {
+	if t.HeldOut {
+		return t.Category + " *"
+	}
+	return t.Category
+}
+
+// opt formats v with digits decimals, "-" when nil.
+func opt(v *float64, digits int) string {
+	if v == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*v, 'f', digits, 64)
+}
+
+// cpu formats a CPU figure of s, with how many clips it failed on.
+func cpu(s SideTotals, v *float64, digits int) string {
+	out := opt(v, digits)
 	if s.Failed > 0 {
 		out += fmt.Sprintf(" (%d failed)", s.Failed)
 	}
@@ -282,100 +390,4 @@ func (r *Report) WriteJSON(path string) error {
 		return err
 	}
 	return os.WriteFile(path, append(js, '\n'), 0o644)
-}
-
-// writeClipDetails prints what each detector made of one clip: its alerts, the
-// offers it missed and why, and its false alarms, with the text it read.
-func writeClipDetails(w io.Writer, c ClipResult) {
-	fmt.Fprintf(w, "== %s (%s, %ss)\n", c.Name, c.Category, secs(c.DurationMS))
-	for _, t := range c.Truth {
-		fmt.Fprintf(w, "  offer  %s %s %s\n", span(t), ids(t), texts(t.Evidence, 0))
-	}
-	if len(c.Truth) == 0 {
-		fmt.Fprintf(w, "  no offer; captions: %s\n", texts(c.Captions, 0))
-	}
-	sw := c.Streamwatch
-	fmt.Fprintf(w, "  streamwatch: found %d/%d, alerts %d (%d false), CPU %.2fs\n",
-		sw.Score.Found, len(c.Truth), sw.Score.Alerts, len(sw.Score.FalseAlarms), sw.CPUSeconds)
-	if sw.Error != "" {
-		fmt.Fprintf(w, "    ERROR %s\n", sw.Error)
-	}
-	for _, a := range sw.Alerts {
-		fmt.Fprintf(w, "    alert %s %s evidence: %s\n", span(a), ids(a), texts(a.Evidence, 0))
-	}
-	for _, m := range sw.Score.Misses {
-		fmt.Fprintf(w, "    MISS %s %s: %s\n", span(m.Truth), ids(m.Truth), m.Reason)
-		for _, o := range sw.Other {
-			if m.Truth.overlaps(o) {
-				fmt.Fprintf(w, "      meanwhile %s %s %s: %s\n", o.Rule, span(o), ids(o), texts(o.Evidence, 0))
-			}
-		}
-		var counts []string
-		for _, f := range sw.FrameStats {
-			if f.AtMS >= m.Truth.StartMS && f.AtMS < m.Truth.EndMS {
-				counts = append(counts, fmt.Sprintf("%ss %d/%d", secs(f.AtMS), f.Lines, f.Hits))
-			}
-		}
-		if len(counts) > 0 {
-			fmt.Fprintf(w, "      lines/hits per frame meanwhile (from the debug log, which may lack frames): %s\n", strings.Join(counts, " · "))
-		}
-	}
-	for _, a := range sw.Score.FalseAlarms {
-		fmt.Fprintf(w, "    FALSE ALARM %s %s: %s\n", span(a), ids(a), texts(a.Evidence, 0))
-	}
-	b := c.Baseline
-	if b == nil {
-		return
-	}
-	fmt.Fprintf(w, "  baseline: found %d/%d, alerts %d (%d false), CPU %.2fs%s\n",
-		b.Score.Found, len(c.Truth), b.Score.Alerts, len(b.Score.FalseAlarms), b.CPUSeconds, map[bool]string{true: " (cached)"}[b.Cached])
-	if b.Error != "" {
-		fmt.Fprintf(w, "    ERROR %s\n", b.Error)
-	}
-	for _, a := range b.Alerts {
-		fmt.Fprintf(w, "    alert %s %s\n", span(a), ids(a))
-	}
-	for _, m := range b.Score.Misses {
-		fmt.Fprintf(w, "    MISS %s %s: %s\n", span(m.Truth), ids(m.Truth), m.Reason)
-		var during []Evidence
-		blank := 0
-		for _, f := range b.FrameTexts {
-			switch {
-			case f.AtMS < m.Truth.StartMS || f.AtMS >= m.Truth.EndMS:
-			case strings.TrimSpace(f.Text) == "":
-				blank++
-			default:
-				during = append(during, Evidence(f))
-			}
-		}
-		fmt.Fprintf(w, "      OCR meanwhile (%d frames read nothing): %s\n", blank, texts(during, 3))
-	}
-	for _, a := range b.Score.FalseAlarms {
-		fmt.Fprintf(w, "    FALSE ALARM %s %s: %s\n", span(a), ids(a), texts(a.Evidence, 3))
-	}
-}
-
-func ids(s Segment) string {
-	return fmt.Sprintf("[%s | %s]", strings.Join(s.Brands, ","), strings.Join(s.Phrases, ","))
-}
-
-// texts formats evidence as `2s "text" · 3s "text"`, at most limit items (0: all),
-// each on one line and cut short.
-func texts(ev []Evidence, limit int) string {
-	if len(ev) == 0 {
-		return "(none)"
-	}
-	var parts []string
-	for i, e := range ev {
-		if limit > 0 && i == limit {
-			parts = append(parts, fmt.Sprintf("… %d more", len(ev)-limit))
-			break
-		}
-		t := strings.Join(strings.Fields(e.Text), " ")
-		if r := []rune(t); len(r) > 100 {
-			t = string(r[:100]) + "…"
-		}
-		parts = append(parts, fmt.Sprintf("%ss %q", secs(e.AtMS), t))
-	}
-	return strings.Join(parts, " · ")
 }

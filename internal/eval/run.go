@@ -108,9 +108,10 @@ func parseFrameLog(data []byte) []FrameStat {
 }
 
 // runStreamwatch replays clipPath with the streamwatch binary bin, with its
-// default settings, writing records to outPath and its log to logPath. The log
-// is at debug level, as JSON, for the per-frame line counts in it.
-func runStreamwatch(ctx context.Context, bin, clipPath, streamID, outPath, logPath string) (streamwatchRun, error) {
+// default settings but for --ocr-engine engine (left out when ""), writing
+// records to outPath and its log to logPath. The log is at debug level, as
+// JSON, for the per-frame line counts in it.
+func runStreamwatch(ctx context.Context, bin, engine, clipPath, streamID, outPath, logPath string) (streamwatchRun, error) {
 	// --out appends: a previous run's records must not count again.
 	if err := os.Remove(outPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return streamwatchRun{}, err
@@ -120,8 +121,12 @@ func runStreamwatch(ctx context.Context, bin, clipPath, streamID, outPath, logPa
 		return streamwatchRun{}, err
 	}
 	defer logFile.Close()
-	cmd := exec.CommandContext(ctx, bin, "replay", clipPath, "--out", outPath, "--stream-id", streamID,
-		"--log-level", "debug", "--log-format", "json")
+	args := []string{"replay", clipPath, "--out", outPath, "--stream-id", streamID,
+		"--log-level", "debug", "--log-format", "json"}
+	if engine != "" {
+		args = append(args, "--ocr-engine", engine)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stderr = logFile
 	cpu, err := runChild(ctx, cmd)
 	logFile.Close()
