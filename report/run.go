@@ -42,8 +42,7 @@ type File struct {
 	Err       string // why its replay failed; empty when it did not
 	Alerts    []alerts.Record
 
-	started time.Time
-	done    bool
+	started time.Time // when its replay began; zero when it has not
 }
 
 // Run follows the input files of one replay, one after the other: their
@@ -65,8 +64,8 @@ type Run struct {
 	now   func() time.Time
 }
 
-// NewRun returns a run of the given files; the collector and tool are the
-// caller's to set.
+// NewRun returns a run of the given files, with an empty Collector; Tool,
+// Rules, Matcher and Line are the caller's to set before the first Begin.
 func NewRun(paths []string) *Run {
 	r := &Run{Collector: &Collector{}, now: time.Now, cur: -1}
 	r.Started = r.now()
@@ -123,7 +122,6 @@ func (r *Run) Gap(i int, s Span) {
 func (r *Run) End(i int, err error) {
 	r.mu.Lock()
 	f := r.files[i]
-	f.done = true
 	if !f.started.IsZero() {
 		f.Elapsed = r.now().Sub(f.started)
 	}
