@@ -45,9 +45,11 @@ build: deps
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/streamwatch
 
 # run plays the bundled demo clip as a live stream, with an embedded NATS server,
-# and prints alerts as they are published.
+# prints alerts as they are published and serves the moderators' console on
+# CONSOLE (it stays up after the clip ends, until Ctrl-C).
+CONSOLE ?= 127.0.0.1:8080
 run: build
-	$(BIN) watch testdata/demo.mp4 --realtime --stream-id demo
+	$(BIN) watch testdata/demo.mp4 --realtime --stream-id demo --console $(CONSOLE)
 
 test: deps deploy-check lint
 	$(GO) vet ./...

@@ -3,6 +3,7 @@ package lines
 import (
 	"context"
 	"image"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -62,7 +63,11 @@ func (e *entry) forget() { e.forgotten.Store(true) }
 // not seen in this frame are forgotten.
 // A line unchanged since an entry not yet settled waits for it (see settle);
 // if ctx ends first, the line is read again.
-func (g *gate) check(ctx context.Context, img *image.Gray, crops []Crop) (reused, fresh []*entry) {
+//
+// shift is how the whole picture moved since the frame checked before (a
+// pan): a line found there moved by it, over the same pixels, is reused too
+// — text in the scene moves with it, an overlay does not.
+func (g *gate) check(ctx context.Context, img *image.Gray, crops []Crop, shift image.Point) (reused, fresh []*entry) {
 	maxChanged := g.maxChanged
 	if maxChanged <= 0 {
 		maxChanged = 0.02
@@ -74,6 +79,9 @@ func (g *gate) check(ctx context.Context, img *image.Gray, crops []Crop) (reused
 			continue
 		}
 		e, reads := g.find(ctx, img, c.Box, maxChanged)
+		if e == nil && shift != (image.Point{}) {
+			e = g.findMoved(ctx, img, c, shift, maxChanged)
+		}
 		if e != nil {
 			reused = append(reused, e)
 			keep = append(keep, e)
@@ -111,6 +119,62 @@ func (g *gate) find(ctx context.Context, img *image.Gray, r image.Rectangle, max
 	return nil, reads
 }
 
+// findMoved returns a new entry for crop c holding the reading of an entry
+// whose line moved by shift (give or take moveRefine pixels) with the
+// picture to c's place, unchanged; or nil. A doubtful reading is reused
+// too: what is behind the line moved with it, so another read would see
+// the same pixels (a doubtful line over a background of its own is read
+// again while it stays, see Reader).
+func (g *gate) findMoved(ctx context.Context, img *image.Gray, c Crop, shift image.Point, maxChanged float64) *entry {
+	for _, e := range g.entries {
+		if iou(e.crop.Box.Add(shift), c.Box) < 0.7 {
+			continue
+		}
+		d, ok := e.movedTo(img, shift, maxChanged)
+		if !ok {
+			continue
+		}
+		select {
+		case <-e.settled:
+		case <-ctx.Done():
+			continue
+		}
+		m := newEntry(img, c)
+		m.reads = e.reads
+		for _, l := range e.lines {
+			l.Box = l.Box.Add(d)
+			l.Chars = slices.Clone(l.Chars)
+			for i := range l.Chars {
+				l.Chars[i].Box = l.Chars[i].Box.Add(d)
+			}
+			m.lines = append(m.lines, l)
+		}
+		m.settle()
+		return m
+	}
+	return nil
+}
+
+// moveRefine is how far, in pixels each way, a moved line is looked for
+// around where the picture's shift puts it: the shift is measured to a
+// pixel or two.
+const moveRefine = 2
+
+// movedTo finds where e's line is in img after the picture moved by about
+// shift: the move d, within moveRefine of shift, at which at most
+// maxChanged of its pixels changed.
+func (e *entry) movedTo(img *image.Gray, shift image.Point, maxChanged float64) (image.Point, bool) {
+	for dy := -moveRefine; dy <= moveRefine; dy++ {
+		for dx := -moveRefine; dx <= moveRefine; dx++ {
+			d := shift.Add(image.Point{dx, dy})
+			if e.crop.Box.Add(d).In(img.Rect) && e.changedAt(img, d) <= maxChanged {
+				return d, true
+			}
+		}
+	}
+	return image.Point{}, false
+}
+
 func newEntry(img *image.Gray, c Crop) *entry {
 	r := c.Box
 	e := &entry{crop: c, pix: make([]uint8, 0, r.Dx()*r.Dy()), settled: make(chan struct{})}
@@ -126,12 +190,15 @@ func newEntry(img *image.Gray, c Crop) *entry {
 
 // changed returns the fraction of e's pixels that crossed e's threshold in
 // img by more than e's margin.
-func (e *entry) changed(img *image.Gray) float64 {
+func (e *entry) changed(img *image.Gray) float64 { return e.changedAt(img, image.Point{}) }
+
+// changedAt is changed for e's line moved by d, which must stay in img.
+func (e *entry) changedAt(img *image.Gray, d image.Point) float64 {
 	b := e.crop.Box
 	t, m := e.threshold, e.margin
 	n, i := 0, 0
 	for y := b.Min.Y; y < b.Max.Y; y++ {
-		row := img.Pix[img.PixOffset(b.Min.X, y):]
+		row := img.Pix[img.PixOffset(b.Min.X+d.X, y+d.Y):]
 		for x := 0; x < b.Dx(); x++ {
 			v, was := row[x], e.pix[i]
 			if (v < t) != (was < t) && absDiff(v, was) > m {

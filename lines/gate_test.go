@@ -44,7 +44,7 @@ func crops(rs ...image.Rectangle) []Crop {
 // checkBoxes is g.check with the boxes of the lines to read beside their
 // entries.
 func checkBoxes(ctx context.Context, g *gate, img *image.Gray, cs []Crop) (reused []*entry, toRead []image.Rectangle, fresh []*entry) {
-	reused, fresh = g.check(ctx, img, cs)
+	reused, fresh = g.check(ctx, img, cs, image.Point{})
 	for _, e := range fresh {
 		toRead = append(toRead, e.crop.Box)
 	}
@@ -203,4 +203,49 @@ func TestGateReusesCaptionOverMovingBackground(t *testing.T) {
 	reused, toRead, _ := checkBoxes(ctx, &g, f, crops(box))
 	require.Empty(t, reused, "other text on the box")
 	require.Len(t, toRead, 1)
+}
+
+// scene is a textured picture (a photograph) moved by shift, with a line of
+// dark "glyphs" in it at r (also moved): text in the scene, not an overlay.
+func scene(shift image.Point, r image.Rectangle) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, 320, 240))
+	for y := range 240 {
+		for x := range 320 {
+			sx, sy := x-shift.X, y-shift.Y
+			img.Pix[img.PixOffset(x, y)] = uint8(90 + (sx*sx/7+sy*13+sx*sy/5)%90)
+		}
+	}
+	caption(img, r.Add(shift), 0)
+	return img
+}
+
+// TestGateReusesLinesMovingWithThePicture: when the whole picture moves (a
+// pan), a line that moved with it is not read again, even with a doubtful
+// reading; an overlay that stayed is still found where it was, and the
+// same move with other pixels is read.
+func TestGateReusesLinesMovingWithThePicture(t *testing.T) {
+	line := image.Rect(60, 80, 220, 104)
+	var g gate
+	ctx := context.Background()
+	_, toRead, fresh := checkBoxes(ctx, &g, scene(image.Point{}, line), crops(line))
+	require.Len(t, toRead, 1)
+	fresh[0].lines = []Line{{Box: line, Text: "GUCCl", Confidence: 40}}
+	fresh[0].forget() // doubtful
+	fresh[0].settle()
+
+	for _, move := range []image.Point{{12, -5}, {25, -9}, {40, -12}} {
+		img := scene(move, line)
+		moved := line.Add(move)
+		reused, fresh := g.check(ctx, img, crops(moved), move.Sub(g.entries[0].crop.Box.Min.Sub(line.Min)))
+		require.Empty(t, fresh, "moved by %v", move)
+		require.Len(t, reused, 1)
+		require.Equal(t, "GUCCl", reused[0].lines[0].Text)
+		require.Equal(t, moved, reused[0].lines[0].Box, "the reading's box moves with the line")
+	}
+
+	// The picture moved, the line's pixels are other ones: read.
+	img := scene(image.Pt(50, -14), line)
+	caption(img, line.Add(image.Pt(50, -14)), 1)
+	_, fresh = g.check(ctx, img, crops(line.Add(image.Pt(50, -14))), image.Pt(10, -2))
+	require.Len(t, fresh, 1)
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/streamwatch/streamwatch/internal/motion"
 )
 
 // ErrNoEngine is returned by NewReader without an Engine.
@@ -64,7 +66,10 @@ type Reader struct {
 	gate  gate
 	slots chan struct{} // one per frame in flight
 	held  bool          // Ready took a slot for the next Start
-	reads sync.WaitGroup
+	// prev is the profile of the frame checked before, for its shift.
+	prev     motion.Profile
+	havePrev bool
+	reads    sync.WaitGroup
 }
 
 // NewReader returns a Reader for one stream.
@@ -108,7 +113,13 @@ func (r *Reader) Start(ctx context.Context, img *image.Gray) (*Pending, error) {
 		return nil, err
 	}
 	r.held = false
-	reused, fresh := r.gate.check(ctx, img, detect(img, r.o.Detect))
+	prof := motion.Of(img)
+	var shift image.Point
+	if r.havePrev {
+		shift = motion.Shift(r.prev, prof)
+	}
+	r.prev, r.havePrev = prof, true
+	reused, fresh := r.gate.check(ctx, img, detect(img, r.o.Detect), shift)
 	add(r.o.Metrics.Reused, len(reused))
 	add(r.o.Metrics.Read, len(fresh))
 	var old []Line

@@ -26,10 +26,13 @@ type SchedulerOptions struct {
 
 // Scheduler shares one Engine fairly among all the streams of a process.
 // Each stream reads through its own handle (Stream); the scheduler's turns
-// — as many at once as the engine serves — go round the streams that have
-// lines waiting, taking at most LinesPerTurn lines of one stream per turn,
-// so that a stream whose frames hold many lines cannot starve the others:
-// a stream waits for at most one turn of each other stream before its own.
+// — as many at once as the engine serves — take the lines that have waited
+// longest first, at most LinesPerTurn lines of one frame per turn: the rest
+// of a frame's lines wait again from the end of its turn, behind what came
+// meanwhile, so that a stream whose frames hold many lines cannot starve
+// the others, and a caption's frame is read in the order frames came (not
+// shared out among every stream with work, which makes each of them wait
+// as long as the busiest).
 type Scheduler struct {
 	engine Engine
 	per    int
@@ -104,29 +107,53 @@ func (s *Scheduler) serve() {
 			return
 		}
 		t.run(s.engine)
+		s.done(t)
 	}
 }
 
-// take waits for the next stream in turn with lines waiting and takes its
-// first task; nil after Close.
+// take waits for the task that has waited longest among those ready (a
+// frame's first, or the next of a frame whose last turn ended) and takes
+// it; nil after Close. Of equals, the stream after the last one served.
 func (s *Scheduler) take() *task {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for !s.closed {
 		n := len(s.streams)
+		best, at := -1, -1
 		for i := range n {
 			k := (s.next + i) % n
-			if e := s.streams[k]; len(e.queue) > 0 {
-				t := e.queue[0]
-				e.queue[0] = nil
-				e.queue = e.queue[1:]
-				s.next = (k + 1) % n
-				return t
+			e := s.streams[k]
+			for j, t := range e.queue {
+				if t.after != nil && !t.after.ended {
+					continue // the frame's previous turn is still reading
+				}
+				if best < 0 || t.ready.Before(s.streams[best].queue[at].ready) {
+					best, at = k, j
+				}
+				break // a stream's later tasks came later
 			}
+		}
+		if best >= 0 {
+			e := s.streams[best]
+			t := e.queue[at]
+			e.queue = append(e.queue[:at], e.queue[at+1:]...)
+			s.next = (best + 1) % n
+			return t
 		}
 		s.wake.Wait()
 	}
 	return nil
+}
+
+// done marks t's turn ended: the next task of its frame is ready from now.
+func (s *Scheduler) done(t *task) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.ended = true
+	if t.next != nil {
+		t.next.ready = time.Now()
+	}
+	s.wake.Broadcast()
 }
 
 // StreamEngine is one stream's Engine on a Scheduler.
@@ -153,8 +180,13 @@ func (e *StreamEngine) ReadLines(ctx context.Context, img *image.Gray, crops []C
 	var tasks []*task
 	now := time.Now()
 	for i := 0; i < len(crops); i += e.s.per {
-		tasks = append(tasks, &task{ctx: ctx, img: img, crops: crops[i:min(i+e.s.per, len(crops))],
-			since: now, done: make(chan struct{})})
+		t := &task{ctx: ctx, img: img, crops: crops[i:min(i+e.s.per, len(crops))],
+			since: now, ready: now, done: make(chan struct{})}
+		if len(tasks) > 0 {
+			prev := tasks[len(tasks)-1]
+			t.after, prev.next = prev, t
+		}
+		tasks = append(tasks, t)
 	}
 	e.s.mu.Lock()
 	if e.closed || e.s.closed {
@@ -218,9 +250,16 @@ type task struct {
 	img   *image.Gray
 	crops []Crop
 	since time.Time // when it was queued
-	out   []Reading
-	err   error
-	done  chan struct{}
+	// ready is when it may be taken, for the order of turns: when queued,
+	// or for a frame's later task when the turn of the one before ended.
+	ready time.Time
+	// after and next chain the tasks of one frame; ended says that the
+	// turn has ended. Guarded by the Scheduler's mu.
+	after, next *task
+	ended       bool
+	out         []Reading
+	err         error
+	done        chan struct{}
 }
 
 func (t *task) run(engine Engine) {

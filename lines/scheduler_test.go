@@ -140,3 +140,52 @@ func TestSchedulerCloseFailsWaitingLines(t *testing.T) {
 	_, err := s.Stream().ReadLines(context.Background(), image.NewGray(image.Rect(0, 0, 1, 1)), lineCrops(1))
 	require.ErrorIs(t, err, ErrSchedulerClosed)
 }
+
+// TestSchedulerReadsFramesInTheOrderTheyCame: frames of several streams
+// waiting for one client are read oldest first, whatever the order of the
+// streams: a caption's frame does not wait for every other stream's turn.
+func TestSchedulerReadsFramesInTheOrderTheyCame(t *testing.T) {
+	imgs := map[*image.Gray]string{}
+	names := []string{"first", "second", "third", "fourth"}
+	frames := make([]*image.Gray, len(names))
+	for i, n := range names {
+		frames[i] = image.NewGray(image.Rect(0, 0, 1, 1))
+		imgs[frames[i]] = n
+	}
+	blocker := image.NewGray(image.Rect(0, 0, 1, 1))
+	imgs[blocker] = "blocker"
+	e := &gatedEngine{next: make(chan struct{}), name: imgs}
+	s := NewScheduler(e, SchedulerOptions{})
+	defer s.Close()
+	// Streams made in the reverse of the order their frames come in.
+	streams := make([]*StreamEngine, len(names))
+	for i := len(names) - 1; i >= 0; i-- {
+		streams[i] = s.Stream()
+		defer streams[i].Close()
+	}
+	other := s.Stream()
+	defer other.Close()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_, err := other.ReadLines(ctx, blocker, lineCrops(1))
+		require.NoError(t, err)
+	})
+	require.Eventually(t, func() bool { return e.entered.Load() == 1 }, 5e9, 1e6)
+	for i := range names {
+		wg.Go(func() {
+			_, err := streams[i].ReadLines(ctx, frames[i], lineCrops(1))
+			require.NoError(t, err)
+		})
+		require.Eventually(t, func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return len(streams[i].queue) == 1
+		}, 5e9, 1e6)
+	}
+	for range len(names) + 1 {
+		e.next <- struct{}{}
+	}
+	wg.Wait()
+	require.Equal(t, append([]string{"blocker"}, names...), e.log)
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/streamwatch/streamwatch/frames"
 	"github.com/streamwatch/streamwatch/ingest"
+	"github.com/streamwatch/streamwatch/internal/motion"
 	"github.com/streamwatch/streamwatch/lines"
 )
 
@@ -41,9 +42,9 @@ type keyframes struct {
 // picture is a judged keyframe: its upright gray image, its text lines and
 // its row and column means.
 type picture struct {
-	img        *image.Gray
-	lines      []image.Rectangle
-	cols, rows []int32
+	img     *image.Gray
+	lines   []image.Rectangle
+	profile motion.Profile
 }
 
 // Judge tells what keyframe f shows that the keyframe before did not. A
@@ -57,7 +58,7 @@ func (k *keyframes) Judge(f ingest.Frame) ingest.KeyframeChange {
 	}
 	k.judgedAV, k.judgedPts, k.judgedImg = f.AV, f.AV.Pts(), img
 	cur := picture{img: img, lines: lines.Detect(img, k.detect)}
-	cur.cols, cur.rows = profiles(img)
+	cur.profile = motion.Of(img)
 	prev, had := k.prev, k.havePrev
 	k.prev, k.havePrev = cur, true
 	if !had || !prev.img.Rect.Eq(img.Rect) {

@@ -1,11 +1,12 @@
 package monitor
 
-import "image"
+import (
+	"image"
+
+	"github.com/streamwatch/streamwatch/internal/motion"
+)
 
 const (
-	// maxShift is the largest pan between two keyframes looked for, in
-	// pixels along each axis.
-	maxShift = 160
 	// refine is how far, in pixels each way, a line is looked for around
 	// where the pan puts it: the means give the pan to a few pixels.
 	refine = 4
@@ -30,7 +31,7 @@ type matcher struct {
 }
 
 func newMatcher(a, b picture) matcher {
-	d := image.Point{bestShift(a.cols, b.cols), bestShift(a.rows, b.rows)}
+	d := motion.Shift(a.profile, b.profile)
 	m := matcher{shift: d, back: image.Point{-d.X, -d.Y}}
 	m.noise = difference(a.img, b.img, a.img.Rect, d, 4)
 	return m
@@ -65,54 +66,6 @@ func (m matcher) present(a, b *image.Gray, r image.Rectangle, d image.Point) boo
 	return false
 }
 
-// profiles are the mean of each column and of each row of img, from every
-// other pixel.
-func profiles(img *image.Gray) (cols, rows []int32) {
-	r := img.Rect
-	w, h := r.Dx(), r.Dy()
-	cols, rows = make([]int32, w), make([]int32, h)
-	for y := 0; y < h; y++ {
-		row := img.Pix[img.PixOffset(r.Min.X, r.Min.Y+y):][:w]
-		var sum int32
-		for x := y % 2; x < w; x += 2 {
-			sum += int32(row[x])
-			cols[x] += int32(row[x])
-		}
-		rows[y] = sum * 2 / int32(max(w, 1))
-	}
-	for x := range cols {
-		cols[x] = cols[x] * 2 / int32(max(h, 1))
-	}
-	return cols, rows
-}
-
-// bestShift is the shift s, |s| <= maxShift and leaving at least half of a
-// in overlap, for which b[i+s] best matches a[i] (least mean difference;
-// of equals, the smallest shift).
-func bestShift(a, b []int32) int {
-	n := min(len(a), len(b))
-	best, bestCost := 0, int64(-1)
-	for s := -min(maxShift, n/2); s <= min(maxShift, n/2); s++ {
-		var cost, cnt int64
-		for i := max(0, -s); i < n && i+s < n; i++ {
-			cost += int64(abs(int(a[i] - b[i+s])))
-			cnt++
-		}
-		cost = cost * 1024 / max(cnt, 1)
-		if bestCost < 0 || cost < bestCost || (cost == bestCost && abs(s) < abs(best)) {
-			best, bestCost = s, cost
-		}
-	}
-	return best
-}
-
-func abs(v int) int {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
-
 // deviation is the mean absolute deviation of a's pixels in r from their
 // mean, on every other row and column.
 func deviation(a *image.Gray, r image.Rectangle) float64 {
@@ -130,7 +83,7 @@ func deviation(a *image.Gray, r image.Rectangle) float64 {
 	dev := 0
 	for y := r.Min.Y; y < r.Max.Y; y += 2 {
 		for x := r.Min.X; x < r.Max.X; x += 2 {
-			dev += abs(int(a.Pix[a.PixOffset(x, y)]) - mean)
+			dev += motion.Abs(int(a.Pix[a.PixOffset(x, y)]) - mean)
 		}
 	}
 	return float64(dev) / float64(n)
@@ -151,7 +104,7 @@ func difference(a, b *image.Gray, r image.Rectangle, d image.Point, step int) fl
 			if bx < b.Rect.Min.X || bx >= b.Rect.Max.X {
 				continue
 			}
-			sum += abs(int(a.Pix[a.PixOffset(x, y)]) - int(b.Pix[b.PixOffset(bx, by)]))
+			sum += motion.Abs(int(a.Pix[a.PixOffset(x, y)]) - int(b.Pix[b.PixOffset(bx, by)]))
 			n++
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"time"
 
@@ -162,7 +163,11 @@ func (m *monitor) observe(ctx context.Context, st *matchState, f frames.Sampled,
 	before := m.tracker.Open()
 	if len(hits) > 0 || st.ev.Remembers() {
 		// Only a frame with a matched line can show evidence.
-		m.recent.add(f)
+		boxes := make([]image.Rectangle, len(read))
+		for i, l := range read {
+			boxes[i] = l.Box
+		}
+		m.recent.add(f, boxes)
 	}
 	m.publish(ctx, m.withEvidence(ctx, m.tracker.Observe(f.MediaMS, f.Wall, hits)))
 	m.Metrics.Alerts.OpenSegments.Add(float64(m.tracker.Open() - before))

@@ -154,21 +154,13 @@ func (r *alertsReader) run(ctx context.Context) error {
 		start := time.Now().Add(-r.o.since)
 		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
 	}
-	cons, err := stream.OrderedConsumer(ctx, cfg)
+	rr, err := alerts.ReadRecords(ctx, stream, cfg)
 	if err != nil {
-		return fmt.Errorf("alerts: consumer on %s: %w", alerts.StreamName, err)
+		return err
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("alerts: consume %s: %w", alerts.StreamName, err)
-	}
+	cons, it := rr.Consumer, rr.Messages
 	defer it.Stop()
-	// The consumer counts, when created, the stored records it has to
-	// deliver; each message then says how many are left.
-	caughtUp := false
-	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
-		caughtUp = true
-	}
+	caughtUp := rr.Empty
 	for {
 		if caughtUp {
 			if err := r.flush(); err != nil {

@@ -54,6 +54,7 @@ type common struct {
 	reconnectMax   time.Duration
 	stallTimeout   time.Duration
 	allowOrigins   originsFlag // watch and worker only
+	consoleAddr    string      // watch only: --console
 	// stderr is where logs and alert lines go: os.Stderr, or replay's
 	// progress line on a terminal, which keeps itself below them.
 	stderr io.Writer

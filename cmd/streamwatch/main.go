@@ -25,6 +25,7 @@ Usage:
   streamwatch match [flags]          match text lines from stdin, one JSON object per line
   streamwatch rules check FILE       validate a rules file and print a summary
   streamwatch alerts [flags]         show stored alert records; --follow for new ones
+  streamwatch console --nats URL     the moderators' web page: alerts live, evidence, verdicts
   streamwatch worker --nats URL      take streams from the pool and watch them; SIGTERM drains
   streamwatch submit URL --stream-id ID  queue a stream for the pool
   streamwatch stop ID                stop watching a pooled stream
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdMatch(ctx, args[1:], os.Stdin, os.Stdout, os.Stderr)
 	case "alerts":
 		err = cmdAlerts(ctx, args[1:], os.Stdout, os.Stderr)
+	case "console":
+		err = cmdConsole(ctx, args[1:])
 	case "rules":
 		err = cmdRules(args[1:], os.Stdout)
 	case "worker":

@@ -9,8 +9,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -305,6 +308,19 @@ func TestEveryNATSCommandAuthenticates(t *testing.T) {
 	}
 	require.Contains(t, ids, "auth-replay")
 	require.Contains(t, ids, "auth-watch")
+
+	// The console reads them with the same flags (and keeps verdicts there).
+	con := startChild(t, append([]string{"console", "--addr", "127.0.0.1:0"}, auth...)...)
+	base := con.line(t, consoleURLRe, 30*time.Second)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "api/alerts?stream=auth-watch")
+		if err != nil {
+			return false
+		}
+		body, err := io.ReadAll(resp.Body)
+		return errors.Join(err, resp.Body.Close()) == nil && strings.Contains(string(body), `"stream_id":"auth-watch"`)
+	}, 30*time.Second, 50*time.Millisecond, "console: %s", con.stderr.String())
+	con.stop(t)
 
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
 	require.NoError(t, os.WriteFile(rules, []byte(reloadRules("gucci", "Gucci", "offer")), 0o644))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"runtime"
 	"strings"
@@ -32,6 +33,8 @@ func cmdWatch(ctx context.Context, args []string) error {
 	fs, c := commandFlags("watch", "localhost:9464")
 	c.registerSourceFlags(fs)
 	realtime := fs.Bool("realtime", false, "pace a file input at its frame rate, as if it were live")
+	fs.StringVar(&c.consoleAddr, "console", "", "also serve the moderators' console on this loopback HOST:PORT (:0 for any free port); "+
+		"it stays up after the stream ends, until interrupted; default: no console")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -99,6 +102,14 @@ func runStreams(ctx context.Context, c *common, srcs []string, rr *replayRun, re
 		return err
 	}
 	defer w.close()
+	if c.consoleAddr != "" {
+		if w.nc == nil {
+			return usageError{errors.New("--console needs NATS")}
+		}
+		if err := w.startConsole(); err != nil {
+			return err
+		}
+	}
 	if replay {
 		if err := rr.describe(c, w, srcs); err != nil {
 			return err
@@ -148,6 +159,7 @@ func (w *wiring) runAll(ctx context.Context, srcs, ids []string, rr *replayRun, 
 	}
 	switch len(failed) {
 	case 0:
+		w.keepConsole(ctx)
 		return nil
 	case 1:
 		return last
@@ -180,6 +192,7 @@ type wiring struct {
 	ocr      *ocr.Pool
 	sched    *lines.Scheduler // the process's one line-reading scheduler, over ocr
 	opens    *ingest.OpenGate // admits the opens of every stream of the process, a few at once
+	console  net.Listener     // watch --console, or nil
 	closers  []func()
 }
 

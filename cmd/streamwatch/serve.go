@@ -83,6 +83,9 @@ func (w *wiring) serve(ctx context.Context, reloadRules bool, unready func() str
 			return nil
 		}, func(error) { stopHelpers() })
 	}
+	if w.console != nil {
+		g.Add(func() error { return w.serveConsole(helpers) }, func(error) { stopHelpers() })
+	}
 	if metrics != nil {
 		g.Add(func() error {
 			if err := metrics.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
