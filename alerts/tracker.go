@@ -103,6 +103,10 @@ func NewTracker(opts TrackerOptions) *Tracker {
 	return &Tracker{opts: opts, segs: map[string]*segment{}}
 }
 
+// MinHits is the number of sampled frames with a hit before a segment
+// opens (TrackerOptions.MinHits, or its default).
+func (t *Tracker) MinHits() int { return t.opts.MinHits }
+
 // Open returns the number of open (confirmed) segments.
 func (t *Tracker) Open() int {
 	n := 0

@@ -87,6 +87,9 @@ type Info struct {
 	// container's creation_time, else a local file's modification time, else the time
 	// of Open; without MediaClock it is the time of Open.
 	StartWall time.Time
+	// Duration is the input's length as its container tells it; 0 when
+	// unknown (live streams, containers that do not say).
+	Duration time.Duration
 }
 
 // Source is an opened input. Open it, call Run once, then Close.

@@ -192,6 +192,7 @@ func (s *Source) describe(st *astiav.Stream, openedAt, mtime time.Time) {
 		Live:        s.in.network && (liveSchemes[s.in.scheme] || s.fc.Duration() <= 0),
 		StartWall:   openedAt,
 		Orientation: streamOrientation(st),
+		Duration:    containerDuration(s.fc, st),
 	}
 	s.orient = s.info.Orientation
 	if s.opts.MediaClock {
@@ -202,6 +203,21 @@ func (s *Source) describe(st *astiav.Stream, openedAt, mtime time.Time) {
 			s.info.StartWall = mtime
 		}
 	}
+}
+
+// containerDuration is the length of the opened input: its video stream's
+// duration when the container tells it, else the container's (in
+// AV_TIME_BASE, microseconds); 0 when neither is known (a live stream).
+func containerDuration(fc *astiav.FormatContext, st *astiav.Stream) time.Duration {
+	if d := st.Duration(); d > 0 {
+		if tb := st.TimeBase(); tb.Num() > 0 && tb.Den() > 0 {
+			return time.Duration(float64(d) * tb.Float64() * float64(time.Second))
+		}
+	}
+	if d := fc.Duration(); d > 0 {
+		return time.Duration(d) * time.Microsecond
+	}
+	return 0
 }
 
 // bestVideoStream stands in for av_find_best_stream, which go-astiav v0.16.0 lacks: the

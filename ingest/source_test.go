@@ -77,6 +77,8 @@ func TestDecodeClips(t *testing.T) {
 			require.Equal(t, tc.h, info.Height)
 			require.InDelta(t, tc.fps, info.FrameRate, 0.01)
 			require.False(t, info.Live)
+			wantDuration := time.Duration(float64(tc.frames) / tc.fps * float64(time.Second))
+			require.InDelta(t, wantDuration, info.Duration, float64(50*time.Millisecond), "the container's duration")
 
 			var got []int64
 			err := src.Run(context.Background(), func(f Frame) error {

@@ -13,12 +13,15 @@ import (
 // recentFrames keeps the last sampled frames of a stream that had a matched
 // line, so that a record can be given images of evidence seen a few frames
 // before it was emitted, and remembers which images were stored. The newest
-// is kept whole (a record's evidence frame is its newest line's); of older
-// ones only the crops of their lines are kept, which is all their evidence
-// needs. Frames without a matched line are not kept: they cannot be
-// evidence. Used by one goroutine.
+// few are kept whole: a record's evidence frame is its strongest line's,
+// and the first record of an alert comes at its MinHits-th frame with a hit,
+// its strongest line often on the first of them. Of older ones only the
+// crops of their lines are kept, which is all their evidence needs. Frames
+// without a matched line are not kept: they cannot be evidence. Used by one
+// goroutine.
 type recentFrames struct {
 	max    int
+	whole  int // how many of the newest are kept whole; at least 1
 	frames []recentFrame
 	stored map[string]bool // keys already stored, per alert, until it closes
 }
@@ -31,15 +34,16 @@ type recentFrame struct {
 	boxes []image.Rectangle
 }
 
-func newRecentFrames(n int) *recentFrames {
-	return &recentFrames{max: n, stored: map[string]bool{}}
+// newRecentFrames keeps n frames, the newest whole of them whole.
+func newRecentFrames(n, whole int) *recentFrames {
+	return &recentFrames{max: n, whole: max(whole, 1), stored: map[string]bool{}}
 }
 
-// add keeps s, whose lines have the boxes given; the frame kept whole
-// before it is cut down to its lines.
+// add keeps s, whose lines have the boxes given; the frame that leaves the
+// newest whole ones is cut down to its lines.
 func (rf *recentFrames) add(s frames.Sampled, boxes []image.Rectangle) {
-	if n := len(rf.frames); n > 0 {
-		rf.frames[n-1].cut()
+	if n := len(rf.frames); n >= rf.whole {
+		rf.frames[n-rf.whole].cut()
 	}
 	rf.frames = append(rf.frames, recentFrame{atMS: s.MediaMS, whole: s.Image, boxes: boxes})
 	if len(rf.frames) > rf.max {

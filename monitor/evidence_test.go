@@ -45,6 +45,10 @@ func TestEvidenceOfAnEarlierFrameIsStored(t *testing.T) {
 			}
 		}
 	}
+	for _, r := range sink.rs {
+		require.NotEmpty(t, r.EvidenceFrame, "record %s.%d has its evidence frame", r.AlertID, r.Revision)
+		require.FileExists(t, filepath.Join(dir, filepath.FromSlash(r.EvidenceFrame)))
+	}
 	require.NotNil(t, brandLine, "the brand's line, from before the phrase, is evidence")
 	require.NotEmpty(t, brandLine.Crop, "its image is stored")
 	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(brandLine.Crop)))
@@ -57,7 +61,7 @@ func TestEvidenceOfAnEarlierFrameIsStored(t *testing.T) {
 // TestRecentFramesKeepOnlyTheNewestWhole: of the kept frames only the
 // newest is whole; older ones keep their lines' pixels, nothing else.
 func TestRecentFramesKeepOnlyTheNewestWhole(t *testing.T) {
-	rf := newRecentFrames(3)
+	rf := newRecentFrames(3, 1)
 	box := image.Rect(10, 20, 110, 50)
 	for i := range 5 {
 		img := image.NewGray(image.Rect(0, 0, 640, 360))
@@ -73,4 +77,12 @@ func TestRecentFramesKeepOnlyTheNewestWhole(t *testing.T) {
 	require.Nil(t, rf.line(3000, image.Rect(200, 200, 220, 220)), "no pixels outside its lines")
 	require.NotNil(t, rf.frame(4000), "the newest is whole")
 	require.Equal(t, uint8(104), rf.line(4000, box).Pix[rf.frame(4000).PixOffset(15, 25)])
+
+	rf = newRecentFrames(3, 2)
+	for i := range 5 {
+		rf.add(frames.Sampled{MediaMS: int64(i) * 1000, Image: image.NewGray(image.Rect(0, 0, 64, 36))}, []image.Rectangle{box})
+	}
+	require.Nil(t, rf.frame(2000), "beyond the newest two: cut")
+	require.NotNil(t, rf.frame(3000), "the newest two are whole")
+	require.NotNil(t, rf.frame(4000))
 }

@@ -83,6 +83,10 @@ type Options struct {
 	Status  func(ingest.Status)
 	Metrics *Metrics // required
 	Logger  *slog.Logger
+	// Progress, if not nil, is handed how far the run has come after each
+	// sampled frame is matched, from the match stage's goroutine (replay's
+	// progress line and report). It must return quickly. Optional.
+	Progress func(Progress)
 
 	// Resume, when set and the source is live, is asked once the source is
 	// open for what earlier watchers of the stream left (alerts.Recover): the
@@ -109,6 +113,22 @@ type Inspection struct {
 	Matches []match.Result // of each line, in the order of Lines
 	Hits    []match.Hit
 }
+
+// Progress is how far a run has come, handed to Options.Progress after each
+// sampled frame is matched.
+type Progress struct {
+	MediaMS  int64         // media time of the frame just matched
+	Duration time.Duration // the source's length as its container tells it; 0 when unknown
+	// Unwatched is the media time just before this frame that nobody
+	// watched (frames dropped or skipped under load); empty when none.
+	Unwatched Span
+}
+
+// Span is a stretch of media time, in ms from the stream's start.
+type Span struct{ FromMS, ToMS int64 }
+
+// Empty reports whether the span covers no time.
+func (s Span) Empty() bool { return s.ToMS <= s.FromMS }
 
 // config is what a monitor runs with: the caller's Options, checked, and the
 // options of the stages it drives, derived from them.
@@ -226,7 +246,8 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	m.tracker = alerts.NewTracker(c.tracker)
-	m.recent = newRecentFrames(16)
+	// Whole: the frames of a segment's first MinHits hits, and one more.
+	m.recent = newRecentFrames(16, m.tracker.MinHits()+1)
 	if c.Resume != nil && src.Info().Live {
 		m.resume(ctx)
 	}

@@ -157,7 +157,8 @@ func (m *monitor) observe(ctx context.Context, st *matchState, f frames.Sampled,
 	for _, h := range hits {
 		m.Metrics.Matches.WithLabelValues(h.Rule).Inc()
 	}
-	m.tracker.Unwatched(m.unwatched(st, f))
+	unwatched := m.unwatched(st, f)
+	m.tracker.Unwatched(unwatched)
 	if f.Gaps > st.seenGaps {
 		// Nobody watched for a while: what was on screen before may
 		// still be, and is not taken for gone.
@@ -176,6 +177,10 @@ func (m *monitor) observe(ctx context.Context, st *matchState, f frames.Sampled,
 	m.publish(ctx, m.withEvidence(ctx, m.tracker.Observe(f.MediaMS, f.Wall, hits)))
 	m.Metrics.Alerts.OpenSegments.Add(float64(m.tracker.Open() - before))
 	m.log.Debug("frame", "media_ms", f.MediaMS, "lines", len(ls), "hits", len(hits))
+	if m.Progress != nil {
+		m.Progress(Progress{MediaMS: f.MediaMS, Duration: m.src.Info().Duration,
+			Unwatched: Span{FromMS: f.MediaMS - unwatched, ToMS: f.MediaMS}})
+	}
 }
 
 // finish closes and publishes the open segments at the end of the run, or

@@ -59,6 +59,9 @@ type common struct {
 	allowOrigins   originsFlag // watch and worker only
 	consoleAddr    string      // watch only: --console
 	inspect        bool        // read: no sinks, no NATS; set by the command, not a flag
+	// stderr is where logs and alert lines go: os.Stderr, or replay's
+	// progress line on a terminal, which keeps itself below them.
+	stderr io.Writer
 }
 
 // originsFlag is --allow-source-origin: repeatable, and comma-separated
@@ -94,7 +97,7 @@ func (c *common) registerSourceFlags(fs *flag.FlagSet) {
 // the common flags registered in the returned common.
 func commandFlags(name, metricsDefault string) (*flag.FlagSet, *common) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	c := &common{fs: fs}
+	c := &common{fs: fs, stderr: os.Stderr}
 	c.register(fs, metricsDefault)
 	return fs, c
 }
@@ -215,13 +218,22 @@ func (c *common) logger() (*slog.Logger, error) {
 		return nil, usageError{fmt.Errorf("--log-level %s: want debug, info, warn or error", echo.Quote(c.logLevel))}
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	w := c.errOut()
 	switch c.logFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, usageError{fmt.Errorf("--log-format %s: want text or json", echo.Quote(c.logFormat))}
+}
+
+// errOut is where logs and alert lines go.
+func (c *common) errOut() io.Writer {
+	if c.stderr == nil {
+		return os.Stderr
+	}
+	return c.stderr
 }
 
 // given reports whether flag name was set, on the command line, in the
@@ -272,16 +284,25 @@ func (c *common) streamIDFor(src string) (string, error) {
 	return id, nil
 }
 
-// recordingStreamID derives the stream id of a recording when no
-// --stream-id is given: its file name and a prefix of the SHA-256 of its
-// content (alerts.RecordingStreamID), so that two replays of one file give
-// the same ids and different files never share them. What is no regular
-// file (a pipe) cannot be read twice, and what does not open is not
-// decoded either: they get the id of their name alone.
-func recordingStreamID(ctx context.Context, src string, log *slog.Logger) (string, error) {
+// digest is the size and SHA-256 of a recording, for its stream id and
+// the report's chain of custody.
+type digest struct {
+	regular bool // a regular file: size and sum are known
+	size    int64
+	sum     [sha256.Size]byte
+}
+
+// recordingDigest reads src, a local file, and returns its digest and the
+// stream id of a recording replayed without --stream-id: its file name and
+// a prefix of the SHA-256 of its content (alerts.RecordingStreamID), so
+// that two replays of one file give the same ids and different files never
+// share them. What is no regular file (a pipe) cannot be read twice, and
+// what does not open is not decoded either: they get the id of their name
+// alone and no digest (logAsPipe logs it for a pipe).
+func recordingDigest(ctx context.Context, src string, logAsPipe bool, log *slog.Logger) (string, digest, error) {
 	p, ok := ingest.LocalPath(src)
 	if !ok {
-		return alerts.SanitizeStreamID(src), nil
+		return alerts.SanitizeStreamID(src), digest{}, nil
 	}
 	base := filepath.Base(p)
 	base = strings.TrimSuffix(base, filepath.Ext(base))
@@ -289,25 +310,28 @@ func recordingStreamID(ctx context.Context, src string, log *slog.Logger) (strin
 	if err != nil {
 		// Opening it for decoding fails the same way, and says so as for
 		// any input that does not open.
-		return alerts.SanitizeStreamID(base), nil
+		return alerts.SanitizeStreamID(base), digest{}, nil
 	}
 	defer f.Close() //nolint:errcheck // opened for reading only
 	st, err := f.Stat()
 	if err != nil {
-		return "", fmt.Errorf("replay: %w", err)
+		return "", digest{}, fmt.Errorf("replay: %w", err)
 	}
 	if !st.Mode().IsRegular() {
 		id := alerts.SanitizeStreamID(base)
-		log.Warn("not a regular file: stream id from its name alone", "component", "cmd", "file", p, "stream", id)
-		return id, nil
+		if logAsPipe {
+			log.Warn("not a regular file: stream id from its name alone", "component", "cmd", "file", p, "stream", id)
+		}
+		return id, digest{}, nil
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
-		return "", fmt.Errorf("replay: read %s: %w", p, err)
+	n, err := io.Copy(h, ctxReader{ctx, f})
+	if err != nil {
+		return "", digest{}, fmt.Errorf("replay: read %s: %w", p, err)
 	}
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return alerts.RecordingStreamID(base, sum), nil
+	d := digest{regular: true, size: n}
+	h.Sum(d.sum[:0])
+	return alerts.RecordingStreamID(base, d.sum), d, nil
 }
 
 // ctxReader reads from r until ctx ends, so that hashing a large file

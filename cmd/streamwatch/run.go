@@ -41,7 +41,7 @@ func cmdWatch(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError{fmt.Errorf("watch takes one URL, got %d arguments", len(pos))}
 	}
-	err = runStreams(ctx, c, pos, false, *realtime)
+	err = runStreams(ctx, c, pos, nil, *realtime)
 	if errors.Is(err, ingest.ErrOriginRefused) {
 		err = fmt.Errorf("%w (--allow-source-origin allows another origin)", err)
 	}
@@ -52,6 +52,7 @@ func cmdWatch(ctx context.Context, args []string) error {
 // as the machine allows, with the same records on every run.
 func cmdReplay(ctx context.Context, args []string) error {
 	fs, c := commandFlags("replay", "")
+	reportPath := fs.String("report", "", "write a self-contained HTML audit report of the run to this file (replaced if it exists)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -67,13 +68,19 @@ func cmdReplay(ctx context.Context, args []string) error {
 			return usageError{fmt.Errorf("replay reads recorded files, not %s (use watch)", echo.Short(ingest.Redact(p)))}
 		}
 	}
-	return runStreams(ctx, c, pos, true, false)
+	rr, err := newReplayRun(c, pos, *reportPath)
+	if err != nil {
+		return c.failure(err)
+	}
+	defer rr.discard()
+	return runStreams(ctx, c, pos, rr, false)
 }
 
-// runStreams wires the process for watch (one live URL) and replay (files, one
-// after the other, deterministic).
-func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime bool) (err error) {
+// runStreams wires the process for watch (one live URL; rr nil) and replay
+// (files, one after the other, deterministic, followed by rr).
+func runStreams(ctx context.Context, c *common, srcs []string, rr *replayRun, realtime bool) (err error) {
 	defer func() { err = c.failure(err) }()
+	replay := rr != nil
 	if err := c.validate(); err != nil {
 		return err
 	}
@@ -102,39 +109,61 @@ func runStreams(ctx context.Context, c *common, srcs []string, replay, realtime 
 			return err
 		}
 	}
+	if replay {
+		if err := rr.describe(c, w, srcs); err != nil {
+			return err
+		}
+	}
 	return w.serve(ctx, !replay, nil, func(ctx context.Context) error {
-		var failed []string
-		var last error
-		for i, src := range srcs {
-			id := ids[i]
-			var err error
-			if id == "" {
-				id, err = recordingStreamID(ctx, src, w.log)
-			}
-			if err == nil {
-				err = monitor.Run(ctx, w.monitorOptions(src, id, c.channel, replay, realtime))
-			}
-			if err == nil {
-				continue
-			}
-			if ctx.Err() != nil || len(srcs) == 1 {
-				return err
-			}
-			// One bad recording does not cost the batch the others: what
-			// it gave before failing is published, and the next one runs.
-			w.log.Error("replay failed", "component", "cmd", "file", ingest.Redact(src), "err", oneLine(err.Error()))
-			failed = append(failed, ingest.Redact(src))
-			last = err
+		err := w.runAll(ctx, srcs, ids, rr, realtime)
+		if replay {
+			err = errors.Join(err, rr.finish(ctx, c, w))
 		}
-		switch len(failed) {
-		case 0:
-			w.keepConsole(ctx)
-			return nil
-		case 1:
-			return last
-		}
-		return fmt.Errorf("%w: %d of %d files: %s", errReplayFailed, len(failed), len(srcs), strings.Join(failed, ", "))
+		return err
 	})
+}
+
+// runAll runs the monitor of each source, one after the other.
+func (w *wiring) runAll(ctx context.Context, srcs, ids []string, rr *replayRun, realtime bool) error {
+	replay := rr != nil
+	var failed []string
+	var last error
+	for i, src := range srcs {
+		id := ids[i]
+		var err error
+		if replay {
+			id, err = rr.begin(ctx, i, src, id, w)
+		}
+		if err == nil {
+			o := w.monitorOptions(src, id, w.c.channel, replay, realtime)
+			if replay {
+				rr.hook(i, &o)
+			}
+			err = monitor.Run(ctx, o)
+		}
+		if replay {
+			rr.run.End(i, err)
+		}
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil || len(srcs) == 1 {
+			return err
+		}
+		// One bad recording does not cost the batch the others: what
+		// it gave before failing is published, and the next one runs.
+		w.log.Error("replay failed", "component", "cmd", "file", ingest.Redact(src), "err", oneLine(err.Error()))
+		failed = append(failed, ingest.Redact(src))
+		last = err
+	}
+	switch len(failed) {
+	case 0:
+		w.keepConsole(ctx)
+		return nil
+	case 1:
+		return last
+	}
+	return fmt.Errorf("%w: %d of %d files: %s", errReplayFailed, len(failed), len(srcs), strings.Join(failed, ", "))
 }
 
 // errReplayFailed reports the files of a batch that did not replay to their end.
@@ -247,7 +276,7 @@ func (w *wiring) openSinks(ctx context.Context, noEmbedded bool) error {
 	if c.logFormat == "json" {
 		w.sinks = alerts.Multi{alerts.LogPrinter{Log: w.log}}
 	} else {
-		w.sinks = alerts.Multi{&alerts.Printer{W: os.Stderr}}
+		w.sinks = alerts.Multi{&alerts.Printer{W: c.errOut()}}
 	}
 	if c.out != "" {
 		f, err := os.OpenFile(c.out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)

@@ -200,6 +200,11 @@ func cmdRules(args []string, out io.Writer) error {
 }
 
 func cmdVersion(out io.Writer) error {
-	fmt.Fprintf(out, "streamwatch %s (%s, tesseract %s)\n", version, runtime.Version(), ocr.Version())
+	fmt.Fprintln(out, versionLine())
 	return nil
+}
+
+// versionLine names the binary's version and those of Go and Tesseract.
+func versionLine() string {
+	return fmt.Sprintf("streamwatch %s (%s, tesseract %s)", version, runtime.Version(), ocr.Version())
 }
