@@ -253,8 +253,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// Only a live edge is worth dropping frames for: a file read as fast
 	// as it decodes (watch FILE without --realtime) waits for the reader
-	// instead, as a replay does, so none of its captions is lost.
-	mode, capacity := frames.DropOldest, 1
+	// instead, as a replay does, so none of its captions is lost. Live,
+	// the queue holds two: a keyframe that shows a new line comes right
+	// after the frame decoded again to time the line's start, and with room
+	// for one that frame was dropped (make bench-live N=40: 56 of 1,019
+	// frames, most streams' caption opening a second late).
+	mode, capacity := frames.DropOldest, 2
 	if c.Replay || (!src.Info().Live && !c.Ingest.Realtime) {
 		mode, capacity = frames.Block, 2*c.Engine.Size()
 	}
