@@ -75,7 +75,7 @@ func (m *monitor) read(ctx context.Context) error {
 // unwatched time (its Seq is missing). Where decoding waits for the reader
 // (a replay, a file watched without --realtime) nothing is late.
 func (m *monitor) late(s frames.Sampled) bool {
-	if m.Replay || m.waits || s.Queued.IsZero() || time.Since(s.Queued) <= m.Deadline {
+	if m.waits || s.Queued.IsZero() || time.Since(s.Queued) <= m.Deadline {
 		return false
 	}
 	m.Metrics.FramesSkipped.Inc()
