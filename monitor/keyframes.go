@@ -36,7 +36,7 @@ type keyframes struct {
 	// until the decode stage takes it.
 	judgedAV  *astiav.Frame
 	judgedPts int64
-	judgedImg *image.Gray
+	judged    *lines.Analysis
 }
 
 // picture is a judged keyframe: its upright gray image, its text lines and
@@ -56,9 +56,9 @@ func (k *keyframes) Judge(f ingest.Frame) ingest.KeyframeChange {
 		k.havePrev = false
 		return ingest.KeyframeNew
 	}
-	k.judgedAV, k.judgedPts, k.judgedImg = f.AV, f.AV.Pts(), img
-	cur := picture{img: img, lines: lines.Detect(img, k.detect)}
-	cur.profile = motion.Of(img)
+	an := lines.Analyse(img, k.detect)
+	k.judgedAV, k.judgedPts, k.judged = f.AV, f.AV.Pts(), an
+	cur := picture{img: img, lines: an.Boxes(), profile: an.Profile()}
 	prev, had := k.prev, k.havePrev
 	k.prev, k.havePrev = cur, true
 	if !had || !prev.img.Rect.Eq(img.Rect) {
@@ -81,13 +81,15 @@ func (k *keyframes) Judge(f ingest.Frame) ingest.KeyframeChange {
 }
 
 // gray is f's picture as an upright gray image: the judged keyframe's
-// conversion when f is that frame, else a new one.
-func (k *keyframes) gray(f ingest.Frame) (*image.Gray, error) {
-	if img := k.judgedImg; img != nil && f.AV == k.judgedAV && f.AV.Pts() == k.judgedPts {
-		k.judgedImg = nil
-		return img, nil
+// conversion when f is that frame (with the judge's analysis of it, which
+// the line reader takes), else a new one (and no analysis).
+func (k *keyframes) gray(f ingest.Frame) (*image.Gray, *lines.Analysis, error) {
+	if an := k.judged; an != nil && f.AV == k.judgedAV && f.AV.Pts() == k.judgedPts {
+		k.judged = nil
+		return an.Image(), an, nil
 	}
-	return k.convert(f)
+	img, err := k.convert(f)
+	return img, nil, err
 }
 
 func (k *keyframes) convert(f ingest.Frame) (*image.Gray, error) {
