@@ -49,9 +49,9 @@ type RatioSummary struct {
 	// with ffmpeg -c copy): its start-up, mostly. SteadyPerMin is the rest
 	// of the clip's cost per minute of it, what a stream costs a running
 	// worker: (median CPU - median head CPU) / (clip - head minutes).
-	HeadSeconds  float64   `json:"head_s"`
-	HeadCPUS     []float64 `json:"streamwatch_head_cpu_s"`
-	SteadyPerMin float64   `json:"streamwatch_cpu_s_per_stream_min_after_startup"`
+	HeadSeconds      float64   `json:"head_s"`
+	HeadCPUS         []float64 `json:"streamwatch_head_cpu_s"`
+	SteadyPerMin     float64   `json:"streamwatch_cpu_s_per_stream_min_after_startup"`
 	NaivePerMin      float64   `json:"naive_cpu_s_per_stream_min"`
 	Ratio            float64   `json:"ratio"`
 	StreamwatchAlert int       `json:"streamwatch_alerts"`
