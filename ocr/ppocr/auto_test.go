@@ -2,6 +2,7 @@ package ppocr
 
 import (
 	"context"
+	"image"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,10 +14,9 @@ import (
 
 // TestAutoReadsEachLineWithTheEngineThatWins runs the stage as a stream
 // would, over one picture: a level caption is Tesseract's; a tilted one,
-// which the classical detector cuts into fragments read without
-// confidence, is PP-OCR's from the next frame on (its detector runs around
-// the fragments); a third frame reuses both readings and detects nothing
-// again.
+// which the classical detector cuts into fragments, is PP-OCR's, from the
+// scan of the first frame; a second frame reuses both readings and scans
+// nothing again.
 func TestAutoReadsEachLineWithTheEngineThatWins(t *testing.T) {
 	pool, err := ocr.NewPool(ocr.Options{Size: 1})
 	require.NoError(t, err)
@@ -32,35 +32,74 @@ func TestAutoReadsEachLineWithTheEngineThatWins(t *testing.T) {
 	r, err := lines.NewReader(lines.Options{Engine: a, Propose: st})
 	require.NoError(t, err)
 	defer r.Close()
-	read := func() map[string]lines.Line {
-		p, err := r.Start(context.Background(), img)
-		require.NoError(t, err)
-		got, err := p.Wait()
-		require.NoError(t, err)
-		m := map[string]lines.Line{}
-		for _, l := range got {
-			m[squeeze(l.Text)] = l
-		}
-		return m
-	}
-	first := read()
-	require.NotContains(t, first, "古驰高仿包特价", "%v", first)
-	for _, l := range first {
-		t.Logf("%v %q %.0f %s", l.Box, l.Text, l.Confidence, l.Engine)
-	}
-	require.Zero(t, st.detections, "no detection before a doubtful line")
-	first = read()
-	require.Equal(t, 1, st.detections)
+	first := readFrame(t, r, img)
+	require.Equal(t, 1, st.scans)
 	require.Contains(t, first, "古驰高仿包特价", "%v", first)
 	require.Equal(t, "ppocr", first["古驰高仿包特价"].Engine)
 	require.Contains(t, first, "Livesaletonight", "%v", first)
 	require.Equal(t, "tesseract", first["Livesaletonight"].Engine)
 
-	second := read()
+	second := readFrame(t, r, img)
 	require.True(t, second["古驰高仿包特价"].Reused, "%v", second)
 	require.True(t, second["Livesaletonight"].Reused, "%v", second)
 	for _, l := range second {
 		require.True(t, l.Reused, "%+v", l) // the fragments are gone, not read again
 	}
-	require.Equal(t, 1, st.detections, "the picture did not change: no second detection")
+	require.Equal(t, 1, st.scans, "the picture did not change: no second scan")
+}
+
+// TestAutoReadsAStickerOverAMovingPicture: a tilted sticker appears over a
+// picture that moves everywhere, and stays. The classical detector finds
+// only fragments of it. The scan of what changed looks at the whole frame
+// every other frame, coarser (the credit of one frame in autoCadence does
+// not cover it at full scale), and finds it in the second frame it is in;
+// its box stays on the frames after while the pixels under it do.
+func TestAutoReadsAStickerOverAMovingPicture(t *testing.T) {
+	pool, err := ocr.NewPool(ocr.Options{Size: 1})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, pool.Close()) }()
+	a := &Auto{Classic: pool, PP: newEngine(t, Options{Size: 1, Lazy: true})}
+	sticker := "color=c=black@0:size=760x220,format=rgba,drawtext=fontfile=" + cjkFont + ":textfile=" + textFile(t, "巴黎世家 高仿 老爹鞋") +
+		":fontsize=56:fontcolor=white:box=1:boxcolor=0xc02060@0.9:boxborderw=14:x=(w-tw)/2:y=(h-th)/2," +
+		"rotate=16*PI/180:c=none:ow=rotw(16*PI/180):oh=roth(16*PI/180)[t];[bg][t]overlay=240:260"
+	frames := []*image.Gray{
+		testutil.LoadGray(t, frameAt(t, 0, "[bg]null")),
+		testutil.LoadGray(t, frameAt(t, 1, sticker)),
+		testutil.LoadGray(t, frameAt(t, 2, sticker)),
+		testutil.LoadGray(t, frameAt(t, 3, sticker)),
+		testutil.LoadGray(t, frameAt(t, 4, sticker)),
+		testutil.LoadGray(t, frameAt(t, 5, sticker)),
+	}
+	st, ok := a.Stream().(*autoStream)
+	require.True(t, ok)
+	r, err := lines.NewReader(lines.Options{Engine: a, Propose: st})
+	require.NoError(t, err)
+	defer r.Close()
+	const want = "巴黎世家高仿老爹鞋"
+	require.NotContains(t, readFrame(t, r, frames[0]), want)
+	require.Equal(t, 1, st.scans, "the first frame is scanned whole")
+	readFrame(t, r, frames[1])
+	require.Equal(t, 1, st.scans, "no credit for the second frame")
+	for i, img := range frames[2:] {
+		got := readFrame(t, r, img)
+		require.Contains(t, got, want, "frame %d: %v", i+2, got)
+		require.Equal(t, "ppocr", got[want].Engine)
+	}
+	require.Equal(t, 3, st.scans, "frames 2 and 4 are scanned")
+}
+
+// readFrame reads one frame through r and returns its lines by their text,
+// without whitespace.
+func readFrame(t *testing.T, r *lines.Reader, img *image.Gray) map[string]lines.Line {
+	t.Helper()
+	p, err := r.Start(context.Background(), img)
+	require.NoError(t, err)
+	got, err := p.Wait()
+	require.NoError(t, err)
+	m := map[string]lines.Line{}
+	for _, l := range got {
+		t.Logf("%v %q %.0f %s reused=%v", l.Box, l.Text, l.Confidence, l.Engine, l.Reused)
+		m[squeeze(l.Text)] = l
+	}
+	return m
 }

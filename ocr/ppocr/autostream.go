@@ -1,0 +1,145 @@
+package ppocr
+
+import (
+	"context"
+	"image"
+	"math"
+
+	"github.com/streamwatch/streamwatch/lines"
+)
+
+// Stream returns the Proposer of one stream: PP-OCR's boxes added to the
+// classical detector's lines where it finds none or only fragments.
+func (a *Auto) Stream() lines.Proposer { return &autoStream{pp: a.PP} }
+
+// autoStream decides where a stream's PP-OCR detections run: over the
+// regions of the picture that changed since the detector last looked
+// there, as a budget allows (credit); it keeps the boxes found while the
+// picture under them stays.
+type autoStream struct {
+	pp     *Engine
+	boxes  []Box
+	thumb  []int32 // mean luma per cell of the last frame
+	tw, th int
+	// unseen is where the picture changed since the scan last looked
+	// there; credit how much of a frame's area (at autoScanLongSide) the
+	// scan may still cover: it earns 1/autoCadence a sampled frame, up to
+	// one frame.
+	unseen image.Rectangle
+	credit float64
+
+	scans int // the detector's runs, for tests
+}
+
+// Propose merges the stream's PP-OCR boxes into found: a tilted or vertical
+// box replaces the classical boxes whose centre it holds; a level box is
+// added unless a classical box is the same line.
+func (s *autoStream) Propose(ctx context.Context, img *image.Gray, found []lines.Crop) ([]lines.Crop, error) {
+	if err := s.update(ctx, img); err != nil {
+		return nil, err
+	}
+	out := found
+	for _, b := range s.boxes {
+		c := b.Crop(img.Rect)
+		if c.Box.Empty() {
+			continue
+		}
+		if b.tilted() {
+			out = dropInside(out, b)
+			out = append(out, c)
+			continue
+		}
+		if !sameAsAny(found, c.Box) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// update forgets the boxes over which the picture changed and scans the
+// region that changed as the credit allows.
+func (s *autoStream) update(ctx context.Context, img *image.Gray) error {
+	thumb, tw, th := summary(img)
+	s.credit = min(s.credit+1.0/autoCadence, 1)
+	if s.thumb == nil || tw != s.tw || th != s.th {
+		s.boxes, s.unseen, s.credit = nil, img.Rect, autoFirstCredit
+	} else if changed := changedCells(s.thumb, thumb); changed != nil {
+		kept := s.boxes[:0]
+		for _, b := range s.boxes {
+			if !b.changed(changed, tw, th) {
+				kept = append(kept, b)
+			}
+		}
+		s.boxes = kept
+		s.unseen = s.unseen.Union(cellsRegion(changed, tw, th).Intersect(img.Rect))
+	}
+	s.thumb, s.tw, s.th = thumb, tw, th
+	return s.scan(ctx, img)
+}
+
+// scan runs the detector over the region changed since it last looked, at
+// autoScanLongSide, or coarser where the credit does not cover the region's
+// share of the frame at that scale (the detector's cost goes with the area
+// it sees), and not below autoScanLeast.
+func (s *autoStream) scan(ctx context.Context, img *image.Gray) error {
+	if s.unseen.Empty() {
+		return nil
+	}
+	share := float64(s.unseen.Dx()*s.unseen.Dy()) / float64(max(img.Rect.Dx()*img.Rect.Dy(), 1))
+	long := float64(autoScanLongSide) * math.Sqrt(min(s.credit/share, 1))
+	if long < autoScanLeast {
+		return nil
+	}
+	region := s.unseen
+	s.credit -= share * (long / autoScanLongSide) * (long / autoScanLongSide)
+	s.unseen = image.Rectangle{}
+	s.scans++
+	return s.detect(ctx, img, region, int(long))
+}
+
+// detect runs the detector over region of img at longSide (of the whole
+// frame) and puts the boxes it finds in place of those in the region. A
+// box the region's edge cuts (a line going on past it) has the detector
+// look again, once, over the region grown around it.
+func (s *autoStream) detect(ctx context.Context, img *image.Gray, region image.Rectangle, longSide int) error {
+	boxes, err := s.detectIn(ctx, img, region, longSide)
+	if err != nil {
+		return err
+	}
+	grown := region
+	for _, b := range boxes {
+		if r := b.bounds(); cut(r, region, img.Rect) {
+			g := max(r.Dx(), r.Dy()) / 2
+			grown = grown.Union(r.Inset(-g)).Intersect(img.Rect)
+		}
+	}
+	if grown != region {
+		region = grown
+		if boxes, err = s.detectIn(ctx, img, region, longSide); err != nil {
+			return err
+		}
+	}
+	for _, b := range s.boxes {
+		if !b.bounds().Overlaps(region) {
+			boxes = append(boxes, b)
+		}
+	}
+	s.boxes = boxes
+	return nil
+}
+
+// detectIn runs the detector over region at longSide of the whole frame.
+func (s *autoStream) detectIn(ctx context.Context, img *image.Gray, region image.Rectangle, longSide int) ([]Box, error) {
+	long := max(1, int(math.Ceil(float64(max(region.Dx(), region.Dy()))*float64(longSide)/float64(max(img.Rect.Dx(), img.Rect.Dy())))))
+	return s.pp.Detect(ctx, img, region, long)
+}
+
+// cut reports whether r reaches an edge of region (within autoCutEdge
+// pixels) that is not an edge of the frame.
+func cut(r, region, frame image.Rectangle) bool {
+	near := func(a, b int) bool { return abs(a-b) <= autoCutEdge }
+	return (region.Min.X > frame.Min.X && near(r.Min.X, region.Min.X)) ||
+		(region.Min.Y > frame.Min.Y && near(r.Min.Y, region.Min.Y)) ||
+		(region.Max.X < frame.Max.X && near(r.Max.X, region.Max.X)) ||
+		(region.Max.Y < frame.Max.Y && near(r.Max.Y, region.Max.Y))
+}
