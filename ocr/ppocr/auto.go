@@ -4,6 +4,8 @@ import (
 	"context"
 	"image"
 	"math"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/streamwatch/streamwatch/lines"
 )
@@ -40,6 +42,16 @@ const (
 	// of a cell's mean luma that counts.
 	thumbCell = 16
 	thumbDiff = 12
+	// autoLatinPerHeight is the fewest characters a Latin line holds per
+	// glyph height of its width (a caption holds about 1.6-1.9, a wide
+	// bold face 1.4) before Tesseract's reading of it is in doubt;
+	// autoSure the least confidence of PP-OCR's longer reading of a line
+	// so in doubt that replaces Tesseract's.
+	autoLatinPerHeight = 1.1
+	autoSure           = 80
+	// autoPad is how much longer, in its short side, auto makes a box of
+	// the detector at each end.
+	autoPad = 0.25
 	// autoCutEdge is how near, in pixels, a box may come to the edge of
 	// the region the detector looked at before the edge counts as cutting
 	// it.
@@ -73,11 +85,14 @@ func (a *Auto) Name() string { return "auto" }
 func (a *Auto) Size() int { return a.Classic.Size() }
 
 // ReadLines reads lines with a Quad through PP-OCR, the others through the
-// classical engine, and those it read with low confidence again through
+// classical engine, and those it read with low confidence, or with too few
+// characters for their width (faint glyphs left out), again through
 // PP-OCR.
 func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Crop) ([]lines.Reading, error) {
 	var classic, pp []lines.Crop
+	glyphs := map[image.Rectangle]image.Rectangle{} // the Text of each Box
 	for _, c := range crops {
+		glyphs[c.Box] = c.Text
 		if c.Quad != (lines.Quad{}) {
 			pp = append(pp, c)
 		} else {
@@ -85,6 +100,7 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 		}
 	}
 	byBox := map[image.Rectangle]lines.Reading{}
+	sparse := map[image.Rectangle]bool{}
 	if len(classic) > 0 {
 		got, err := a.Classic.ReadLines(ctx, img, classic)
 		if err != nil {
@@ -93,7 +109,8 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 		for _, g := range got {
 			g.Engine = a.Classic.Name()
 			byBox[g.Box] = g
-			if g.Confidence < autoRetry {
+			sparse[g.Box] = tooFew(g.Text, glyphs[g.Box])
+			if g.Confidence < autoRetry || sparse[g.Box] {
 				pp = append(pp, lines.Crop{Box: g.Box, Text: g.Box})
 			}
 		}
@@ -104,7 +121,9 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 			return nil, err
 		}
 		for _, g := range got {
-			if old, ok := byBox[g.Box]; !ok || g.Confidence > old.Confidence {
+			old, ok := byBox[g.Box]
+			longer := sparse[g.Box] && g.Confidence >= autoSure && utf8.RuneCountInString(g.Text) > utf8.RuneCountInString(old.Text)
+			if !ok || g.Confidence > old.Confidence || longer {
 				g.Engine = a.PP.Name()
 				byBox[g.Box] = g
 			}
@@ -236,4 +255,23 @@ func sameAsAny(crops []lines.Crop, r image.Rectangle) bool {
 		}
 	}
 	return false
+}
+
+// tooFew reports whether text, Latin only, has fewer characters than
+// autoLatinPerHeight per glyph height of its line's width (glyphs, the
+// detector's glyph box): Tesseract leaves faint glyphs out and reads what
+// remains with confidence ("plica ers" for "Dior replica sneakers" in
+// translucent white). Han text, a glyph per height, is not judged.
+func tooFew(text string, glyphs image.Rectangle) bool {
+	if glyphs.Dy() <= 0 {
+		return false
+	}
+	n := 0
+	for _, r := range text {
+		if r > unicode.MaxLatin1 {
+			return false
+		}
+		n++
+	}
+	return float64(n) < autoLatinPerHeight*float64(glyphs.Dx())/float64(glyphs.Dy())
 }

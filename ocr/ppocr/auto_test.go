@@ -103,3 +103,35 @@ func readFrame(t *testing.T, r *lines.Reader, img *image.Gray) map[string]lines.
 	}
 	return m
 }
+
+func TestTooFewCharactersForTheLine(t *testing.T) {
+	tests := []struct {
+		name   string
+		text   string
+		glyphs image.Rectangle
+		want   bool
+	}{
+		{"a caption read whole", "Dior replica sneakers", image.Rect(0, 0, 500, 40), false},
+		{"faint glyphs left out", "plica ers", image.Rect(0, 0, 500, 40), true},
+		{"a short word in a short box", "LV", image.Rect(0, 0, 60, 40), false},
+		{"han text is not judged", "古驰", image.Rect(0, 0, 500, 40), false},
+		{"no glyph box", "x", image.Rectangle{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, tooFew(tc.text, tc.glyphs))
+		})
+	}
+}
+
+func TestLengthenedAlongTheLongSide(t *testing.T) {
+	frame := image.Rect(0, 0, 1000, 1000)
+	level := Box{q: quad{{100, 100}, {300, 100}, {300, 140}, {100, 140}}}
+	got := level.lengthened(0.25, frame)
+	require.Equal(t, [4]image.Point{{90, 100}, {310, 100}, {310, 140}, {90, 140}}, got.Quad)
+	column := Box{q: quad{{100, 100}, {140, 100}, {140, 300}, {100, 300}}}
+	got = column.lengthened(0.25, frame)
+	require.Equal(t, [4]image.Point{{100, 90}, {140, 90}, {140, 310}, {100, 310}}, got.Quad)
+	edge := Box{q: quad{{0, 100}, {200, 100}, {200, 140}, {0, 140}}}
+	require.Equal(t, 0, edge.lengthened(0.25, frame).Quad[0].X, "within the frame")
+}

@@ -128,10 +128,19 @@ func (s *autoStream) detect(ctx context.Context, img *image.Gray, region image.R
 	return nil
 }
 
-// detectIn runs the detector over region at longSide of the whole frame.
+// detectIn runs the detector over region at longSide of the whole frame;
+// each level box is lengthened at both ends by autoPad times its short
+// side (at reduced scale, the detector's boxes tend to cut a line's first
+// or last glyph).
 func (s *autoStream) detectIn(ctx context.Context, img *image.Gray, region image.Rectangle, longSide int) ([]Box, error) {
 	long := max(1, int(math.Ceil(float64(max(region.Dx(), region.Dy()))*float64(longSide)/float64(max(img.Rect.Dx(), img.Rect.Dy())))))
-	return s.pp.Detect(ctx, img, region, long)
+	boxes, err := s.pp.Detect(ctx, img, region, long)
+	for i, b := range boxes {
+		if !b.tilted() {
+			boxes[i] = b.lengthened(autoPad, img.Rect)
+		}
+	}
+	return boxes, err
 }
 
 // cut reports whether r reaches an edge of region (within autoCutEdge
@@ -142,4 +151,33 @@ func cut(r, region, frame image.Rectangle) bool {
 		(region.Min.Y > frame.Min.Y && near(r.Min.Y, region.Min.Y)) ||
 		(region.Max.X < frame.Max.X && near(r.Max.X, region.Max.X)) ||
 		(region.Max.Y < frame.Max.Y && near(r.Max.Y, region.Max.Y))
+}
+
+// lengthened returns b with its long sides longer by pad times its short
+// side at each end, within frame.
+func (b Box) lengthened(pad float64, frame image.Rectangle) Box {
+	q := b.q
+	along, across := q[1].sub(q[0]), q[3].sub(q[0])
+	front, back := [2]int{1, 2}, [2]int{0, 3} // the corners each end holds
+	if across.dot(across) > along.dot(along) {
+		along, across = across, along
+		front, back = [2]int{3, 2}, [2]int{0, 1}
+	}
+	n := math.Hypot(along.x, along.y)
+	if n == 0 {
+		return b
+	}
+	d := along.scale(pad * math.Hypot(across.x, across.y) / n)
+	for _, i := range front {
+		q[i] = q[i].add(d)
+	}
+	for _, i := range back {
+		q[i] = q[i].sub(d)
+	}
+	out := Box{Score: b.Score}
+	for i, p := range q {
+		p = pt{clampF(p.x, float64(frame.Min.X), float64(frame.Max.X-1)), clampF(p.y, float64(frame.Min.Y), float64(frame.Max.Y-1))}
+		out.q[i], out.Quad[i] = p, p.image()
+	}
+	return out
 }
