@@ -49,6 +49,11 @@ const (
 	// so in doubt that replaces Tesseract's.
 	autoLatinPerHeight = 1.1
 	autoSure           = 80
+	// autoExplains is the least confidence of Tesseract's reading of a
+	// classical line for a change inside it to be the line's own, not to
+	// be scanned (a clean caption reads at 90 and more; "Dior Booh Tote
+	// (HHA quality", in a script face, at 83).
+	autoExplains = 90
 	// autoPad is how much longer, in its short side, auto makes a box of
 	// the detector at each end.
 	autoPad = 0.25

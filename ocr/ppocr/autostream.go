@@ -4,6 +4,10 @@ import (
 	"context"
 	"image"
 	"math"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/streamwatch/streamwatch/lines"
 )
@@ -11,6 +15,8 @@ import (
 // Stream returns the Proposer of one stream: PP-OCR's boxes added to the
 // classical detector's lines where it finds none or only fragments.
 func (a *Auto) Stream() lines.Proposer { return &autoStream{pp: a.PP} }
+
+var _ lines.Observer = (*autoStream)(nil)
 
 // autoStream decides where a stream's PP-OCR detections run: over the
 // regions of the picture that changed since the detector last looked
@@ -27,15 +33,45 @@ type autoStream struct {
 	// one frame.
 	unseen image.Rectangle
 	credit float64
+	// deferred are the cells that changed inside the classical detector's
+	// lines of the last frame, to be judged once those are read.
+	deferred []bool
+
+	mu sync.Mutex
+	// sure are the boxes of classical lines Tesseract read with
+	// confidence (guarded by mu): a change inside one is the line's own
+	// (it came, went or changed), which Tesseract reads, and is not
+	// scanned.
+	sure []image.Rectangle
 
 	scans int // the detector's runs, for tests
+}
+
+// Observe keeps the boxes of the classical lines Tesseract read with
+// confidence (autoExplains) and characters enough for their width.
+func (s *autoStream) Observe(crops []lines.Crop, read []lines.Reading) {
+	glyphs := map[image.Rectangle]image.Rectangle{}
+	for _, c := range crops {
+		if c.Quad == (lines.Quad{}) {
+			glyphs[c.Box] = c.Text
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range read {
+		g, ok := glyphs[r.Box]
+		if !ok || r.Engine == s.pp.Name() || r.Confidence < autoExplains || !aLine(r.Text, g) || tooFew(r.Text, g) || slices.Contains(s.sure, r.Box) {
+			continue
+		}
+		s.sure = append(s.sure, r.Box)
+	}
 }
 
 // Propose merges the stream's PP-OCR boxes into found: a tilted or vertical
 // box replaces the classical boxes whose centre it holds; a level box is
 // added unless a classical box is the same line.
 func (s *autoStream) Propose(ctx context.Context, img *image.Gray, found []lines.Crop) ([]lines.Crop, error) {
-	if err := s.update(ctx, img); err != nil {
+	if err := s.update(ctx, img, found); err != nil {
 		return nil, err
 	}
 	out := found
@@ -57,13 +93,18 @@ func (s *autoStream) Propose(ctx context.Context, img *image.Gray, found []lines
 }
 
 // update forgets the boxes over which the picture changed and scans the
-// region that changed as the credit allows.
-func (s *autoStream) update(ctx context.Context, img *image.Gray) error {
+// region that changed as the credit allows, but for the changes that
+// classical lines read with confidence account for. A change inside a
+// classical line waits for the line's reading; in the first frame, the
+// classical lines are what changed (a picture that stays is not scanned).
+func (s *autoStream) update(ctx context.Context, img *image.Gray, found []lines.Crop) error {
 	thumb, tw, th := summary(img)
 	s.credit = min(s.credit+1.0/autoCadence, 1)
+	var changed []bool
 	if s.thumb == nil || tw != s.tw || th != s.th {
-		s.boxes, s.unseen, s.credit = nil, img.Rect, autoFirstCredit
-	} else if changed := changedCells(s.thumb, thumb); changed != nil {
+		s.boxes, s.unseen, s.credit, s.deferred = nil, image.Rectangle{}, autoFirstCredit, nil
+		changed = cellsOf(found, tw, th)
+	} else if changed = changedCells(s.thumb, thumb); changed != nil {
 		kept := s.boxes[:0]
 		for _, b := range s.boxes {
 			if !b.changed(changed, tw, th) {
@@ -71,10 +112,88 @@ func (s *autoStream) update(ctx context.Context, img *image.Gray) error {
 			}
 		}
 		s.boxes = kept
-		s.unseen = s.unseen.Union(cellsRegion(changed, tw, th).Intersect(img.Rect))
 	}
 	s.thumb, s.tw, s.th = thumb, tw, th
+	s.mu.Lock()
+	sure := slices.Clone(s.sure)
+	s.mu.Unlock()
+	unexplained := make([]bool, tw*th)
+	for i, d := range s.deferred {
+		unexplained[i] = d && !holds(sure, i, tw)
+	}
+	s.deferred = make([]bool, tw*th)
+	boxes := make([]image.Rectangle, len(found))
+	for i, c := range found {
+		boxes[i] = c.Box
+	}
+	for i, c := range changed {
+		switch {
+		case !c || holds(sure, i, tw):
+		case holds(boxes, i, tw):
+			s.deferred[i] = true
+		default:
+			unexplained[i] = true
+		}
+	}
+	s.forgetSure(changed, tw)
+	s.unseen = s.unseen.Union(cellsRegion(unexplained, tw, th).Intersect(img.Rect))
 	return s.scan(ctx, img)
+}
+
+// forgetSure drops the sure boxes over which most cells changed: they
+// accounted for this change (their line went or changed) and are read
+// again if they are still there.
+func (s *autoStream) forgetSure(changed []bool, tw int) {
+	if changed == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sure = slices.DeleteFunc(s.sure, func(r image.Rectangle) bool {
+		n, c := 0, 0
+		for i := range changed {
+			if cellCentre(i, tw).In(r) {
+				n++
+				if changed[i] {
+					c++
+				}
+			}
+		}
+		return float64(c) > autoBoxChanged*float64(max(n, 1))
+	})
+}
+
+// holds reports whether cell i (of a summary tw cells wide) lies within
+// one of rs, grown by its height and a cell (a caption's box reaches past
+// its glyphs' margin, by about the glyphs' height at most).
+func holds(rs []image.Rectangle, i, tw int) bool {
+	p := cellCentre(i, tw)
+	for _, r := range rs {
+		if p.In(r.Inset(-r.Dy() - thumbCell)) {
+			return true
+		}
+	}
+	return false
+}
+
+// cellCentre is the frame point at the centre of cell i.
+func cellCentre(i, tw int) image.Point {
+	return image.Pt(i%tw*thumbCell+thumbCell/2, i/tw*thumbCell+thumbCell/2)
+}
+
+// cellsOf returns the cells whose centre lies in one of the crops' boxes.
+func cellsOf(crops []lines.Crop, tw, th int) []bool {
+	out := make([]bool, tw*th)
+	for i := range out {
+		p := cellCentre(i, tw)
+		for _, c := range crops {
+			if p.In(c.Box) {
+				out[i] = true
+				break
+			}
+		}
+	}
+	return out
 }
 
 // scan runs the detector over the region changed since it last looked, at
@@ -180,4 +299,11 @@ func (b Box) lengthened(pad float64, frame image.Rectangle) Box {
 		out.q[i], out.Quad[i] = p, p.image()
 	}
 	return out
+}
+
+// aLine reports whether text, read in glyphs, is a line: three characters
+// or more in a box wider than tall (a character or two, one of a column
+// or a fragment of a tilted line, is not).
+func aLine(text string, glyphs image.Rectangle) bool {
+	return utf8.RuneCountInString(strings.Join(strings.Fields(text), "")) >= 3 && glyphs.Dx() > glyphs.Dy()
 }
