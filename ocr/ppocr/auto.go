@@ -4,7 +4,8 @@ import (
 	"context"
 	"image"
 	"math"
-	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/streamwatch/streamwatch/lines"
 )
@@ -14,38 +15,64 @@ const (
 	// autoRetry is the Tesseract confidence below which auto reads a line
 	// again with PP-OCR and keeps the more confident reading.
 	autoRetry = 70
-	// autoDetectLongSide is the long side auto's detector works at: it
-	// looks for what the classical detector misses (tilted, vertical and
-	// very large lines), which needs less resolution than small text.
-	autoDetectLongSide = 640
-	// autoCadence is the fewest sampled frames between two detections of a
-	// stream.
+	// autoCadence is the number of sampled frames over which the scan of
+	// changed regions may cover one whole frame at autoScanLongSide.
 	autoCadence = 4
-	// A classical line read by Tesseract with less than autoDoubt, by
-	// PP-OCR (re-reading it in its upright box) with less than
-	// autoDoubtPP, or by neither, asks for PP-OCR's detector around it:
-	// PP-OCR reads a well-cropped line with character probabilities of
-	// 0.95 and more, and a tilted line in an upright box with less.
-	autoDoubt   = 60
-	autoDoubtPP = 90
+	// autoScanLongSide is the long side (of the whole frame) the scan of
+	// changed regions works at: it looks for the lines the classical
+	// detector proposes nothing for or cuts apart (vertical columns,
+	// tilted stickers and signs, very large or faint text), which are
+	// large enough for it. Where the credit does not cover a region at
+	// that scale, the scan looks at it coarser, down to autoScanLeast.
+	autoScanLongSide = 480
+	autoScanLeast    = 320
+	// autoFirstCredit is the credit a stream starts with: its first frame
+	// is scanned whole, coarser (most captions come later, and are
+	// scanned where they appear).
+	autoFirstCredit = 0.5
 	// autoTilt is the slope (of a box's top edge) from which a box is a
 	// tilted line, read along its box; the classical detector's boxes
 	// over it are fragments and are dropped.
 	autoTilt = 0.09 // about 5°
+	// autoSame is the intersection over union from which a level box of
+	// PP-OCR's detector is the classical detector's line and not added.
+	autoSame = 0.5
 	// thumbCell is the side, in frame pixels, of one cell of the picture
 	// summary a stream's detections are compared by; thumbDiff the change
 	// of a cell's mean luma that counts.
 	thumbCell = 16
 	thumbDiff = 12
+	// autoLatinPerHeight is the fewest characters a Latin line holds per
+	// glyph height of its width (a caption holds about 1.6-1.9, a wide
+	// bold face 1.4) before Tesseract's reading of it is in doubt;
+	// autoSure the least confidence of PP-OCR's longer reading of a line
+	// so in doubt that replaces Tesseract's.
+	autoLatinPerHeight = 1.1
+	autoSure           = 80
+	// autoExplains is the least confidence of Tesseract's reading of a
+	// classical line for a change inside it to be the line's own, not to
+	// be scanned (a clean caption reads at 90 and more; "Dior Booh Tote
+	// (HHA quality", in a script face, at 83).
+	autoExplains = 90
+	// autoPad is how much longer, in its short side, auto makes a box of
+	// the detector at each end.
+	autoPad = 0.25
+	// autoCutEdge is how near, in pixels, a box may come to the edge of
+	// the region the detector looked at before the edge counts as cutting
+	// it.
+	autoCutEdge = 3
+	// autoBoxChanged is the share of a box's cells that must change for
+	// the box to be forgotten.
+	autoBoxChanged = 0.3
 )
 
 // Auto reads each line with the engine that wins there: Tesseract (Classic)
 // reads the classical detector's lines, PP-OCR re-reads those Tesseract
 // reads with low confidence and reads the lines its own detector finds
-// where the classical one finds none (tilted and vertical lines, lines too
-// large for it). PP-OCR's detector runs at reduced scale, only around
-// classical lines neither engine read with confidence and columns of single
-// characters, at most every autoCadence sampled frames; its boxes stay
+// where the classical one finds none or only fragments (tilted and vertical
+// lines, lines too large or too faint for it). PP-OCR's detector scans the
+// regions of a stream's frames that changed, at reduced scale, within a
+// budget of a whole frame every autoCadence sampled frames; its boxes stay
 // while the picture under them does, and their readings are reused while
 // their pixels stay, as every line's are.
 type Auto struct {
@@ -63,11 +90,14 @@ func (a *Auto) Name() string { return "auto" }
 func (a *Auto) Size() int { return a.Classic.Size() }
 
 // ReadLines reads lines with a Quad through PP-OCR, the others through the
-// classical engine, and those it read with low confidence again through
+// classical engine, and those it read with low confidence, or with too few
+// characters for their width (faint glyphs left out), again through
 // PP-OCR.
 func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Crop) ([]lines.Reading, error) {
 	var classic, pp []lines.Crop
+	glyphs := map[image.Rectangle]image.Rectangle{} // the Text of each Box
 	for _, c := range crops {
+		glyphs[c.Box] = c.Text
 		if c.Quad != (lines.Quad{}) {
 			pp = append(pp, c)
 		} else {
@@ -75,6 +105,7 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 		}
 	}
 	byBox := map[image.Rectangle]lines.Reading{}
+	sparse := map[image.Rectangle]bool{}
 	if len(classic) > 0 {
 		got, err := a.Classic.ReadLines(ctx, img, classic)
 		if err != nil {
@@ -83,7 +114,8 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 		for _, g := range got {
 			g.Engine = a.Classic.Name()
 			byBox[g.Box] = g
-			if g.Confidence < autoRetry {
+			sparse[g.Box] = tooFew(g.Text, glyphs[g.Box])
+			if g.Confidence < autoRetry || sparse[g.Box] {
 				pp = append(pp, lines.Crop{Box: g.Box, Text: g.Box})
 			}
 		}
@@ -94,7 +126,9 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 			return nil, err
 		}
 		for _, g := range got {
-			if old, ok := byBox[g.Box]; !ok || g.Confidence > old.Confidence {
+			old, ok := byBox[g.Box]
+			longer := sparse[g.Box] && g.Confidence >= autoSure && utf8.RuneCountInString(g.Text) > utf8.RuneCountInString(old.Text)
+			if !ok || g.Confidence > old.Confidence || longer {
 				g.Engine = a.PP.Name()
 				byBox[g.Box] = g
 			}
@@ -110,166 +144,19 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 	return out, nil
 }
 
-// Stream returns the Proposer of one stream: PP-OCR's boxes added to the
-// classical detector's lines where it finds none.
-func (a *Auto) Stream() lines.Proposer { return &autoStream{pp: a.PP} }
-
-// autoStream decides where a stream's PP-OCR detections run: around the
-// classical lines that neither engine read with confidence (a tilted line
-// cut into fragments, texture) and around columns of single characters (a
-// vertical line), at most every autoCadence sampled frames; it keeps the
-// boxes found while the picture under them stays.
-type autoStream struct {
-	pp     *Engine
-	boxes  []Box
-	thumb  []int32 // mean luma per cell of the last frame
-	tw, th int
-	since  int // sampled frames since the last detection
-
-	mu       sync.Mutex
-	doubtful []image.Rectangle // of lines read since the last detection, guarded by mu
-
-	// detections counts the detector's runs, for tests.
-	detections int
-}
-
-// Observe notes the classical lines read without confidence.
-func (s *autoStream) Observe(crops []lines.Crop, read []lines.Reading) {
-	sure := map[image.Rectangle]bool{}
-	for _, r := range read {
-		least := float64(autoDoubt)
-		if r.Engine == s.pp.Name() {
-			least = autoDoubtPP
-		}
-		sure[r.Box] = sure[r.Box] || r.Confidence >= least
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range crops {
-		if c.Quad == (lines.Quad{}) && !sure[c.Box] {
-			s.doubtful = append(s.doubtful, c.Box)
-		}
-	}
-}
-
-// Propose merges the stream's PP-OCR boxes into found: a tilted or vertical
-// box replaces the classical boxes whose centre it holds; a level box is
-// added where no classical box overlaps it.
-func (s *autoStream) Propose(ctx context.Context, img *image.Gray, found []lines.Crop) ([]lines.Crop, error) {
-	if err := s.update(ctx, img, found); err != nil {
-		return nil, err
-	}
-	out := found
-	for _, b := range s.boxes {
-		c := b.Crop(img.Rect)
-		if c.Box.Empty() {
-			continue
-		}
-		if b.tilted() {
-			out = dropInside(out, b)
-			out = append(out, c)
-			continue
-		}
-		if !overlapsAny(found, c.Box) {
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
-
-// update forgets the boxes over which the picture changed and, if there
-// are doubtful lines or columns and the cadence allows, detects around them.
-func (s *autoStream) update(ctx context.Context, img *image.Gray, found []lines.Crop) error {
-	thumb, tw, th := summary(img)
-	s.since++
-	if s.thumb == nil || tw != s.tw || th != s.th {
-		s.boxes = nil
-	} else if changed, ok := changedRegion(s.thumb, thumb, tw, th); ok {
-		kept := s.boxes[:0]
-		for _, b := range s.boxes {
-			if !b.bounds().Overlaps(changed) {
-				kept = append(kept, b)
-			}
-		}
-		s.boxes = kept
-	}
-	s.thumb, s.tw, s.th = thumb, tw, th
-	if s.detections > 0 && s.since < autoCadence {
-		return nil
-	}
-	s.mu.Lock()
-	regions := append(s.doubtful, columns(found)...)
-	s.doubtful = nil
-	s.mu.Unlock()
-	region := image.Rectangle{}
-	for _, r := range regions {
-		g := max(r.Dy(), 16)
-		region = region.Union(r.Inset(-g))
-	}
-	region = region.Intersect(img.Rect)
-	if region.Empty() {
-		return nil
-	}
-	long := max(1, int(math.Ceil(float64(max(region.Dx(), region.Dy()))*float64(autoDetectLongSide)/float64(max(img.Rect.Dx(), img.Rect.Dy())))))
-	s.detections++
-	boxes, err := s.pp.Detect(ctx, img, region, long)
-	if err != nil {
-		return err
-	}
-	for _, b := range s.boxes {
-		if !b.bounds().Overlaps(region) {
-			boxes = append(boxes, b)
-		}
-	}
-	s.boxes, s.since = boxes, 0
-	return nil
-}
-
-// columns returns the rectangles around runs of three or more classical
-// lines no wider than tall, stacked one under the other: the characters of
-// a vertical line, which the classical detector finds one at a time.
-func columns(found []lines.Crop) []image.Rectangle {
-	var out []image.Rectangle
-	used := make([]bool, len(found))
-	for i, c := range found {
-		if used[i] || !squarish(c.Text) {
-			continue
-		}
-		col, n := c.Text, 1
-		for grew := true; grew; {
-			grew = false
-			for j, d := range found {
-				if used[j] || j == i || !squarish(d.Text) {
-					continue
-				}
-				h := col.Dx()
-				cx, dx := (col.Min.X+col.Max.X)/2, (d.Text.Min.X+d.Text.Max.X)/2
-				if abs(cx-dx) <= h/2 && d.Text.Min.Y < col.Max.Y+h && d.Text.Max.Y > col.Min.Y-h {
-					col, n, used[j], grew = col.Union(d.Text), n+1, true, true
-				}
-			}
-		}
-		if n >= 3 {
-			out = append(out, col)
-		}
-	}
-	return out
-}
-
-func squarish(r image.Rectangle) bool { return r.Dx() <= 3*r.Dy()/2 && r.Dy() <= 2*r.Dx() }
-
 func abs(v int) int { return max(v, -v) }
 
-// summary returns the mean luma of each thumbCell square of img.
+// summary returns the mean luma of each thumbCell square of img, sampled
+// at every other pixel of every other row.
 func summary(img *image.Gray) ([]int32, int, int) {
 	r := img.Rect
 	tw, th := (r.Dx()+thumbCell-1)/thumbCell, (r.Dy()+thumbCell-1)/thumbCell
 	sum := make([]int32, tw*th)
 	n := make([]int32, tw*th)
-	for y := r.Min.Y; y < r.Max.Y; y++ {
+	for y := r.Min.Y; y < r.Max.Y; y += 2 {
 		row := img.Pix[img.PixOffset(r.Min.X, y):]
 		base := (y - r.Min.Y) / thumbCell * tw
-		for x := range r.Dx() {
+		for x := 0; x < r.Dx(); x += 2 {
 			sum[base+x/thumbCell] += int32(row[x])
 			n[base+x/thumbCell]++
 		}
@@ -280,21 +167,57 @@ func summary(img *image.Gray) ([]int32, int, int) {
 	return sum, tw, th
 }
 
-// changedRegion returns the frame rectangle around the cells whose mean
-// changed by more than thumbDiff, one cell more on each side; false when
-// none did.
-func changedRegion(a, b []int32, tw, th int) (image.Rectangle, bool) {
-	x0, y0, x1, y1 := tw, th, -1, -1
+// changedCells returns, per cell, whether its mean changed by more than
+// thumbDiff; nil when none did.
+func changedCells(a, b []int32) []bool {
+	var out []bool
 	for i := range a {
 		if d := a[i] - b[i]; d > thumbDiff || d < -thumbDiff {
+			if out == nil {
+				out = make([]bool, len(a))
+			}
+			out[i] = true
+		}
+	}
+	return out
+}
+
+// cellsRegion returns the frame rectangle around the changed cells, one
+// cell more on each side.
+func cellsRegion(changed []bool, tw, th int) image.Rectangle {
+	x0, y0, x1, y1 := tw, th, -1, -1
+	for i, c := range changed {
+		if c {
 			x, y := i%tw, i/tw
 			x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
 		}
 	}
 	if x1 < 0 {
-		return image.Rectangle{}, false
+		return image.Rectangle{}
 	}
-	return image.Rect((x0-1)*thumbCell, (y0-1)*thumbCell, (x1+2)*thumbCell, (y1+2)*thumbCell), true
+	return image.Rect((x0-1)*thumbCell, (y0-1)*thumbCell, (x1+2)*thumbCell, (y1+2)*thumbCell)
+}
+
+// changed reports whether more than autoBoxChanged of the cells whose
+// centre lies inside b changed: a moving picture around a line, or behind
+// a translucent box, changes some of them; a line that went or moved
+// changes most.
+func (b Box) changed(changed []bool, tw, th int) bool {
+	rc := minAreaRect(hull(append([]pt(nil), b.q[:]...)))
+	r := b.bounds()
+	n, c := 0, 0
+	for y := max(r.Min.Y/thumbCell, 0); y <= min(r.Max.Y/thumbCell, th-1); y++ {
+		for x := max(r.Min.X/thumbCell, 0); x <= min(r.Max.X/thumbCell, tw-1); x++ {
+			if !rc.contains(pt{float64(x*thumbCell + thumbCell/2), float64(y*thumbCell + thumbCell/2)}) {
+				continue
+			}
+			n++
+			if changed[y*tw+x] {
+				c++
+			}
+		}
+	}
+	return float64(c) > autoBoxChanged*float64(max(n, 1))
 }
 
 // bounds is the rectangle around the box.
@@ -326,15 +249,34 @@ func dropInside(crops []lines.Crop, b Box) []lines.Crop {
 	return out
 }
 
-// overlapsAny reports whether a crop's Box covers more than half of r, or r
-// more than half of it.
-func overlapsAny(crops []lines.Crop, r image.Rectangle) bool {
+// sameAsAny reports whether a crop's Box is the line r: their intersection
+// over union is at least autoSame.
+func sameAsAny(crops []lines.Crop, r image.Rectangle) bool {
 	area := func(r image.Rectangle) int { return r.Dx() * r.Dy() }
 	for _, c := range crops {
 		in := area(c.Box.Intersect(r))
-		if 2*in > min(area(c.Box), area(r)) {
+		if float64(in) >= autoSame*float64(area(c.Box)+area(r)-in) {
 			return true
 		}
 	}
 	return false
+}
+
+// tooFew reports whether text, Latin only, has fewer characters than
+// autoLatinPerHeight per glyph height of its line's width (glyphs, the
+// detector's glyph box): Tesseract leaves faint glyphs out and reads what
+// remains with confidence ("plica ers" for "Dior replica sneakers" in
+// translucent white). Han text, a glyph per height, is not judged.
+func tooFew(text string, glyphs image.Rectangle) bool {
+	if glyphs.Dy() <= 0 {
+		return false
+	}
+	n := 0
+	for _, r := range text {
+		if r > unicode.MaxLatin1 {
+			return false
+		}
+		n++
+	}
+	return float64(n) < autoLatinPerHeight*float64(glyphs.Dx())/float64(glyphs.Dy())
 }

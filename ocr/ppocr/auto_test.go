@@ -2,6 +2,8 @@ package ppocr
 
 import (
 	"context"
+	"image"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,9 +16,9 @@ import (
 // TestAutoReadsEachLineWithTheEngineThatWins runs the stage as a stream
 // would, over one picture: a level caption is Tesseract's; a tilted one,
 // which the classical detector cuts into fragments read without
-// confidence, is PP-OCR's from the next frame on (its detector runs around
-// the fragments); a third frame reuses both readings and detects nothing
-// again.
+// confidence, is PP-OCR's from the next frame on (the fragments' region is
+// scanned once they are read); a third frame reuses both readings and
+// scans nothing again.
 func TestAutoReadsEachLineWithTheEngineThatWins(t *testing.T) {
 	pool, err := ocr.NewPool(ocr.Options{Size: 1})
 	require.NoError(t, err)
@@ -32,35 +34,134 @@ func TestAutoReadsEachLineWithTheEngineThatWins(t *testing.T) {
 	r, err := lines.NewReader(lines.Options{Engine: a, Propose: st})
 	require.NoError(t, err)
 	defer r.Close()
-	read := func() map[string]lines.Line {
-		p, err := r.Start(context.Background(), img)
-		require.NoError(t, err)
-		got, err := p.Wait()
-		require.NoError(t, err)
-		m := map[string]lines.Line{}
-		for _, l := range got {
-			m[squeeze(l.Text)] = l
-		}
-		return m
-	}
-	first := read()
+	first := readFrame(t, r, img)
+	require.Zero(t, st.scans, "the first frame's lines are judged once read")
 	require.NotContains(t, first, "古驰高仿包特价", "%v", first)
-	for _, l := range first {
-		t.Logf("%v %q %.0f %s", l.Box, l.Text, l.Confidence, l.Engine)
-	}
-	require.Zero(t, st.detections, "no detection before a doubtful line")
-	first = read()
-	require.Equal(t, 1, st.detections)
-	require.Contains(t, first, "古驰高仿包特价", "%v", first)
-	require.Equal(t, "ppocr", first["古驰高仿包特价"].Engine)
 	require.Contains(t, first, "Livesaletonight", "%v", first)
 	require.Equal(t, "tesseract", first["Livesaletonight"].Engine)
 
-	second := read()
-	require.True(t, second["古驰高仿包特价"].Reused, "%v", second)
+	second := readFrame(t, r, img)
+	require.Equal(t, 1, st.scans)
+	require.Contains(t, second, "古驰高仿包特价", "%v", second)
+	require.Equal(t, "ppocr", second["古驰高仿包特价"].Engine)
 	require.True(t, second["Livesaletonight"].Reused, "%v", second)
-	for _, l := range second {
+
+	third := readFrame(t, r, img)
+	require.True(t, third["古驰高仿包特价"].Reused, "%v", third)
+	for _, l := range third {
 		require.True(t, l.Reused, "%+v", l) // the fragments are gone, not read again
 	}
-	require.Equal(t, 1, st.detections, "the picture did not change: no second detection")
+	require.Equal(t, 1, st.scans, "the picture did not change: no second scan")
+}
+
+// TestAutoReadsAStickerOverAMovingPicture: a tilted sticker appears over a
+// picture that moves everywhere, and stays. The classical detector finds
+// only fragments of it. The scan of what changed covers the whole frame
+// at most once per autoCadence frames at full scale, or coarser more
+// often, and finds the sticker; its box stays on the frames after while
+// the pixels under it do, although everything around it changes.
+func TestAutoReadsAStickerOverAMovingPicture(t *testing.T) {
+	pool, err := ocr.NewPool(ocr.Options{Size: 1})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, pool.Close()) }()
+	a := &Auto{Classic: pool, PP: newEngine(t, Options{Size: 1, Lazy: true})}
+	sticker := "color=c=black@0:size=760x220,format=rgba,drawtext=fontfile=" + cjkFont + ":textfile=" + textFile(t, "巴黎世家 高仿 老爹鞋") +
+		":fontsize=56:fontcolor=white:box=1:boxcolor=0xc02060@0.9:boxborderw=14:x=(w-tw)/2:y=(h-th)/2," +
+		"rotate=16*PI/180:c=none:ow=rotw(16*PI/180):oh=roth(16*PI/180)[t];[bg][t]overlay=240:260"
+	frames := []*image.Gray{testutil.LoadGray(t, frameAt(t, 0, "[bg]null"))}
+	for sec := 1; sec <= 5; sec++ {
+		frames = append(frames, testutil.LoadGray(t, frameAt(t, sec, sticker)))
+	}
+	st, ok := a.Stream().(*autoStream)
+	require.True(t, ok)
+	r, err := lines.NewReader(lines.Options{Engine: a, Propose: st})
+	require.NoError(t, err)
+	defer r.Close()
+	const want = "巴黎世家高仿老爹鞋"
+	require.NotContains(t, readFrame(t, r, frames[0]), want)
+	readFrame(t, r, frames[1])
+	for i, img := range frames[2:] {
+		got := readFrame(t, r, img)
+		require.Contains(t, got, want, "frame %d: %v", i+2, got)
+		require.Equal(t, "ppocr", got[want].Engine)
+	}
+	require.Less(t, st.scans, len(frames), "fewer scans than frames")
+}
+
+// readFrame reads one frame through r and returns its lines by their text,
+// without whitespace.
+func readFrame(t *testing.T, r *lines.Reader, img *image.Gray) map[string]lines.Line {
+	t.Helper()
+	p, err := r.Start(context.Background(), img)
+	require.NoError(t, err)
+	got, err := p.Wait()
+	require.NoError(t, err)
+	m := map[string]lines.Line{}
+	for _, l := range got {
+		t.Logf("%v %q %.0f %s reused=%v", l.Box, l.Text, l.Confidence, l.Engine, l.Reused)
+		m[squeeze(l.Text)] = l
+	}
+	return m
+}
+
+func TestTooFewCharactersForTheLine(t *testing.T) {
+	tests := []struct {
+		name   string
+		text   string
+		glyphs image.Rectangle
+		want   bool
+	}{
+		{"a caption read whole", "Dior replica sneakers", image.Rect(0, 0, 500, 40), false},
+		{"faint glyphs left out", "plica ers", image.Rect(0, 0, 500, 40), true},
+		{"a short word in a short box", "LV", image.Rect(0, 0, 60, 40), false},
+		{"han text is not judged", "古驰", image.Rect(0, 0, 500, 40), false},
+		{"no glyph box", "x", image.Rectangle{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, tooFew(tc.text, tc.glyphs))
+		})
+	}
+}
+
+func TestLengthenedAlongTheLongSide(t *testing.T) {
+	frame := image.Rect(0, 0, 1000, 1000)
+	level := Box{q: quad{{100, 100}, {300, 100}, {300, 140}, {100, 140}}}
+	got := level.lengthened(0.25, frame)
+	require.Equal(t, [4]image.Point{{90, 100}, {310, 100}, {310, 140}, {90, 140}}, got.Quad)
+	column := Box{q: quad{{100, 100}, {140, 100}, {140, 300}, {100, 300}}}
+	got = column.lengthened(0.25, frame)
+	require.Equal(t, [4]image.Point{{100, 90}, {140, 90}, {140, 310}, {100, 310}}, got.Quad)
+	edge := Box{q: quad{{0, 100}, {200, 100}, {200, 140}, {0, 140}}}
+	require.Equal(t, 0, edge.lengthened(0.25, frame).Quad[0].X, "within the frame")
+}
+
+// TestAutoLeavesPPOCRAloneForAPlainCaption: a level caption comes and goes
+// over a picture that stays. Tesseract reads it with confidence, which
+// accounts for both changes: PP-OCR's detector never runs.
+func TestAutoLeavesPPOCRAloneForAPlainCaption(t *testing.T) {
+	pool, err := ocr.NewPool(ocr.Options{Size: 1})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, pool.Close()) }()
+	a := &Auto{Classic: pool, PP: newEngine(t, Options{Size: 1, Lazy: true})}
+	dir := t.TempDir()
+	barePNG, captionPNG := filepath.Join(dir, "bare.png"), filepath.Join(dir, "caption.png")
+	testutil.FFmpeg(t, "-f", "lavfi", "-i", "gradients=size=1280x720:seed=7", "-frames:v", "1", barePNG)
+	testutil.FFmpeg(t, "-i", barePNG, "-vf", "drawtext=fontfile="+sansFont+":textfile="+textFile(t, "GUCCI handbag 1:1 replica")+
+		":fontsize=44:fontcolor=white:box=1:boxcolor=black@0.7:boxborderw=12:x=(w-tw)/2:y=h-160", captionPNG)
+	bare, caption := testutil.LoadGray(t, barePNG), testutil.LoadGray(t, captionPNG)
+	st, ok := a.Stream().(*autoStream)
+	require.True(t, ok)
+	r, err := lines.NewReader(lines.Options{Engine: a, Propose: st})
+	require.NoError(t, err)
+	defer r.Close()
+	readFrame(t, r, bare)
+	for range 3 {
+		got := readFrame(t, r, caption)
+		require.Contains(t, got, "GUCCIhandbag1:1replica")
+		require.Equal(t, "tesseract", got["GUCCIhandbag1:1replica"].Engine)
+	}
+	readFrame(t, r, bare)
+	readFrame(t, r, bare)
+	require.Zero(t, st.scans)
 }

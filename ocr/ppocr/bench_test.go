@@ -17,7 +17,7 @@ func BenchmarkDetect(b *testing.B) {
 	require.NoError(b, err)
 	defer func() { require.NoError(b, e.Close()) }()
 	img := testutil.LoadGray(b, benchFrame(b))
-	for _, long := range []int{defaultDetLen, autoDetectLongSide} {
+	for _, long := range []int{defaultDetLen, autoScanLongSide, autoScanLeast} {
 		b.Run(strconv.Itoa(long), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -48,9 +49,15 @@ func testDir() string {
 // darkened) and the text of filter, a drawtext or overlay chain over [bg].
 func frame(t testing.TB, filter string) string {
 	t.Helper()
+	return frameAt(t, 0, filter)
+}
+
+// frameAt is frame with the background as it is sec seconds in.
+func frameAt(t testing.TB, sec int, filter string) string {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "f.png")
 	testutil.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=1280x720,eq=brightness=-0.25:saturation=0.5",
-		"-filter_complex", "[0]null[bg];"+filter, "-frames:v", "1", out)
+		"-filter_complex", "[0]trim=start="+strconv.Itoa(sec)+",setpts=PTS-STARTPTS[b0];[b0]null[bg];"+filter, "-frames:v", "1", out)
 	return out
 }
 

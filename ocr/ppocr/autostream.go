@@ -1,0 +1,309 @@
+package ppocr
+
+import (
+	"context"
+	"image"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/streamwatch/streamwatch/lines"
+)
+
+// Stream returns the Proposer of one stream: PP-OCR's boxes added to the
+// classical detector's lines where it finds none or only fragments.
+func (a *Auto) Stream() lines.Proposer { return &autoStream{pp: a.PP} }
+
+var _ lines.Observer = (*autoStream)(nil)
+
+// autoStream decides where a stream's PP-OCR detections run: over the
+// regions of the picture that changed since the detector last looked
+// there, as a budget allows (credit); it keeps the boxes found while the
+// picture under them stays.
+type autoStream struct {
+	pp     *Engine
+	boxes  []Box
+	thumb  []int32 // mean luma per cell of the last frame
+	tw, th int
+	// unseen is where the picture changed since the scan last looked
+	// there; credit how much of a frame's area (at autoScanLongSide) the
+	// scan may still cover: it earns 1/autoCadence a sampled frame, up to
+	// one frame.
+	unseen image.Rectangle
+	credit float64
+	// deferred are the cells that changed inside the classical detector's
+	// lines of the last frame, to be judged once those are read.
+	deferred []bool
+
+	mu sync.Mutex
+	// sure are the boxes of classical lines Tesseract read with
+	// confidence (guarded by mu): a change inside one is the line's own
+	// (it came, went or changed), which Tesseract reads, and is not
+	// scanned.
+	sure []image.Rectangle
+
+	scans int // the detector's runs, for tests
+}
+
+// Observe keeps the boxes of the classical lines Tesseract read with
+// confidence (autoExplains) and characters enough for their width.
+func (s *autoStream) Observe(crops []lines.Crop, read []lines.Reading) {
+	glyphs := map[image.Rectangle]image.Rectangle{}
+	for _, c := range crops {
+		if c.Quad == (lines.Quad{}) {
+			glyphs[c.Box] = c.Text
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range read {
+		g, ok := glyphs[r.Box]
+		if !ok || r.Engine == s.pp.Name() || r.Confidence < autoExplains || !aLine(r.Text, g) || tooFew(r.Text, g) || slices.Contains(s.sure, r.Box) {
+			continue
+		}
+		s.sure = append(s.sure, r.Box)
+	}
+}
+
+// Propose merges the stream's PP-OCR boxes into found: a tilted or vertical
+// box replaces the classical boxes whose centre it holds; a level box is
+// added unless a classical box is the same line.
+func (s *autoStream) Propose(ctx context.Context, img *image.Gray, found []lines.Crop) ([]lines.Crop, error) {
+	if err := s.update(ctx, img, found); err != nil {
+		return nil, err
+	}
+	out := found
+	for _, b := range s.boxes {
+		c := b.Crop(img.Rect)
+		if c.Box.Empty() {
+			continue
+		}
+		if b.tilted() {
+			out = dropInside(out, b)
+			out = append(out, c)
+			continue
+		}
+		if !sameAsAny(found, c.Box) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// update forgets the boxes over which the picture changed and scans the
+// region that changed as the credit allows, but for the changes that
+// classical lines read with confidence account for. A change inside a
+// classical line waits for the line's reading; in the first frame, the
+// classical lines are what changed (a picture that stays is not scanned).
+func (s *autoStream) update(ctx context.Context, img *image.Gray, found []lines.Crop) error {
+	thumb, tw, th := summary(img)
+	s.credit = min(s.credit+1.0/autoCadence, 1)
+	var changed []bool
+	if s.thumb == nil || tw != s.tw || th != s.th {
+		s.boxes, s.unseen, s.credit, s.deferred = nil, image.Rectangle{}, autoFirstCredit, nil
+		changed = cellsOf(found, tw, th)
+	} else if changed = changedCells(s.thumb, thumb); changed != nil {
+		kept := s.boxes[:0]
+		for _, b := range s.boxes {
+			if !b.changed(changed, tw, th) {
+				kept = append(kept, b)
+			}
+		}
+		s.boxes = kept
+	}
+	s.thumb, s.tw, s.th = thumb, tw, th
+	s.mu.Lock()
+	sure := slices.Clone(s.sure)
+	s.mu.Unlock()
+	unexplained := make([]bool, tw*th)
+	for i, d := range s.deferred {
+		unexplained[i] = d && !holds(sure, i, tw)
+	}
+	s.deferred = make([]bool, tw*th)
+	boxes := make([]image.Rectangle, len(found))
+	for i, c := range found {
+		boxes[i] = c.Box
+	}
+	for i, c := range changed {
+		switch {
+		case !c || holds(sure, i, tw):
+		case holds(boxes, i, tw):
+			s.deferred[i] = true
+		default:
+			unexplained[i] = true
+		}
+	}
+	s.forgetSure(changed, tw)
+	s.unseen = s.unseen.Union(cellsRegion(unexplained, tw, th).Intersect(img.Rect))
+	return s.scan(ctx, img)
+}
+
+// forgetSure drops the sure boxes over which most cells changed: they
+// accounted for this change (their line went or changed) and are read
+// again if they are still there.
+func (s *autoStream) forgetSure(changed []bool, tw int) {
+	if changed == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sure = slices.DeleteFunc(s.sure, func(r image.Rectangle) bool {
+		n, c := 0, 0
+		for i := range changed {
+			if cellCentre(i, tw).In(r) {
+				n++
+				if changed[i] {
+					c++
+				}
+			}
+		}
+		return float64(c) > autoBoxChanged*float64(max(n, 1))
+	})
+}
+
+// holds reports whether cell i (of a summary tw cells wide) lies within
+// one of rs, grown by its height and a cell (a caption's box reaches past
+// its glyphs' margin, by about the glyphs' height at most).
+func holds(rs []image.Rectangle, i, tw int) bool {
+	p := cellCentre(i, tw)
+	for _, r := range rs {
+		if p.In(r.Inset(-r.Dy() - thumbCell)) {
+			return true
+		}
+	}
+	return false
+}
+
+// cellCentre is the frame point at the centre of cell i.
+func cellCentre(i, tw int) image.Point {
+	return image.Pt(i%tw*thumbCell+thumbCell/2, i/tw*thumbCell+thumbCell/2)
+}
+
+// cellsOf returns the cells whose centre lies in one of the crops' boxes.
+func cellsOf(crops []lines.Crop, tw, th int) []bool {
+	out := make([]bool, tw*th)
+	for i := range out {
+		p := cellCentre(i, tw)
+		for _, c := range crops {
+			if p.In(c.Box) {
+				out[i] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// scan runs the detector over the region changed since it last looked, at
+// autoScanLongSide, or coarser where the credit does not cover the region's
+// share of the frame at that scale (the detector's cost goes with the area
+// it sees), and not below autoScanLeast.
+func (s *autoStream) scan(ctx context.Context, img *image.Gray) error {
+	if s.unseen.Empty() {
+		return nil
+	}
+	share := float64(s.unseen.Dx()*s.unseen.Dy()) / float64(max(img.Rect.Dx()*img.Rect.Dy(), 1))
+	long := float64(autoScanLongSide) * math.Sqrt(min(s.credit/share, 1))
+	if long < autoScanLeast {
+		return nil
+	}
+	region := s.unseen
+	s.credit -= share * (long / autoScanLongSide) * (long / autoScanLongSide)
+	s.unseen = image.Rectangle{}
+	s.scans++
+	return s.detect(ctx, img, region, int(long))
+}
+
+// detect runs the detector over region of img at longSide (of the whole
+// frame) and puts the boxes it finds in place of those in the region. A
+// box the region's edge cuts (a line going on past it) has the detector
+// look again, once, over the region grown around it.
+func (s *autoStream) detect(ctx context.Context, img *image.Gray, region image.Rectangle, longSide int) error {
+	boxes, err := s.detectIn(ctx, img, region, longSide)
+	if err != nil {
+		return err
+	}
+	grown := region
+	for _, b := range boxes {
+		if r := b.bounds(); cut(r, region, img.Rect) {
+			g := max(r.Dx(), r.Dy()) / 2
+			grown = grown.Union(r.Inset(-g)).Intersect(img.Rect)
+		}
+	}
+	if grown != region {
+		region = grown
+		if boxes, err = s.detectIn(ctx, img, region, longSide); err != nil {
+			return err
+		}
+	}
+	for _, b := range s.boxes {
+		if !b.bounds().Overlaps(region) {
+			boxes = append(boxes, b)
+		}
+	}
+	s.boxes = boxes
+	return nil
+}
+
+// detectIn runs the detector over region at longSide of the whole frame;
+// each level box is lengthened at both ends by autoPad times its short
+// side (at reduced scale, the detector's boxes tend to cut a line's first
+// or last glyph).
+func (s *autoStream) detectIn(ctx context.Context, img *image.Gray, region image.Rectangle, longSide int) ([]Box, error) {
+	long := max(1, int(math.Ceil(float64(max(region.Dx(), region.Dy()))*float64(longSide)/float64(max(img.Rect.Dx(), img.Rect.Dy())))))
+	boxes, err := s.pp.Detect(ctx, img, region, long)
+	for i, b := range boxes {
+		if !b.tilted() {
+			boxes[i] = b.lengthened(autoPad, img.Rect)
+		}
+	}
+	return boxes, err
+}
+
+// cut reports whether r reaches an edge of region (within autoCutEdge
+// pixels) that is not an edge of the frame.
+func cut(r, region, frame image.Rectangle) bool {
+	near := func(a, b int) bool { return abs(a-b) <= autoCutEdge }
+	return (region.Min.X > frame.Min.X && near(r.Min.X, region.Min.X)) ||
+		(region.Min.Y > frame.Min.Y && near(r.Min.Y, region.Min.Y)) ||
+		(region.Max.X < frame.Max.X && near(r.Max.X, region.Max.X)) ||
+		(region.Max.Y < frame.Max.Y && near(r.Max.Y, region.Max.Y))
+}
+
+// lengthened returns b with its long sides longer by pad times its short
+// side at each end, within frame.
+func (b Box) lengthened(pad float64, frame image.Rectangle) Box {
+	q := b.q
+	along, across := q[1].sub(q[0]), q[3].sub(q[0])
+	front, back := [2]int{1, 2}, [2]int{0, 3} // the corners each end holds
+	if across.dot(across) > along.dot(along) {
+		along, across = across, along
+		front, back = [2]int{3, 2}, [2]int{0, 1}
+	}
+	n := math.Hypot(along.x, along.y)
+	if n == 0 {
+		return b
+	}
+	d := along.scale(pad * math.Hypot(across.x, across.y) / n)
+	for _, i := range front {
+		q[i] = q[i].add(d)
+	}
+	for _, i := range back {
+		q[i] = q[i].sub(d)
+	}
+	out := Box{Score: b.Score}
+	for i, p := range q {
+		p = pt{clampF(p.x, float64(frame.Min.X), float64(frame.Max.X-1)), clampF(p.y, float64(frame.Min.Y), float64(frame.Max.Y-1))}
+		out.q[i], out.Quad[i] = p, p.image()
+	}
+	return out
+}
+
+// aLine reports whether text, read in glyphs, is a line: three characters
+// or more in a box wider than tall (a character or two, one of a column
+// or a fragment of a tilted line, is not).
+func aLine(text string, glyphs image.Rectangle) bool {
+	return utf8.RuneCountInString(strings.Join(strings.Fields(text), "")) >= 3 && glyphs.Dx() > glyphs.Dy()
+}
