@@ -226,7 +226,8 @@ func (s *Source) sendGOP(ctx context.Context, handle func(Frame) error, sampled 
 // keyPacket takes a keyframe's packet: the GOP before ends, the keyframe is
 // decoded alone and judged, the GOP before is decoded if the keyframe is
 // new (and it was not), and the GOP the keyframe opens is decoded densely
-// if so, else kept for the next keyframe.
+// if so (unless the frame decoded again before it shows what is new), else
+// kept for the next keyframe.
 func (s *Source) keyPacket(ctx context.Context, handle func(Frame) error) error {
 	k := &s.kf
 	kp := s.pkt.Clone()
@@ -257,8 +258,9 @@ func (s *Source) keyPacket(ctx context.Context, handle func(Frame) error) error 
 	if k.mode == DecodeAuto && s.opts.Judge != nil {
 		change = s.opts.Judge.Judge(s.frameOf(k.key, keyMS, s.info.StartWall, s.opts))
 	}
+	shown := false
 	if target := floorDiv(keyMS-1, k.intervalMS) * k.intervalMS; change != KeyframeSame && len(k.gop) > 1 && !s.reached(target) {
-		if err := s.redecode(ctx, handle, target); err != nil {
+		if shown, err = s.redecode(ctx, handle, target, change == KeyframeNew); err != nil {
 			kp.Free()
 			return err
 		}
@@ -271,7 +273,7 @@ func (s *Source) keyPacket(ctx context.Context, handle func(Frame) error) error 
 		return err
 	}
 	k.gop, k.gopMS = append(k.gop, kp), s.packetTime(kp)
-	if change != KeyframeNew {
+	if change != KeyframeNew || shown {
 		return nil
 	}
 	k.dense, k.denseUntil = true, s.nextSample(keyMS)
@@ -349,14 +351,24 @@ func (s *Source) decodeAlone(p *astiav.Packet) (ok bool, err error) {
 
 // redecode decodes the kept GOP again from its keyframe, handing on the
 // frames after the last one handed on, until one at or past target is
-// handed on (or the GOP ends). The decoder is left reset.
-func (s *Source) redecode(ctx context.Context, handle func(Frame) error, target int64) error {
+// handed on (or the GOP ends). With news, the judge is asked whether that
+// frame shows what made the keyframe new (shown). The decoder is left reset.
+func (s *Source) redecode(ctx context.Context, handle func(Frame) error, target int64, news bool) (shown bool, err error) {
 	defer flushBuffers(s.kf.codec)
+	if news {
+		next := handle
+		handle = func(f Frame) error {
+			if news && f.MediaMS >= target {
+				news, shown = false, s.opts.Judge.Shows(f)
+			}
+			return next(f)
+		}
+	}
 	reached, err := s.sendGOP(ctx, handle, true, func() bool { return s.reached(target) })
 	if err != nil || reached {
-		return err
+		return shown, err
 	}
-	return s.drainDecoder(ctx, handle)
+	return shown, s.drainDecoder(ctx, handle)
 }
 
 // drainDecoder hands on the frames the decoder holds back and resets it.

@@ -76,3 +76,42 @@ func TestDecodeAutoDiscardsUnsampledFrames(t *testing.T) {
 	// to, and but one of those (at 7 s) no sample slot takes: 61.
 	require.LessOrEqual(t, decoded, 70, "non-reference frames between the sample slots are discarded")
 }
+
+func TestDecodeAutoSkipsTheNewGOPWhenTheFrameBeforeShowsWhatIsNew(t *testing.T) {
+	clip := gopClip(t, "50") // keyframes at 0, 2, 4 and 6 s
+	newAt4 := []KeyframeChange{KeyframeSame, KeyframeSame, KeyframeNew}
+	tests := []struct {
+		name      string
+		answers   []KeyframeChange
+		shows     bool
+		wantShown []int64 // the frames Shows was asked about
+		want      []int64 // frames handed on
+		wantNot   []int64 // frames not handed on
+	}{
+		{name: "the frame at 3 s shows it: not the GOP 4 s opens", answers: newAt4, shows: true,
+			wantShown: []int64{3000}, want: []int64{3000, 4000}, wantNot: []int64{5000}},
+		{name: "the frame at 3 s does not show it: the GOP 4 s opens, to 5 s", answers: newAt4,
+			wantShown: []int64{3000}, want: []int64{3000, 4000, 5000}},
+		{name: "a keyframe that lost a line asks nothing", answers: []KeyframeChange{KeyframeSame, KeyframeSame, KeyframeGone},
+			shows: true, want: []int64{3000, 4000}, wantNot: []int64{5000}},
+		{name: "the first keyframe, with nothing before it, asks nothing", answers: []KeyframeChange{KeyframeNew},
+			shows: true, want: []int64{0, 1000}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			j := &scriptedJudge{answers: tc.answers, shows: []bool{tc.shows}}
+			ms, _ := decodeWith(t, clip, Options{Decode: DecodeAuto, Judge: j})
+			require.Equal(t, tc.wantShown, j.shown)
+			has := map[int64]bool{}
+			for _, m := range ms {
+				has[m] = true
+			}
+			for _, w := range tc.want {
+				require.True(t, has[w], "no frame at %d ms: %v", w, ms)
+			}
+			for _, w := range tc.wantNot {
+				require.False(t, has[w], "a frame at %d ms: %v", w, ms)
+			}
+		})
+	}
+}
