@@ -10,11 +10,11 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 # Debian 12 packages: FFmpeg 5.1 libraries for go-astiav, Tesseract 5.3 with
 # English, Simplified and Traditional Chinese, the ffmpeg CLI and fonts for the clip generator.
-# g++: gosseract's bridge to Tesseract is C++.
+# g++: gosseract's bridge to Tesseract is C++. libjpeg-turbo encodes evidence JPEGs.
 DEB_PKGS := gcc g++ pkg-config ffmpeg \
 	libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev libavfilter-dev \
 	libswscale-dev libswresample-dev libpostproc-dev \
-	libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
+	libjpeg62-turbo-dev libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
 	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk chromium curl ca-certificates openssl \
 	nginx libnginx-mod-rtmp \
 	$(EVAL_FONT_PKGS)

@@ -1,13 +1,11 @@
 package alerts
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
-	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/streamwatch/streamwatch/internal/annotate"
 	"github.com/streamwatch/streamwatch/internal/echo"
+	"github.com/streamwatch/streamwatch/internal/jpegenc"
 	"github.com/streamwatch/streamwatch/match"
 )
 
@@ -129,11 +128,11 @@ func EncodeCrop(img *image.Gray, bx match.Box) ([]byte, error) {
 }
 
 func encodeJPEG(img image.Image) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: EvidenceQuality}); err != nil {
+	data, err := jpegenc.Encode(img, EvidenceQuality)
+	if err != nil {
 		return nil, fmt.Errorf("alerts: encode evidence: %w", err)
 	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
 // shrink halves img until it fits MaxEvidenceSide (box filter).

@@ -113,11 +113,22 @@ func (r *Reader) Ready(ctx context.Context) error {
 // doubtful reading is retried rather than reused. It returns ctx.Err() if
 // ctx ends while it waits for room; ctx also bounds the read.
 func (r *Reader) Start(ctx context.Context, img *image.Gray) (*Pending, error) {
+	return r.start(ctx, img, nil)
+}
+
+// StartWith is Start of a's picture, taking a's candidate lines and means
+// rather than working them out again (when a was made with the reader's
+// detector options).
+func (r *Reader) StartWith(ctx context.Context, a *Analysis) (*Pending, error) {
+	return r.start(ctx, a.img, a)
+}
+
+func (r *Reader) start(ctx context.Context, img *image.Gray, a *Analysis) (*Pending, error) {
 	if err := r.Ready(ctx); err != nil {
 		return nil, err
 	}
 	r.held = false
-	crops := detect(img, r.o.Detect)
+	crops, prof := analysis(img, r.o.Detect, a)
 	if r.o.Propose != nil {
 		var err error
 		if crops, err = r.o.Propose.Propose(ctx, img, crops); err != nil {
@@ -128,7 +139,6 @@ func (r *Reader) Start(ctx context.Context, img *image.Gray) (*Pending, error) {
 			return p, nil
 		}
 	}
-	prof := motion.Of(img)
 	var shift image.Point
 	if r.havePrev {
 		shift = motion.Shift(r.prev, prof)

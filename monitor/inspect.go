@@ -1,16 +1,15 @@
 package monitor
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
-	"image/jpeg"
 	"math"
 	"strconv"
 
 	"github.com/streamwatch/streamwatch/internal/annotate"
+	"github.com/streamwatch/streamwatch/internal/jpegenc"
 	"github.com/streamwatch/streamwatch/match"
 )
 
@@ -102,9 +101,9 @@ func (in Inspection) JPEG() ([]byte, error) {
 		label := "#" + strconv.Itoa(i) + " " + strconv.Itoa(int(math.Round(l.Confidence))) + "% " + l.Text
 		annotate.Label(dst, image.Pt(box.Min.X-2, box.Min.Y-2), label, colourLabel, colourBand)
 	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: 85}); err != nil {
+	data, err := jpegenc.Encode(dst, 85)
+	if err != nil {
 		return nil, fmt.Errorf("monitor: encode frame at %d ms: %w", in.Frame.MediaMS, err)
 	}
-	return buf.Bytes(), nil
+	return data, nil
 }

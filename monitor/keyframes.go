@@ -38,26 +38,28 @@ type keyframes struct {
 	// news are the lines of prev that made it new.
 	news []image.Rectangle
 	// judged is the keyframe just judged and shown the frame Shows looked
-	// at, until the decode stage takes their pictures.
-	judged, shown converted
+	// at, with the analyses of their pictures, until the decode stage takes
+	// them (the line reader takes the analyses).
+	judged, shown analysed
 }
 
-// converted is a frame's picture, by its AVFrame and timestamp (the source
-// hands on its keyframes in one AVFrame, its other frames in another).
-type converted struct {
+// analysed is the analysis of a frame's picture, by the frame's AVFrame and
+// timestamp (the source hands on its keyframes in one AVFrame, its other
+// frames in another).
+type analysed struct {
 	av  *astiav.Frame
 	pts int64
-	img *image.Gray
+	an  *lines.Analysis
 }
 
-// take returns c's picture, and forgets it, if it is f's.
-func (c *converted) take(f ingest.Frame) *image.Gray {
-	img := c.img
-	if img == nil || f.AV != c.av || f.AV.Pts() != c.pts {
+// take returns a's analysis, and forgets it, if it is f's.
+func (a *analysed) take(f ingest.Frame) *lines.Analysis {
+	an := a.an
+	if an == nil || f.AV != a.av || f.AV.Pts() != a.pts {
 		return nil
 	}
-	c.img = nil
-	return img
+	a.an = nil
+	return an
 }
 
 // picture is a judged keyframe: its upright gray image, its text lines and
@@ -77,9 +79,9 @@ func (k *keyframes) Judge(f ingest.Frame) ingest.KeyframeChange {
 		k.havePrev, k.news = false, k.news[:0]
 		return ingest.KeyframeNew
 	}
-	k.judged, k.shown = converted{av: f.AV, pts: f.AV.Pts(), img: img}, converted{}
-	cur := picture{img: img, lines: lines.Detect(img, k.detect)}
-	cur.profile = motion.Of(img)
+	an := lines.Analyse(img, k.detect)
+	k.judged, k.shown = analysed{av: f.AV, pts: f.AV.Pts(), an: an}, analysed{}
+	cur := picture{img: img, lines: an.Boxes(), profile: an.Profile()}
 	prev, had := k.prev, k.havePrev
 	k.prev, k.havePrev, k.news = cur, true, k.news[:0]
 	if !had || !prev.img.Rect.Eq(img.Rect) {
@@ -116,8 +118,9 @@ func (k *keyframes) Shows(f ingest.Frame) bool {
 	if err != nil || !img.Rect.Eq(k.prev.img.Rect) {
 		return false
 	}
-	k.shown = converted{av: f.AV, pts: f.AV.Pts(), img: img}
-	before := picture{img: img, profile: motion.Of(img)}
+	an := lines.Analyse(img, k.detect)
+	k.shown = analysed{av: f.AV, pts: f.AV.Pts(), an: an}
+	before := picture{img: img, profile: an.Profile()}
 	m := newMatcher(before, k.prev)
 	for _, r := range k.news {
 		if !m.present(k.prev.img, img, r, m.back) {
@@ -129,15 +132,17 @@ func (k *keyframes) Shows(f ingest.Frame) bool {
 }
 
 // gray is f's picture as an upright gray image: the judged keyframe's
-// conversion, or Shows', when f is that frame, else a new one.
-func (k *keyframes) gray(f ingest.Frame) (*image.Gray, error) {
-	if img := k.judged.take(f); img != nil {
-		return img, nil
+// conversion, or Shows', when f is that frame (with the analysis of it,
+// which the line reader takes), else a new one (and no analysis).
+func (k *keyframes) gray(f ingest.Frame) (*image.Gray, *lines.Analysis, error) {
+	if an := k.judged.take(f); an != nil {
+		return an.Image(), an, nil
 	}
-	if img := k.shown.take(f); img != nil {
-		return img, nil
+	if an := k.shown.take(f); an != nil {
+		return an.Image(), an, nil
 	}
-	return k.convert(f)
+	img, err := k.convert(f)
+	return img, nil, err
 }
 
 func (k *keyframes) convert(f ingest.Frame) (*image.Gray, error) {

@@ -25,12 +25,12 @@ func (m *monitor) decode(ctx context.Context) error {
 		if !sampler.Due(f.MediaMS) {
 			return nil
 		}
-		img, err := m.keys.gray(f)
+		img, an, err := m.keys.gray(f)
 		if err != nil {
 			return err
 		}
 		m.Metrics.FramesSampled.Inc()
-		s := frames.Sampled{Seq: seq, MediaMS: f.MediaMS, Wall: f.Wall, Image: img, Gaps: m.gaps.Load()}
+		s := frames.Sampled{Seq: seq, MediaMS: f.MediaMS, Wall: f.Wall, Image: img, Analysis: an, Gaps: m.gaps.Load()}
 		seq++
 		return m.queue.Put(ctx, s)
 	})
@@ -58,7 +58,13 @@ func (m *monitor) read(ctx context.Context) error {
 		if m.late(s) {
 			continue
 		}
-		p, err := m.reader.Start(ctx, s.Image)
+		var p *lines.Pending
+		var err error
+		if s.Analysis != nil {
+			p, err = m.reader.StartWith(ctx, s.Analysis)
+		} else {
+			p, err = m.reader.Start(ctx, s.Image)
+		}
 		if err != nil {
 			return nil // only the end of ctx fails Start: a normal stop
 		}

@@ -214,3 +214,17 @@ func TestSIGTERMEndsTheStreamWithoutAnError(t *testing.T) {
 	require.Empty(t, ended.Error, "a requested stop is no failure")
 	require.Equal(t, "stopped: terminated signal received", ended.Reason)
 }
+
+func TestPprofOnlyWhenAskedFor(t *testing.T) {
+	clip := offerClip(t)
+	get := func(addr string) int {
+		resp, err := http.Get("http://" + addr + "/debug/pprof/cmdline")
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		return resp.StatusCode
+	}
+	with := startMetricsWatch(t, clip, "--metrics-addr", "127.0.0.1:0", "--pprof")
+	without := startMetricsWatch(t, clip, "--metrics-addr", "127.0.0.1:0")
+	require.Equal(t, http.StatusOK, get(with.metricsAddr(t)), "--pprof serves /debug/pprof/")
+	require.Equal(t, http.StatusNotFound, get(without.metricsAddr(t)), "without --pprof there are no profiles")
+}

@@ -37,6 +37,7 @@ type common struct {
 	decode         ingest.DecodeMode
 	out            string
 	metricsAddr    string
+	pprof          bool
 	logFormat      string
 	logLevel       string
 	nats           natsFlags
@@ -112,6 +113,7 @@ func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
 	fs.Var(&c.decode, "decode", "which frames to decode: auto (keyframes while no text line changes, every frame around a change), keyframes or all")
 	fs.StringVar(&c.out, "out", "", "append every alert record to this file as one JSON line")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", metricsDefault, "serve Prometheus /metrics and /healthz on this address; empty: off")
+	fs.BoolVar(&c.pprof, "pprof", false, "also serve Go's profiles (net/http/pprof) under /debug/pprof/ on --metrics-addr")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	c.nats.register(fs)

@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	// glibc malloc keeps one arena per core: RSS stays flat (see the package).
+	_ "github.com/streamwatch/streamwatch/internal/arenas"
 	"github.com/streamwatch/streamwatch/internal/echo"
 )
 

@@ -22,7 +22,7 @@ import (
 // which publishes nothing: given on the command line, they are refused
 // rather than ignored (from the environment or --config, which watch and
 // replay share, they are ignored).
-var readRefused = []string{"out", "metrics-addr", "nats", "nats-creds", "nats-nkey", "nats-ca",
+var readRefused = []string{"out", "metrics-addr", "pprof", "nats", "nats-creds", "nats-nkey", "nats-ca",
 	"nats-cert", "nats-key", "evidence-dir", "outbox-dir", "outbox-max",
 	"alerts-max-age", "alerts-max-bytes", "evidence-max-age", "evidence-max-mb"}
 
