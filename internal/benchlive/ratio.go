@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,6 +45,13 @@ type RatioSummary struct {
 	StreamwatchCPUS  []float64 `json:"streamwatch_cpu_s"`
 	NaiveCPUS        []float64 `json:"naive_cpu_s"`
 	StreamwatchPerMn float64   `json:"streamwatch_cpu_s_per_stream_min"`
+	// HeadCPUS is streamwatch's CPU on the clip's first HeadSeconds (cut
+	// with ffmpeg -c copy): its start-up, mostly. SteadyPerMin is the rest
+	// of the clip's cost per minute of it, what a stream costs a running
+	// worker: (median CPU - median head CPU) / (clip - head minutes).
+	HeadSeconds      float64   `json:"head_s"`
+	HeadCPUS         []float64 `json:"streamwatch_head_cpu_s"`
+	SteadyPerMin     float64   `json:"streamwatch_cpu_s_per_stream_min_after_startup"`
 	NaivePerMin      float64   `json:"naive_cpu_s_per_stream_min"`
 	Ratio            float64   `json:"ratio"`
 	StreamwatchAlert int       `json:"streamwatch_alerts"`
@@ -87,6 +95,11 @@ func Ratio(ctx context.Context, cfg RatioConfig, out io.Writer) (*RatioSummary, 
 	}
 	s := &RatioSummary{Clip: clip.path, ClipMinutes: clip.length.Minutes(), Runs: cfg.Runs, Languages: cfg.Languages,
 		LoadAvg: m.load1 + " " + m.load5, Version: binVersion(cfg.Bin)}
+	head, err := cutHead(ctx, clip.path, scratch, headLength)
+	if err != nil {
+		return nil, err
+	}
+	s.HeadSeconds = headLength.Seconds()
 	// Alternating the two spreads the machine's other load over both alike.
 	for i := range cfg.Runs {
 		cpu, alerts, err := replayCPU(ctx, cfg.Bin, clip.path, filepath.Join(scratch, "records.jsonl"), cfg.Rule)
@@ -94,7 +107,12 @@ func Ratio(ctx context.Context, cfg RatioConfig, out io.Writer) (*RatioSummary, 
 			return nil, err
 		}
 		s.StreamwatchCPUS, s.StreamwatchAlert = append(s.StreamwatchCPUS, round(cpu.Seconds(), 2)), alerts
-		cfg.Log.Info("streamwatch replay", "run", i+1, "cpu_s", cpu.Seconds(), "alerts", alerts)
+		hcpu, _, err := replayCPU(ctx, cfg.Bin, head, filepath.Join(scratch, "head.jsonl"), cfg.Rule)
+		if err != nil {
+			return nil, err
+		}
+		s.HeadCPUS = append(s.HeadCPUS, round(hcpu.Seconds(), 2))
+		cfg.Log.Info("streamwatch replay", "run", i+1, "cpu_s", cpu.Seconds(), "alerts", alerts, "head_cpu_s", hcpu.Seconds())
 		frames, ncpu, err := eval.RunBaseline(ctx, clip.path, filepath.Join(scratch, "frames"), cfg.Languages, max(cfg.Workers, 1))
 		if err != nil {
 			return nil, fmt.Errorf("benchlive: naive pipeline: %w", err)
@@ -105,10 +123,36 @@ func Ratio(ctx context.Context, cfg RatioConfig, out io.Writer) (*RatioSummary, 
 	}
 	s.StreamwatchPerMn = round(Median(s.StreamwatchCPUS)/s.ClipMinutes, 3)
 	s.NaivePerMin = round(Median(s.NaiveCPUS)/s.ClipMinutes, 3)
+	if rest := s.ClipMinutes - headLength.Minutes(); rest > 0 {
+		s.SteadyPerMin = round((Median(s.StreamwatchCPUS)-Median(s.HeadCPUS))/rest, 3)
+	}
 	if s.StreamwatchPerMn > 0 {
 		s.Ratio = round(s.NaivePerMin/s.StreamwatchPerMn, 1)
 	}
 	return s, writeRatio(out, s)
+}
+
+// headLength is how much of the clip's start is replayed alone, for the
+// start-up's cost.
+const headLength = 2 * time.Second
+
+// cutHead writes the first d of clip (stream copy: the same packets) into dir.
+func cutHead(ctx context.Context, clip, dir string, d time.Duration) (string, error) {
+	out := filepath.Join(dir, "head"+filepath.Ext(clip))
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-y", "-i", clip, "-t", strconv.FormatFloat(d.Seconds(), 'f', 3, 64),
+		"-c", "copy", out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("benchlive: cut the clip's first %s: %w: %s", d, err, lastOf(string(msg), 3))
+	}
+	return out, nil
+}
+
+func joinFloats(vs []float64) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // ErrReplay is returned, wrapped, when streamwatch replay fails.
@@ -184,6 +228,8 @@ func writeRatio(w io.Writer, s *RatioSummary) error {
 		return fmt.Errorf("benchlive: report: %w", err)
 	}
 	fmt.Fprintf(&b, "ratio (naive / streamwatch, medians): %.1fx\n", s.Ratio)
+	fmt.Fprintf(&b, "streamwatch after start-up: %.3f CPU-s per stream-minute (the clip's first %.0f s replayed alone: %s CPU-s, median %.2f)\n",
+		s.SteadyPerMin, s.HeadSeconds, joinFloats(s.HeadCPUS), Median(s.HeadCPUS))
 	js, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("benchlive: report: %w", err)
