@@ -37,6 +37,11 @@ type Crop struct {
 	// from a detector that finds tilted and vertical lines; Box is then the
 	// rectangle around it. Engines that read along it do; others read Box.
 	Quad Quad
+	// Quick says that the line lies where earlier frames' lines read as
+	// junk (a busy background): an engine leaves it at its first try when
+	// that reads as junk too, without the retries it makes of a doubtful
+	// line. Engines that make none ignore it.
+	Quick bool
 }
 
 // Quad is the four corners of a rotated rectangle.

@@ -41,6 +41,7 @@ type Line struct {
 type Metrics struct {
 	Read    prometheus.Counter  // lines handed to the engine
 	Reused  prometheus.Counter  // lines not read again: their pixels had not changed
+	Quick   prometheus.Counter  // lines read quickly: where reads were junk (see Crop.Quick)
 	Seconds prometheus.Observer // seconds the engine spent on one frame's lines
 }
 
@@ -68,6 +69,7 @@ type Reader struct {
 	o     Options
 	name  string
 	gate  gate
+	tex   texture
 	slots chan struct{} // one per frame in flight
 	held  bool          // Ready took a slot for the next Start
 	// prev is the profile of the frame checked before, for its shift.
@@ -128,11 +130,16 @@ func (r *Reader) start(ctx context.Context, img *image.Gray, a *Analysis) (*Pend
 		return nil, err
 	}
 	r.held = false
+	tf, err := r.tex.start(ctx, img)
+	if err != nil {
+		<-r.slots
+		return nil, err
+	}
 	crops, prof := analysis(img, r.o.Detect, a)
 	if r.o.Propose != nil {
-		var err error
 		if crops, err = r.o.Propose.Propose(ctx, img, crops); err != nil {
 			// Like a failed read: the frame's Pending says so.
+			tf.file(nil, false)
 			<-r.slots
 			p := &Pending{done: make(chan struct{}), err: fmt.Errorf("lines: propose: %w", err)}
 			close(p.done)
@@ -145,8 +152,15 @@ func (r *Reader) start(ctx context.Context, img *image.Gray, a *Analysis) (*Pend
 	}
 	r.prev, r.havePrev = prof, true
 	reused, fresh := r.gate.check(ctx, img, crops, shift)
+	quick := 0
+	for _, e := range fresh {
+		if e.crop.Quick = r.tex.choose(e.crop.Box); e.crop.Quick {
+			quick++
+		}
+	}
 	add(r.o.Metrics.Reused, len(reused))
 	add(r.o.Metrics.Read, len(fresh))
+	add(r.o.Metrics.Quick, quick)
 	var old []Line
 	for _, e := range reused {
 		for _, l := range e.lines {
@@ -159,6 +173,7 @@ func (r *Reader) start(ctx context.Context, img *image.Gray, a *Analysis) (*Pend
 	go func() {
 		defer r.reads.Done()
 		p.lines, p.err = r.read(ctx, img, fresh, old)
+		tf.file(fresh, p.err == nil)
 		close(p.done)
 		<-r.slots
 	}()

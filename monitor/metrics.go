@@ -22,6 +22,7 @@ type Metrics struct {
 	OCRSeconds      prometheus.Histogram
 	LinesRead       prometheus.Counter
 	LinesReused     prometheus.Counter
+	LinesQuick      prometheus.Counter
 	Matches         *prometheus.CounterVec // by rule
 	PublishErrors   prometheus.Counter
 	StreamUp        *prometheus.GaugeVec   // by stream
@@ -88,6 +89,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "streamwatch_ocr_lines_reused_total",
 			Help: "Text lines not read again because their pixels had not changed since an earlier frame.",
 		}),
+		LinesQuick: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamwatch_ocr_lines_quick_total",
+			Help: "Text lines read with the engine's first try only, because earlier reads where they lie were junk (a busy background); part of streamwatch_ocr_lines_read_total.",
+		}),
 		Matches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamwatch_rule_matches_total",
 			Help: "Sampled frames at which a rule held, by rule.",
@@ -126,7 +131,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"stream"}),
 		loads: map[string]StreamLoad{},
 	}
-	reg.MustRegister(m.FramesDecoded, m.FramesSampled, m.FramesDropped, m.OCRSeconds, m.LinesRead, m.LinesReused, m.Matches, m.PublishErrors, m.StreamUp,
+	reg.MustRegister(m.FramesDecoded, m.FramesSampled, m.FramesDropped, m.OCRSeconds, m.LinesRead, m.LinesReused, m.LinesQuick, m.Matches, m.PublishErrors, m.StreamUp,
 		m.Reconnects, m.Gaps, m.Unmonitored, m.FramesSkipped, m.SampleInterval, m.Lag, m.LiveEdgeSkipped)
 	m.Alerts = alerts.NewMetrics(reg)
 	return m

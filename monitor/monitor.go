@@ -170,7 +170,7 @@ func newConfig(o Options) (config, error) {
 	}
 	c.tracker.StreamID, c.tracker.Channel = o.StreamID, o.Channel
 	c.lines = lines.Options{Engine: o.Engine, Detect: o.Lines, Propose: o.Propose, Metrics: lines.Metrics{
-		Read: o.Metrics.LinesRead, Reused: o.Metrics.LinesReused, Seconds: o.Metrics.OCRSeconds}}
+		Read: o.Metrics.LinesRead, Reused: o.Metrics.LinesReused, Quick: o.Metrics.LinesQuick, Seconds: o.Metrics.OCRSeconds}}
 	return c, nil
 }
 

@@ -51,6 +51,7 @@ type job struct {
 	ctx     context.Context
 	img     *image.Gray
 	regions []image.Rectangle
+	quick   []bool // per region, or nil: whether to read it quickly (see readCrop)
 	done    chan result
 }
 
@@ -128,13 +129,18 @@ func (p *Pool) Size() int { return p.opts.Size }
 // line, and the boxes are in img's coordinates. An empty, non-nil regions (a
 // detector that found no text) reads nothing.
 func (p *Pool) Read(ctx context.Context, img *image.Gray, regions []image.Rectangle) ([]Line, error) {
+	return p.read(ctx, img, regions, nil)
+}
+
+// read is Read with, per region, whether to read it quickly (nil: none).
+func (p *Pool) read(ctx context.Context, img *image.Gray, regions []image.Rectangle, quick []bool) ([]Line, error) {
 	p.mu.RLock()
 	closed := p.close
 	p.mu.RUnlock()
 	if closed {
 		return nil, ErrClosed
 	}
-	j := job{ctx: ctx, img: img, regions: regions, done: make(chan result, 1)}
+	j := job{ctx: ctx, img: img, regions: regions, quick: quick, done: make(chan result, 1)}
 	select {
 	case p.jobs <- j:
 	case <-ctx.Done():
@@ -184,7 +190,7 @@ func (p *Pool) work(w *worker) {
 				j.done <- result{err: j.ctx.Err()}
 				continue
 			}
-			lines, err := w.read(j.img, j.regions)
+			lines, err := w.read(j.img, j.regions, j.quick)
 			j.done <- result{lines: lines, err: err}
 		}
 	}

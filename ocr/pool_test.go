@@ -13,10 +13,9 @@ import (
 
 	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testutil.Main(m) }
 
 // render draws text with ffmpeg's drawtext onto a dark frame and returns it as gray.
 func render(t *testing.T, w, h int, text, font string, size, y int) *image.Gray {

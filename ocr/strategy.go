@@ -7,13 +7,14 @@ import (
 	"github.com/streamwatch/streamwatch/internal/runes"
 )
 
-// read reads the whole page (regions == nil), or each region as a line. An
-// empty, non-nil regions means that a detector found no text: nothing is read.
-func (w *worker) read(img *image.Gray, regions []image.Rectangle) ([]Line, error) {
+// read reads the whole page (regions == nil), or each region as a line,
+// quickly where quick (nil or per region) says so. An empty, non-nil
+// regions means that a detector found no text: nothing is read.
+func (w *worker) read(img *image.Gray, regions []image.Rectangle, quick []bool) ([]Line, error) {
 	if regions == nil {
 		return w.readPage(img)
 	}
-	return w.readImage(img, regions)
+	return w.readImage(img, regions, quick)
 }
 
 // readPage reads img with layout analysis. A line in which the mixed model
@@ -51,14 +52,14 @@ func (w *worker) readPage(img *image.Gray) ([]Line, error) {
 // readImage reads each region of img as one line. Lines without a letter,
 // digit or Han character are dropped, and so is a line whose box mostly
 // overlaps another's and whose text that other line already holds.
-func (w *worker) readImage(img *image.Gray, regions []image.Rectangle) ([]Line, error) {
+func (w *worker) readImage(img *image.Gray, regions []image.Rectangle, quick []bool) ([]Line, error) {
 	var out []Line
-	for _, r := range regions {
+	for i, r := range regions {
 		r = r.Intersect(img.Rect)
 		if r.Empty() {
 			continue
 		}
-		l, err := w.readRegion(img, r)
+		l, err := w.readCrop(img, r, i < len(quick) && quick[i])
 		if err != nil {
 			return nil, err
 		}
@@ -84,6 +85,14 @@ const (
 // characters (the mixed model misreads Chinese-only lines), or was unsure
 // or looked like garbage; the more confident reading wins.
 func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
+	return w.readCrop(img, r, false)
+}
+
+// readCrop is readRegion, or, quick, readRegion for a line whose first read
+// looks like text and that first read for one whose first read is unsure
+// or garbage: a line where a busy background read as junk before, whose
+// every retry costs as much as the first read and reads junk again.
+func (w *worker) readCrop(img *image.Gray, r image.Rectangle, quick bool) (Line, error) {
 	sub, ok := img.SubImage(around(r, img.Rect)).(*image.Gray)
 	if !ok {
 		return Line{}, nil
@@ -96,6 +105,9 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 	l, err := w.readLine(first, preps[0])
 	if err != nil {
 		return Line{}, err
+	}
+	if quick && (l.Confidence < quickConfidence || garbage(l.Text)) {
+		return l.Line, nil
 	}
 	// A second binarisation that found glyphs the first lost: read it too
 	// and keep the reading that says more with confidence.
@@ -165,6 +177,11 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 	}
 	return l.Line, nil
 }
+
+// quickConfidence is the confidence from which a quick first read is taken
+// for text, and the line is read as any other: Tesseract reads the textures
+// of busy backgrounds at 0-60.
+const quickConfidence = 60
 
 // best reads each of renderings with c and returns the reading that beats
 // all others, l (read from prep) included, with the rendering it came from.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/streamwatch/streamwatch/alerts"
 	"github.com/streamwatch/streamwatch/internal/clipgen"
+	"github.com/streamwatch/streamwatch/internal/nginxrtmp"
 	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/monitor"
 )
@@ -102,51 +104,14 @@ type nginxRTMP struct {
 
 func startNginx(t *testing.T) nginxRTMP {
 	t.Helper()
-	const module = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
-	if _, err := os.Stat(module); err != nil {
-		t.Skip("libnginx-mod-rtmp not installed (make test installs it)")
-	}
 	dir := t.TempDir()
 	n := nginxRTMP{rtmpPort: freePort(t), httpPort: freePort(t)}
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, "hls"), 0o755))
-	conf := fmt.Sprintf(`load_module %[1]s;
-daemon off;
-master_process off;
-error_log %[2]s/error.log info;
-pid %[2]s/nginx.pid;
-events { worker_connections 64; }
-rtmp {
-  server {
-    listen 127.0.0.1:%[3]d;
-    chunk_size 4096;
-    application live {
-      live on;
-      record off;
-      hls on;
-      hls_path %[2]s/hls;
-      hls_fragment 1s;
-      hls_playlist_length 30s;
-    }
-  }
-}
-http {
-  access_log off;
-  client_body_temp_path %[2]s/body;
-  proxy_temp_path %[2]s/proxy;
-  fastcgi_temp_path %[2]s/fastcgi;
-  uwsgi_temp_path %[2]s/uwsgi;
-  scgi_temp_path %[2]s/scgi;
-  types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
-  server {
-    listen 127.0.0.1:%[4]d;
-    location /hls/ { root %[2]s; add_header Cache-Control no-cache; }
-    location /stat { rtmp_stat all; }
-  }
-}
-`, module, dir, n.rtmpPort, n.httpPort)
-	cf := filepath.Join(dir, "nginx.conf")
-	require.NoError(t, os.WriteFile(cf, []byte(conf), 0o644))
-	child(t, "nginx", "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", cf)
+	args, err := nginxrtmp.Config{Dir: dir, RTMPPort: n.rtmpPort, HTTPPort: n.httpPort, HLS: true, LogLevel: "info"}.Write()
+	if errors.Is(err, nginxrtmp.ErrNoModule) {
+		t.Skip("libnginx-mod-rtmp not installed (make test installs it)")
+	}
+	require.NoError(t, err)
+	child(t, "nginx", args...)
 	require.Eventually(t, func() bool {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", n.rtmpPort))
 		if err == nil {

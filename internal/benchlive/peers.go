@@ -13,13 +13,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/streamwatch/streamwatch/internal/nginxrtmp"
 )
 
 // ErrPeer is returned, wrapped, when a server the bench starts does not come up.
 var ErrPeer = errors.New("benchlive: peer not up")
 
 const (
-	nginxModule = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 	peerTimeout = 20 * time.Second
 	pollEvery   = 50 * time.Millisecond
 )
@@ -69,9 +70,6 @@ func exitedEarly(kind error, what string, c *child, logPath string) error {
 // (application "live") and its statistics over HTTP on /stat, sized for
 // streams publishers and as many players.
 func startNginx(ctx context.Context, g *procGroup, dir string, streams int) (rtmpPort int, nginx *child, err error) {
-	if _, err := os.Stat(nginxModule); err != nil {
-		return 0, nil, fmt.Errorf("%w: libnginx-mod-rtmp not installed (make deps installs it): %w", ErrPeer, err)
-	}
 	if rtmpPort, err = freePort(); err != nil {
 		return 0, nil, err
 	}
@@ -79,39 +77,14 @@ func startNginx(ctx context.Context, g *procGroup, dir string, streams int) (rtm
 	if err != nil {
 		return 0, nil, err
 	}
-	conf := fmt.Sprintf(`load_module %[1]s;
-daemon off;
-master_process off;
-error_log %[2]s/error.log warn;
-pid %[2]s/nginx.pid;
-worker_rlimit_nofile %[5]d;
-events { worker_connections %[5]d; }
-rtmp {
-  server {
-    listen 127.0.0.1:%[3]d;
-    chunk_size 4096;
-    application live { live on; record off; }
-  }
-}
-http {
-  access_log off;
-  client_body_temp_path %[2]s/body;
-  proxy_temp_path %[2]s/proxy;
-  fastcgi_temp_path %[2]s/fastcgi;
-  uwsgi_temp_path %[2]s/uwsgi;
-  scgi_temp_path %[2]s/scgi;
-  server {
-    listen 127.0.0.1:%[4]d;
-    location /stat { rtmp_stat all; }
-  }
-}
-`, nginxModule, dir, rtmpPort, httpPort, 4*streams+64)
-	cf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
+	args, err := nginxrtmp.Config{Dir: dir, RTMPPort: rtmpPort, HTTPPort: httpPort, Connections: 4*streams + 64}.Write()
+	if errors.Is(err, nginxrtmp.ErrNoModule) {
+		return 0, nil, fmt.Errorf("%w: %w", ErrPeer, err)
+	}
+	if err != nil {
 		return 0, nil, fmt.Errorf("benchlive: %w", err)
 	}
-	c, err := g.start("nginx", exec.Command("nginx", "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", cf),
-		filepath.Join(dir, "nginx.log"))
+	c, err := g.start("nginx", exec.Command("nginx", args...), filepath.Join(dir, "nginx.log"))
 	if err != nil {
 		return 0, nil, err
 	}

@@ -172,7 +172,13 @@ func TestCorpusTiming(t *testing.T) {
 	for _, c := range loadTestCorpus(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			require.GreaterOrEqual(t, c.DurationMS, int64(6000))
-			require.LessOrEqual(t, c.DurationMS, int64(12000))
+			longest := int64(12000)
+			if c.Category == "busy-60s" {
+				// Issue #12's busy backgrounds over a whole stream-minute: its
+				// start-up a sixth of what it weighs on 10 s.
+				longest = 60000
+			}
+			require.LessOrEqual(t, c.DurationMS, longest)
 			require.Contains(t, []int{10, 15}, c.FPS, "a low frame rate keeps the corpus cheap")
 			for i, a := range c.Captions {
 				// Both detectors sample on whole seconds: captions change between samples.

@@ -98,6 +98,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rep.StartupCPUSeconds, err = measureStartup(ctx, bin, engines, dirs); err != nil {
+		return nil, err
+	}
+	log.Info("start-up measured", "cpu_s", rep.StartupCPUSeconds)
 	var baseKey string
 	if !cfg.SkipBaseline {
 		v, err := tesseractVersion(ctx)

@@ -39,6 +39,7 @@ func TestReportTable(t *testing.T) {
 			Baseline: &Side{Score: ScoreClip([]Segment{gucci}, nil), CPUSeconds: 6, Frames: 6},
 		},
 	}}
+	r.StartupCPUSeconds = map[string]float64{"tesseract": 0.3}
 	r.summarize([]clipgen.Clip{{Name: "h", Category: "ho-sticker", HeldOut: true}, {Name: "a", Category: "plain"}, {Name: "b", Category: "negative"}})
 
 	require.Len(t, r.Categories, 3)
@@ -61,19 +62,24 @@ func TestReportTable(t *testing.T) {
 	// 2.6 CPU s over 22 s of video; ppocr 5.4 over the 14 s it was scored on.
 	require.Equal(t, 7.09, *r.Overall.Streamwatch[0].CPUPerMinute)
 	require.Equal(t, 23.14, *r.Overall.Streamwatch[1].CPUPerMinute)
+	// After start-up: 0.3 s less per clip, 1.7 CPU s over 22 s; ppocr's start-up was not measured.
+	require.Equal(t, 4.64, *r.Overall.Streamwatch[0].SteadyPerMinute)
+	require.Nil(t, r.Overall.Streamwatch[1].SteadyPerMinute)
 
 	var out bytes.Buffer
 	require.NoError(t, r.WriteTable(&out))
 	lines := strings.Split(out.String(), "\n")
-	require.Regexp(t, `^category +clips +offers +tesseract recall +tesseract precision +tesseract CPU s/frame +tesseract CPU s/min +ppocr recall +ppocr precision +ppocr CPU s/frame +ppocr CPU s/min +base recall +base precision +base CPU s/frame$`, lines[0])
-	require.Regexp(t, `^plain +1 +1 +100% 1/1 +100% 1/1 +0\.150 +9\.00 +0% 0/1 +- 0/0 +0\.300 +18\.00 +0% 0/1 +- 0/0 +1\.000$`, lines[1])
-	require.Regexp(t, `^negative +1 +0 +- 0/0 +0% 0/1 +0\.100 +6\.00 +- 0/0 +- 0/0 +- \(1 failed\) +- +- 0/0 +- 0/0 +- \(1 failed\)$`, lines[2])
-	require.Regexp(t, `^ho-sticker \* +1 +1 +0% 0/1 +- 0/0 +0\.100 +6\.00 +100% 1/1 +100% 1/1 +0\.500 +30\.00 `, lines[3])
+	require.Regexp(t, `^category +clips +offers +tesseract recall +tesseract precision +tesseract CPU s/frame +tesseract CPU s/min +tesseract CPU s/min after start-up +ppocr recall +ppocr precision +ppocr CPU s/frame +ppocr CPU s/min +ppocr CPU s/min after start-up +base recall +base precision +base CPU s/frame$`, lines[0])
+	require.Regexp(t, `^plain +1 +1 +100% 1/1 +100% 1/1 +0\.150 +9\.00 +6\.75 +0% 0/1 +- 0/0 +0\.300 +18\.00 +- +0% 0/1 +- 0/0 +1\.000$`, lines[1])
+	require.Regexp(t, `^negative +1 +0 +- 0/0 +0% 0/1 +0\.100 +6\.00 +3\.75 +- 0/0 +- 0/0 +- \(1 failed\) +- +- +- 0/0 +- 0/0 +- \(1 failed\)$`, lines[2])
+	require.Regexp(t, `^ho-sticker \* +1 +1 +0% 0/1 +- 0/0 +0\.100 +6\.00 +3\.00 +100% 1/1 +100% 1/1 +0\.500 +30\.00 +- `, lines[3])
 	require.Regexp(t, `^tuned-on set +2 +1 +100% 1/1 +50% 1/2 `, lines[4])
 	require.Regexp(t, `^held-out set \* +1 +1 +0% 0/1 `, lines[5])
 	require.Regexp(t, `^overall +3 +2 +50% 1/2 +50% 1/2 `, lines[6])
 	require.Contains(t, out.String(), "* held-out set: made before any tuning")
 	require.Contains(t, out.String(), "ppocr CPU s per sampled frame (whole process: start-up, decode, OCR, match; clip CPU / sampled frames at 1 fps), median over clips: 0.400")
+	require.Contains(t, out.String(), "tesseract CPU s/min after start-up: each clip's CPU less 0.30 s")
+	require.NotContains(t, out.String(), "ppocr CPU s/min after start-up:")
 	require.Contains(t, out.String(), "ppocr failed on 1 clips")
 	require.Contains(t, out.String(), "baseline results of 1 of 3 clips came from the cache")
 	require.Contains(t, out.String(), "baseline failed on 1 clips")
