@@ -1,6 +1,6 @@
 package ingest
 
-// go-astiav v0.16.0 has no avcodec_flush_buffers, and its CodecContext hides
+// go-astiav v0.16.0 has no avcodec_flush_buffers nor skip_frame, and its CodecContext hides
 // the AVCodecContext pointer; read it from the wrapper's first field, and
 // check that it points to a codec context before using it.
 
@@ -8,6 +8,7 @@ package ingest
 //#include <libavcodec/avcodec.h>
 //static int sw_is_codec_context(void *p) { return p != NULL && ((AVCodecContext*)p)->av_class == avcodec_get_class(); }
 //static void sw_flush_buffers(void *p) { avcodec_flush_buffers((AVCodecContext*)p); }
+//static void sw_skip_nonref(void *p, int on) { ((AVCodecContext*)p)->skip_frame = on ? AVDISCARD_NONREF : AVDISCARD_DEFAULT; }
 import "C"
 
 import (
@@ -33,3 +34,15 @@ func codecContextPointer(cc *astiav.CodecContext) (unsafe.Pointer, error) {
 // flushBuffers resets the decoder behind p (codecContextPointer) so that it
 // takes packets again from a keyframe on, after a drain or in mid-stream.
 func flushBuffers(p unsafe.Pointer) { C.sw_flush_buffers(p) }
+
+// skipNonRef makes the decoder behind p (codecContextPointer) discard the
+// packets it is sent from now on whose frames no other frame refers to
+// (AVDISCARD_NONREF), or (off) decode every packet again. Frame threads
+// take the setting with each packet.
+func skipNonRef(p unsafe.Pointer, on bool) {
+	v := C.int(0)
+	if on {
+		v = 1
+	}
+	C.sw_skip_nonref(p, v)
+}

@@ -77,6 +77,12 @@ func (c KeyframeChange) String() string {
 // Source, for each keyframe before the keyframe (and the frames before it)
 // are handed on; f.AV is valid during the call only. For a replay to
 // decode the same frames, the answer must depend on the pictures alone.
+//
+// Shows is asked, after Judge found a keyframe new, about the frame decoded
+// again at the last sample slot before it: whether f shows what made the
+// keyframe new. If it does, f and the keyframe are two sightings already,
+// and the GOP the keyframe opens is not decoded.
 type KeyframeJudge interface {
 	Judge(f Frame) KeyframeChange
+	Shows(f Frame) bool
 }

@@ -40,6 +40,9 @@ type keyframer struct {
 	dense      bool
 	denseUntil int64
 	key        *astiav.Frame // the keyframe decoded alone, until handed on
+	// skipping: the decoder discards the non-reference frames it is sent
+	// (sendPacket).
+	skipping bool
 	// lastMS is the media time of the last frame handed on (handed).
 	lastMS int64
 	handed bool
@@ -121,7 +124,7 @@ func (s *Source) packet(ctx context.Context, handle func(Frame) error) error {
 
 // decodeEvery sends s.pkt to the decoder and hands on what comes out.
 func (s *Source) decodeEvery(ctx context.Context, handle func(Frame) error) error {
-	err := s.cc.SendPacket(s.pkt)
+	err := s.sendPacket(s.pkt, true)
 	s.pkt.Unref()
 	if err != nil {
 		return s.badData("send packet", err)
@@ -157,7 +160,7 @@ func (s *Source) deltaPacket(ctx context.Context, handle func(Frame) error, ms i
 	if !k.dense {
 		return nil
 	}
-	if err := s.cc.SendPacket(p); err != nil {
+	if err := s.sendPacket(p, s.wantedDense(p)); err != nil {
 		return s.badData("send packet", err)
 	}
 	if _, err := s.receive(ctx, handle); err != nil {
@@ -184,24 +187,27 @@ func (s *Source) fallBack(ctx context.Context, handle func(Frame) error, why str
 		return nil
 	}
 	defer k.dropGOP()
-	return s.resend(ctx, handle)
+	return s.resend(ctx, handle, false)
 }
 
 // resend decodes the kept GOP again from its keyframe, from a reset
-// decoder, handing on the frames after the last one handed on; it leaves the
-// decoder as it is, to go on with the packets that follow.
-func (s *Source) resend(ctx context.Context, handle func(Frame) error) error {
-	_, err := s.sendGOP(ctx, handle, func() bool { return false })
+// decoder, handing on the frames after the last one handed on (only those a
+// sample slot may take, if sampled); it leaves the decoder as it is, to go
+// on with the packets that follow.
+func (s *Source) resend(ctx context.Context, handle func(Frame) error, sampled bool) error {
+	_, err := s.sendGOP(ctx, handle, sampled, func() bool { return false })
 	return err
 }
 
 // sendGOP resets the decoder and sends it the kept GOP's packets, handing on
-// the frames after the last one handed on, until done reports true after a
+// the frames after the last one handed on (if sampled, those a sample slot
+// may take, and any frame others refer to), until done reports true after a
 // packet (reached) or the GOP ends.
-func (s *Source) sendGOP(ctx context.Context, handle func(Frame) error, done func() bool) (reached bool, err error) {
+func (s *Source) sendGOP(ctx context.Context, handle func(Frame) error, sampled bool, done func() bool) (reached bool, err error) {
 	flushBuffers(s.kf.codec)
-	for _, p := range s.kf.gop {
-		if err := s.cc.SendPacket(p); err != nil {
+	wanted := s.wantedFrames(sampled)
+	for i, p := range s.kf.gop {
+		if err := s.sendPacket(p, wanted[i]); err != nil {
 			if err := s.badData("send packet", err); err != nil {
 				return false, err
 			}
@@ -220,7 +226,8 @@ func (s *Source) sendGOP(ctx context.Context, handle func(Frame) error, done fun
 // keyPacket takes a keyframe's packet: the GOP before ends, the keyframe is
 // decoded alone and judged, the GOP before is decoded if the keyframe is
 // new (and it was not), and the GOP the keyframe opens is decoded densely
-// if so, else kept for the next keyframe.
+// if so (unless the frame decoded again before it shows what is new), else
+// kept for the next keyframe.
 func (s *Source) keyPacket(ctx context.Context, handle func(Frame) error) error {
 	k := &s.kf
 	kp := s.pkt.Clone()
@@ -251,8 +258,9 @@ func (s *Source) keyPacket(ctx context.Context, handle func(Frame) error) error 
 	if k.mode == DecodeAuto && s.opts.Judge != nil {
 		change = s.opts.Judge.Judge(s.frameOf(k.key, keyMS, s.info.StartWall, s.opts))
 	}
+	shown := false
 	if target := floorDiv(keyMS-1, k.intervalMS) * k.intervalMS; change != KeyframeSame && len(k.gop) > 1 && !s.reached(target) {
-		if err := s.redecode(ctx, handle, target); err != nil {
+		if shown, err = s.redecode(ctx, handle, target, change == KeyframeNew); err != nil {
 			kp.Free()
 			return err
 		}
@@ -265,11 +273,11 @@ func (s *Source) keyPacket(ctx context.Context, handle func(Frame) error) error 
 		return err
 	}
 	k.gop, k.gopMS = append(k.gop, kp), s.packetTime(kp)
-	if change != KeyframeNew {
+	if change != KeyframeNew || shown {
 		return nil
 	}
 	k.dense, k.denseUntil = true, s.nextSample(keyMS)
-	if err := s.cc.SendPacket(kp); err != nil {
+	if err := s.sendPacket(kp, true); err != nil {
 		k.dense = false
 		return s.badData("send packet", err)
 	}
@@ -314,7 +322,7 @@ func (s *Source) decodeAlone(p *astiav.Packet) (ok bool, err error) {
 	k := &s.kf
 	flushBuffers(k.codec)
 	defer flushBuffers(k.codec)
-	if err := s.cc.SendPacket(p); err != nil {
+	if err := s.sendPacket(p, true); err != nil {
 		return false, s.badData("send packet", err)
 	}
 	if err := s.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
@@ -343,14 +351,24 @@ func (s *Source) decodeAlone(p *astiav.Packet) (ok bool, err error) {
 
 // redecode decodes the kept GOP again from its keyframe, handing on the
 // frames after the last one handed on, until one at or past target is
-// handed on (or the GOP ends). The decoder is left reset.
-func (s *Source) redecode(ctx context.Context, handle func(Frame) error, target int64) error {
+// handed on (or the GOP ends). With news, the judge is asked whether that
+// frame shows what made the keyframe new (shown). The decoder is left reset.
+func (s *Source) redecode(ctx context.Context, handle func(Frame) error, target int64, news bool) (shown bool, err error) {
 	defer flushBuffers(s.kf.codec)
-	reached, err := s.sendGOP(ctx, handle, func() bool { return s.reached(target) })
-	if err != nil || reached {
-		return err
+	if news {
+		next := handle
+		handle = func(f Frame) error {
+			if news && f.MediaMS >= target {
+				news, shown = false, s.opts.Judge.Shows(f)
+			}
+			return next(f)
+		}
 	}
-	return s.drainDecoder(ctx, handle)
+	reached, err := s.sendGOP(ctx, handle, true, func() bool { return s.reached(target) })
+	if err != nil || reached {
+		return shown, err
+	}
+	return shown, s.drainDecoder(ctx, handle)
 }
 
 // drainDecoder hands on the frames the decoder holds back and resets it.
@@ -380,7 +398,7 @@ func (s *Source) finishKeyframes(ctx context.Context, handle func(Frame) error) 
 		// Nothing kept, or the decoder has had every packet of the GOP.
 		return nil
 	}
-	return s.resend(ctx, handle)
+	return s.resend(ctx, handle, true)
 }
 
 // watchLag measures how far a live source's reading lags its edge, at a

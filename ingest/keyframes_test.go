@@ -25,10 +25,19 @@ func gopClip(t testing.TB, gop string) string {
 }
 
 // scriptedJudge answers from a list, one answer per keyframe (then same),
-// and notes the keyframes it was asked about.
+// and notes the keyframes it was asked about; and likewise whether a frame
+// shows what made a keyframe new (then no).
 type scriptedJudge struct {
 	answers []KeyframeChange
 	asked   []int64
+	shows   []bool
+	shown   []int64
+}
+
+func (j *scriptedJudge) Shows(f Frame) bool {
+	j.shown = append(j.shown, f.MediaMS)
+	n := len(j.shown) - 1
+	return n < len(j.shows) && j.shows[n]
 }
 
 func (j *scriptedJudge) Judge(f Frame) KeyframeChange {

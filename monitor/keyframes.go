@@ -23,20 +23,43 @@ import (
 // shift that best matches the two pictures' row and column means), to
 // within a fraction of their contrast or of the noise between the two
 // pictures. The answer depends on the two pictures alone, so a replay
-// decodes the same frames.
+// decodes the same frames. A frame before a new keyframe shows what is new
+// when each line that made the keyframe new matches there alike.
 type keyframes struct {
 	conv   frames.GrayConverter
 	detect lines.DetectOptions
 	log    *slog.Logger
+	// minHits is how many sampled frames must show a hit: past two, a
+	// frame before a new keyframe never stands in for the frames after it.
+	minHits int
 
 	prev     picture // the keyframe judged before
 	havePrev bool
-	// judged is the keyframe just judged, as its AVFrame and timestamp
-	// (the source hands on its keyframes in one AVFrame), and its picture
-	// until the decode stage takes it.
-	judgedAV  *astiav.Frame
-	judgedPts int64
-	judged    *lines.Analysis
+	// news are the lines of prev that made it new.
+	news []image.Rectangle
+	// judged is the keyframe just judged and shown the frame Shows looked
+	// at, with the analyses of their pictures, until the decode stage takes
+	// them (the line reader takes the analyses).
+	judged, shown analysed
+}
+
+// analysed is the analysis of a frame's picture, by the frame's AVFrame and
+// timestamp (the source hands on its keyframes in one AVFrame, its other
+// frames in another).
+type analysed struct {
+	av  *astiav.Frame
+	pts int64
+	an  *lines.Analysis
+}
+
+// take returns a's analysis, and forgets it, if it is f's.
+func (a *analysed) take(f ingest.Frame) *lines.Analysis {
+	an := a.an
+	if an == nil || f.AV != a.av || f.AV.Pts() != a.pts {
+		return nil
+	}
+	a.an = nil
+	return an
 }
 
 // picture is a judged keyframe: its upright gray image, its text lines and
@@ -53,23 +76,26 @@ type picture struct {
 func (k *keyframes) Judge(f ingest.Frame) ingest.KeyframeChange {
 	img, err := k.convert(f)
 	if err != nil {
-		k.havePrev = false
+		k.havePrev, k.news = false, k.news[:0]
 		return ingest.KeyframeNew
 	}
 	an := lines.Analyse(img, k.detect)
-	k.judgedAV, k.judgedPts, k.judged = f.AV, f.AV.Pts(), an
+	k.judged, k.shown = analysed{av: f.AV, pts: f.AV.Pts(), an: an}, analysed{}
 	cur := picture{img: img, lines: an.Boxes(), profile: an.Profile()}
 	prev, had := k.prev, k.havePrev
-	k.prev, k.havePrev = cur, true
+	k.prev, k.havePrev, k.news = cur, true, k.news[:0]
 	if !had || !prev.img.Rect.Eq(img.Rect) {
 		return ingest.KeyframeNew
 	}
 	m := newMatcher(prev, cur)
 	for _, r := range cur.lines {
 		if !m.present(img, prev.img, r, m.back) {
-			k.log.Debug("keyframe shows a new line", "media_ms", f.MediaMS, "box", r, "shift", m.shift)
-			return ingest.KeyframeNew
+			k.news = append(k.news, r)
 		}
+	}
+	if len(k.news) > 0 {
+		k.log.Debug("keyframe shows a new line", "media_ms", f.MediaMS, "box", k.news[0], "lines", len(k.news), "shift", m.shift)
+		return ingest.KeyframeNew
 	}
 	for _, r := range prev.lines {
 		if !m.present(prev.img, img, r, m.shift) {
@@ -80,12 +106,39 @@ func (k *keyframes) Judge(f ingest.Frame) ingest.KeyframeChange {
 	return ingest.KeyframeSame
 }
 
+// Shows tells whether f, a frame before the keyframe just judged new,
+// shows each line that made it new: they match in f as they would in the
+// keyframe after it. A keyframe new for want of one before it to compare
+// with (the first, or another size) has no such lines, and is never shown.
+func (k *keyframes) Shows(f ingest.Frame) bool {
+	if len(k.news) == 0 || k.minHits > 2 {
+		return false
+	}
+	img, err := k.convert(f)
+	if err != nil || !img.Rect.Eq(k.prev.img.Rect) {
+		return false
+	}
+	an := lines.Analyse(img, k.detect)
+	k.shown = analysed{av: f.AV, pts: f.AV.Pts(), an: an}
+	before := picture{img: img, profile: an.Profile()}
+	m := newMatcher(before, k.prev)
+	for _, r := range k.news {
+		if !m.present(k.prev.img, img, r, m.back) {
+			return false
+		}
+	}
+	k.log.Debug("the frame before a new keyframe shows its new lines", "media_ms", f.MediaMS, "lines", len(k.news))
+	return true
+}
+
 // gray is f's picture as an upright gray image: the judged keyframe's
-// conversion when f is that frame (with the judge's analysis of it, which
-// the line reader takes), else a new one (and no analysis).
+// conversion, or Shows', when f is that frame (with the analysis of it,
+// which the line reader takes), else a new one (and no analysis).
 func (k *keyframes) gray(f ingest.Frame) (*image.Gray, *lines.Analysis, error) {
-	if an := k.judged; an != nil && f.AV == k.judgedAV && f.AV.Pts() == k.judgedPts {
-		k.judged = nil
+	if an := k.judged.take(f); an != nil {
+		return an.Image(), an, nil
+	}
+	if an := k.shown.take(f); an != nil {
 		return an.Image(), an, nil
 	}
 	img, err := k.convert(f)

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -88,4 +89,61 @@ func TestAutoDecodingReplayIsDeterministic(t *testing.T) {
 	require.NotEmpty(t, a.rs)
 	require.Equal(t, a.rs, b.rs)
 	require.Equal(t, na, nb, "the same frames decoded")
+}
+
+// showsSpy is the monitor's keyframe judge, noting what Shows answered for
+// each frame it was asked about.
+type showsSpy struct {
+	*keyframes
+	answers map[int64]bool
+}
+
+func (s *showsSpy) Shows(f ingest.Frame) bool {
+	ok := s.keyframes.Shows(f)
+	s.answers[f.MediaMS] = ok
+	return ok
+}
+
+func TestKeyframesShowsWhatIsNewInTheFrameBefore(t *testing.T) {
+	// Keyframes every 2 s. The first caption comes before the sample slot
+	// before the keyframe at 4 s, the second after the one before 6 s.
+	early := caption("GUCCI bag 1:1 replica", 2300, 8000)
+	late := caption("LV AAA quality wallet", 5500, 8000)
+	late.Y = "40"
+	// A panned photograph under noise, as the bench clip (testsrc2 shows a
+	// counter that is new at every keyframe).
+	path := gen(t, clipgen.Clip{Name: "showsbefore", DurationMS: 8000, Background: "photo", Noise: 10,
+		Captions: []clipgen.Caption{early, late}})
+	for _, tc := range []struct {
+		minHits int
+		want    map[int64]bool
+	}{
+		// Asked about 5 s: the GOP 4 s opens was not decoded to 5 s after it
+		// (3 s and 4 s both show the first caption), but again for 6 s.
+		{minHits: 2, want: map[int64]bool{3000: true, 5000: false}},
+		// Three sightings wanted: the GOP 4 s opens is decoded, to 5 s.
+		{minHits: 3, want: map[int64]bool{3000: false}},
+	} {
+		spy := &showsSpy{keyframes: &keyframes{minHits: tc.minHits, log: slog.New(slog.DiscardHandler)}, answers: map[int64]bool{}}
+		handed := decodeJudged(t, path, spy)
+		require.Equal(t, tc.want, spy.answers, "min hits %d", tc.minHits)
+		require.Contains(t, handed, int64(7000), "the GOP 6 s opens is decoded, for a second sighting at 7 s")
+	}
+}
+
+// decodeJudged decodes path keyframes first, judged by j: the media times
+// of the frames handed on.
+func decodeJudged(t *testing.T, path string, j *showsSpy) []int64 {
+	t.Helper()
+	defer j.Close()
+	src, err := ingest.Open(context.Background(), path, ingest.Options{Decode: ingest.DecodeAuto, Judge: j,
+		Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, src.Close()) }()
+	var handed []int64
+	require.NoError(t, src.Run(context.Background(), func(f ingest.Frame) error {
+		handed = append(handed, f.MediaMS)
+		return nil
+	}))
+	return handed
 }

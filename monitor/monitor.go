@@ -246,6 +246,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	m.tracker = alerts.NewTracker(c.tracker)
+	m.keys.minHits = m.tracker.MinHits()
 	// Whole: the frames of a segment's first MinHits hits, and one more.
 	m.recent = newRecentFrames(16, m.tracker.MinHits()+1)
 	if c.Resume != nil && src.Info().Live {
