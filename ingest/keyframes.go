@@ -106,12 +106,21 @@ func (s *Source) packet(ctx context.Context, handle func(Frame) error) error {
 	if s.info.Live {
 		s.watchLag(ms, key)
 	}
-	switch {
-	case s.kf.behind && !key:
+	if s.kf.behind && !key {
 		s.pkt.Unref()
 		s.kf.skipped++
 		count(s.opts.FramesSkipped)
 		return nil
+	}
+	if s.info.Live {
+		release, err := s.opts.DecodeSlots.take(ctx)
+		if err != nil {
+			s.pkt.Unref()
+			return err
+		}
+		defer release()
+	}
+	switch {
 	case s.kf.behind:
 		return s.keyAlone(ctx, handle)
 	case s.kf.every:

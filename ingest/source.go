@@ -52,6 +52,9 @@ type Options struct {
 	// FramesSkipped, if not nil, counts the frames of a live source skipped
 	// undecoded to catch up with the live edge.
 	FramesSkipped prometheus.Counter
+	// DecodeSlots, when not nil, is shared by a process's sources: a live
+	// one decodes a packet only while it holds a slot (see DecodeSlots).
+	DecodeSlots DecodeSlots
 }
 
 const defaultTimeout = 10 * time.Second

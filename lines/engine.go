@@ -42,6 +42,12 @@ type Crop struct {
 	// that reads as junk too, without the retries it makes of a doubtful
 	// line. Engines that make none ignore it.
 	Quick bool
+	// Light says that the engine is behind (lines wait for a turn): an
+	// engine gives a line whose first try reads as junk one more try at
+	// most (Chinese, for the Tesseract engine), not every retry of a
+	// doubtful line, so that a backlog of junk lines does not hold up the
+	// captions behind it.
+	Light bool
 }
 
 // Quad is the four corners of a rotated rectangle.

@@ -42,6 +42,7 @@ type Metrics struct {
 	Read    prometheus.Counter  // lines handed to the engine
 	Reused  prometheus.Counter  // lines not read again: their pixels had not changed
 	Quick   prometheus.Counter  // lines read quickly: where reads were junk (see Crop.Quick)
+	Light   prometheus.Counter  // lines read lightly: the engine was behind (see Crop.Light)
 	Seconds prometheus.Observer // seconds the engine spent on one frame's lines
 }
 
@@ -56,6 +57,11 @@ type Options struct {
 	// Propose, when set, is consulted after the detector on every frame
 	// (see Proposer); it belongs to one stream.
 	Propose Proposer
+	// Behind, when set, reports whether the engine is behind (lines wait
+	// for a turn): the frame's new lines are then read lightly (see
+	// Crop.Light). It is asked once per frame. A run that must not depend
+	// on timing (a replay) leaves it nil.
+	Behind  func() bool
 	Metrics Metrics
 }
 
@@ -152,15 +158,19 @@ func (r *Reader) start(ctx context.Context, img *image.Gray, a *Analysis) (*Pend
 	}
 	r.prev, r.havePrev = prof, true
 	reused, fresh := r.gate.check(ctx, img, crops, shift)
-	quick := 0
+	quick, light := 0, 0
+	behind := len(fresh) > 0 && r.o.Behind != nil && r.o.Behind()
 	for _, e := range fresh {
 		if e.crop.Quick = r.tex.choose(e.crop.Box); e.crop.Quick {
 			quick++
+		} else if e.crop.Light = behind; behind {
+			light++
 		}
 	}
 	add(r.o.Metrics.Reused, len(reused))
 	add(r.o.Metrics.Read, len(fresh))
 	add(r.o.Metrics.Quick, quick)
+	add(r.o.Metrics.Light, light)
 	var old []Line
 	for _, e := range reused {
 		for _, l := range e.lines {

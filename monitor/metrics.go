@@ -23,6 +23,7 @@ type Metrics struct {
 	LinesRead       prometheus.Counter
 	LinesReused     prometheus.Counter
 	LinesQuick      prometheus.Counter
+	LinesLight      prometheus.Counter
 	Matches         *prometheus.CounterVec // by rule
 	PublishErrors   prometheus.Counter
 	StreamUp        *prometheus.GaugeVec   // by stream
@@ -89,6 +90,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "streamwatch_ocr_lines_reused_total",
 			Help: "Text lines not read again because their pixels had not changed since an earlier frame.",
 		}),
+		LinesLight: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamwatch_ocr_lines_light_total",
+			Help: "Text lines read lightly (a first try, and a Chinese one when that reads as junk) because lines waited more than a second for a turn of the OCR engine (live runs only).",
+		}),
 		LinesQuick: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamwatch_ocr_lines_quick_total",
 			Help: "Text lines read with the engine's first try only, because earlier reads where they lie were junk (a busy background); part of streamwatch_ocr_lines_read_total.",
@@ -131,7 +136,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"stream"}),
 		loads: map[string]StreamLoad{},
 	}
-	reg.MustRegister(m.FramesDecoded, m.FramesSampled, m.FramesDropped, m.OCRSeconds, m.LinesRead, m.LinesReused, m.LinesQuick, m.Matches, m.PublishErrors, m.StreamUp,
+	reg.MustRegister(m.FramesDecoded, m.FramesSampled, m.FramesDropped, m.OCRSeconds, m.LinesRead, m.LinesReused, m.LinesQuick, m.LinesLight, m.Matches, m.PublishErrors, m.StreamUp,
 		m.Reconnects, m.Gaps, m.Unmonitored, m.FramesSkipped, m.SampleInterval, m.Lag, m.LiveEdgeSkipped)
 	m.Alerts = alerts.NewMetrics(reg)
 	return m

@@ -17,20 +17,20 @@ func (p *Pool) Name() string { return "tesseract" }
 // line's box, margin included, which the renderings of the line are tuned to.
 // A Quick crop whose first read (its first rendering, in English when
 // installed) is unsure or garbage is left at that, without the retries of a
-// doubtful line.
+// doubtful line; a Light one is read in Chinese too then, and no more.
 func (p *Pool) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Crop) ([]lines.Reading, error) {
 	regions := make([]image.Rectangle, len(crops))
-	var quick []bool
+	var efforts []effort
 	for i, c := range crops {
 		regions[i] = c.Box
-		if c.Quick {
-			if quick == nil {
-				quick = make([]bool, len(crops))
+		if e := effortOf(c); e != full {
+			if efforts == nil {
+				efforts = make([]effort, len(crops))
 			}
-			quick[i] = true
+			efforts[i] = e
 		}
 	}
-	read, err := p.read(ctx, img, regions, quick)
+	read, err := p.read(ctx, img, regions, efforts)
 	if err != nil {
 		return nil, err
 	}
@@ -39,4 +39,30 @@ func (p *Pool) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 		out[i] = lines.Reading{Box: l.Box, Text: l.Text, Confidence: l.Confidence}
 	}
 	return out, nil
+}
+
+// effort is how hard a line is read: with every retry a doubtful line gets,
+// or fewer.
+type effort uint8
+
+const (
+	full effort = iota
+	// quick: a first read that is unsure or garbage is the reading (a
+	// place where a busy background read as junk).
+	quick
+	// light: a first read that is unsure or garbage is read again in
+	// Chinese, the first rendering only, and the surer reading is kept
+	// (the engine is behind: a doubtful line costs a first read and a
+	// Chinese one, not the dozen renderings and models of a full read).
+	light
+)
+
+func effortOf(c lines.Crop) effort {
+	switch {
+	case c.Quick:
+		return quick
+	case c.Light:
+		return light
+	}
+	return full
 }

@@ -51,7 +51,7 @@ type job struct {
 	ctx     context.Context
 	img     *image.Gray
 	regions []image.Rectangle
-	quick   []bool // per region, or nil: whether to read it quickly (see readCrop)
+	efforts []effort // per region, or nil: how hard to read it (see readCrop)
 	done    chan result
 }
 
@@ -132,15 +132,15 @@ func (p *Pool) Read(ctx context.Context, img *image.Gray, regions []image.Rectan
 	return p.read(ctx, img, regions, nil)
 }
 
-// read is Read with, per region, whether to read it quickly (nil: none).
-func (p *Pool) read(ctx context.Context, img *image.Gray, regions []image.Rectangle, quick []bool) ([]Line, error) {
+// read is Read with, per region, how hard to read it (nil: fully).
+func (p *Pool) read(ctx context.Context, img *image.Gray, regions []image.Rectangle, efforts []effort) ([]Line, error) {
 	p.mu.RLock()
 	closed := p.close
 	p.mu.RUnlock()
 	if closed {
 		return nil, ErrClosed
 	}
-	j := job{ctx: ctx, img: img, regions: regions, quick: quick, done: make(chan result, 1)}
+	j := job{ctx: ctx, img: img, regions: regions, efforts: efforts, done: make(chan result, 1)}
 	select {
 	case p.jobs <- j:
 	case <-ctx.Done():
@@ -190,7 +190,7 @@ func (p *Pool) work(w *worker) {
 				j.done <- result{err: j.ctx.Err()}
 				continue
 			}
-			lines, err := w.read(j.img, j.regions, j.quick)
+			lines, err := w.read(j.img, j.regions, j.efforts)
 			j.done <- result{lines: lines, err: err}
 		}
 	}

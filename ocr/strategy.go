@@ -8,13 +8,13 @@ import (
 )
 
 // read reads the whole page (regions == nil), or each region as a line,
-// quickly where quick (nil or per region) says so. An empty, non-nil
+// as hard as efforts (nil or per region) says. An empty, non-nil
 // regions means that a detector found no text: nothing is read.
-func (w *worker) read(img *image.Gray, regions []image.Rectangle, quick []bool) ([]Line, error) {
+func (w *worker) read(img *image.Gray, regions []image.Rectangle, efforts []effort) ([]Line, error) {
 	if regions == nil {
 		return w.readPage(img)
 	}
-	return w.readImage(img, regions, quick)
+	return w.readImage(img, regions, efforts)
 }
 
 // readPage reads img with layout analysis. A line in which the mixed model
@@ -52,14 +52,18 @@ func (w *worker) readPage(img *image.Gray) ([]Line, error) {
 // readImage reads each region of img as one line. Lines without a letter,
 // digit or Han character are dropped, and so is a line whose box mostly
 // overlaps another's and whose text that other line already holds.
-func (w *worker) readImage(img *image.Gray, regions []image.Rectangle, quick []bool) ([]Line, error) {
+func (w *worker) readImage(img *image.Gray, regions []image.Rectangle, efforts []effort) ([]Line, error) {
 	var out []Line
 	for i, r := range regions {
 		r = r.Intersect(img.Rect)
 		if r.Empty() {
 			continue
 		}
-		l, err := w.readCrop(img, r, i < len(quick) && quick[i])
+		e := full
+		if i < len(efforts) {
+			e = efforts[i]
+		}
+		l, err := w.readCrop(img, r, e)
 		if err != nil {
 			return nil, err
 		}
@@ -85,14 +89,14 @@ const (
 // characters (the mixed model misreads Chinese-only lines), or was unsure
 // or looked like garbage; the more confident reading wins.
 func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
-	return w.readCrop(img, r, false)
+	return w.readCrop(img, r, full)
 }
 
 // readCrop is readRegion, or, quick, readRegion for a line whose first read
 // looks like text and that first read for one whose first read is unsure
 // or garbage: a line where a busy background read as junk before, whose
 // every retry costs as much as the first read and reads junk again.
-func (w *worker) readCrop(img *image.Gray, r image.Rectangle, quick bool) (Line, error) {
+func (w *worker) readCrop(img *image.Gray, r image.Rectangle, e effort) (Line, error) {
 	sub, ok := img.SubImage(around(r, img.Rect)).(*image.Gray)
 	if !ok {
 		return Line{}, nil
@@ -106,7 +110,10 @@ func (w *worker) readCrop(img *image.Gray, r image.Rectangle, quick bool) (Line,
 	if err != nil {
 		return Line{}, err
 	}
-	if quick && (l.Confidence < quickConfidence || garbage(l.Text)) {
+	if e != full && (l.Confidence < quickConfidence || garbage(l.Text)) {
+		if e == light && w.chinese != nil {
+			return w.lightChinese(l, preps[0])
+		}
 		return l.Line, nil
 	}
 	// A second binarisation that found glyphs the first lost: read it too
@@ -173,6 +180,19 @@ func (w *worker) readCrop(img *image.Gray, r image.Rectangle, quick bool) (Line,
 	// characters (its look-alikes of a Latin line the English model found
 	// hard) wins only over a reading that holds no letters.
 	if zh.Text != "" && (zh.Confidence > l.Confidence && hasHan(zh.Text) || !runes.HasLetterOrDigit(l.Text)) {
+		return zh.Line, nil
+	}
+	return l.Line, nil
+}
+
+// lightChinese reads prep in Chinese and returns that reading when it is
+// sure and surer than l, else l: a light read's second and last try.
+func (w *worker) lightChinese(l reading, prep *image.Gray) (Line, error) {
+	zh, err := w.readChinese(prep)
+	if err != nil {
+		return Line{}, err
+	}
+	if zh.Confidence >= sureConfidence && zh.Confidence > l.Confidence {
 		return zh.Line, nil
 	}
 	return l.Line, nil

@@ -189,9 +189,10 @@ type wiring struct {
 	evidence alerts.EvidenceStore
 	outbox   *alerts.Outbox
 	ocr      *readers
-	sched    *lines.Scheduler // the process's one line-reading scheduler, over ocr's engine
-	opens    *ingest.OpenGate // admits the opens of every stream of the process, a few at once
-	console  net.Listener     // watch --console, or nil
+	sched    *lines.Scheduler   // the process's one line-reading scheduler, over ocr's engine
+	decoders ingest.DecodeSlots // the process's bound on live sources decoding at once
+	opens    *ingest.OpenGate   // admits the opens of every stream of the process, a few at once
+	console  net.Listener       // watch --console, or nil
 	closers  []func()
 }
 
@@ -261,6 +262,7 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	w.closers = append(w.closers, func() { w.closed("OCR engine", rd.close()) })
 	w.ocr = rd
 	w.sched = lines.NewScheduler(rd.engine, lines.SchedulerOptions{})
+	w.decoders = ingest.NewDecodeSlots(runtime.NumCPU() / 2)
 	// An open mostly waits (the network, the first keyframe of a 2 s GOP):
 	// one per CPU let 40 RTMP streams attach over 35 s in make bench-live.
 	w.opens = ingest.NewOpenGate(opensPerCPU * runtime.NumCPU())
@@ -393,6 +395,7 @@ func (w *wiring) monitorOptions(src, id, channel string, replay, realtime bool) 
 		Engine:         w.ocr.engine,
 		Propose:        w.ocr.propose(),
 		Scheduler:      w.sched,
+		DecodeSlots:    w.decoders,
 		Sink:           w.sinks,
 		Evidence:       w.evidence,
 		Tracker:        alerts.TrackerOptions{Gap: c.gap, MinHits: c.minHits, MaxLength: c.maxSegment},
