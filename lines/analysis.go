@@ -28,13 +28,7 @@ func Analyse(img *image.Gray, o DetectOptions) *Analysis {
 func (a *Analysis) Image() *image.Gray { return a.img }
 
 // Boxes are the candidate lines' boxes, as Detect returns them.
-func (a *Analysis) Boxes() []image.Rectangle {
-	out := make([]image.Rectangle, len(a.crops))
-	for i, c := range a.crops {
-		out[i] = c.Box
-	}
-	return out
-}
+func (a *Analysis) Boxes() []image.Rectangle { return boxes(a.crops) }
 
 // Profile is the picture's row and column means.
 func (a *Analysis) Profile() motion.Profile { return a.profile }

@@ -128,7 +128,11 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 // backgrounds. The result is never nil, so that a caller can tell "no text
 // here" from "not looked at". Detect is safe for concurrent use.
 func Detect(img *image.Gray, o DetectOptions) []image.Rectangle {
-	crops := detect(img, o)
+	return boxes(detect(img, o))
+}
+
+// boxes are the Boxes of crops.
+func boxes(crops []Crop) []image.Rectangle {
 	out := make([]image.Rectangle, len(crops))
 	for i, c := range crops {
 		out[i] = c.Box
