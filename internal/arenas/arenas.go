@@ -30,6 +30,40 @@ __attribute__((constructor)) static void sw_bound_arenas(void) {
 	}
 }
 
+static int sw_trim(void) { return malloc_trim(0); }
+
+// sw_fragment leaves n blocks of 64 KiB free in the middle of the calling
+// thread's arena (a small block kept after each), where free() gives
+// nothing back; sw_unfragment frees the small blocks. For a test.
+static void **sw_kept;
+static int sw_kept_n;
+
+static void sw_fragment(int n) {
+	sw_kept = calloc(n, sizeof(void *));
+	sw_kept_n = n;
+	void **big = calloc(n, sizeof(void *));
+	for (int i = 0; i < n; i++) {
+		big[i] = malloc(64 << 10);
+		if (big[i] != NULL) {
+			memset(big[i], 1, 64 << 10);
+		}
+		sw_kept[i] = malloc(64);
+	}
+	for (int i = 0; i < n; i++) {
+		free(big[i]);
+	}
+	free(big);
+}
+
+static void sw_unfragment(void) {
+	for (int i = 0; i < sw_kept_n; i++) {
+		free(sw_kept[i]);
+	}
+	free(sw_kept);
+	sw_kept = NULL;
+	sw_kept_n = 0;
+}
+
 static int sw_arena_limit(void) { return sw_arena_max; }
 
 // sw_arena_count counts the arenas malloc_info describes (<heap nr=...>).
@@ -67,8 +101,10 @@ static void sw_malloc_touch(void) {
 import "C"
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrInfo is returned when glibc's malloc_info cannot be read.
@@ -86,6 +122,31 @@ func Count() (int, error) {
 	}
 	return n, nil
 }
+
+// Trim gives the free memory of every arena back to the system
+// (malloc_trim(0)); it reports whether any was given back.
+func Trim() bool { return C.sw_trim() == 1 }
+
+// TrimEvery calls Trim every d until ctx is done. A long-running process
+// calls it: a freed decoder's or model's memory in the middle of an arena
+// is otherwise kept, and RSS creeps up with the arenas' fragments.
+func TrimEvery(ctx context.Context, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			Trim()
+		}
+	}
+}
+
+// fragment leaves n×64 KiB of free memory in the middle of an arena;
+// unfragment frees the blocks that held it there. For a test.
+func fragment(n int) { C.sw_fragment(C.int(n)) }
+func unfragment()    { C.sw_unfragment() }
 
 // touch makes the calling thread allocate in C.
 func touch() { C.sw_malloc_touch() }

@@ -116,6 +116,23 @@ func TestSlope(t *testing.T) {
 	require.Zero(t, slope([]float64{1}, []float64{1}))
 }
 
+func TestRSSSlopeOverTheSecondHalf(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	var procs []ProcSample
+	for m := 0; m <= 20; m++ {
+		rss := 800 + 10*min(m, 6) // grows for 6 minutes, then flat
+		procs = append(procs, ProcSample{At: t0.Add(time.Duration(m) * time.Minute), RSS: int64(rss) * mb})
+	}
+	r := &run{cfg: Config{Every: 5 * time.Minute}, tl: timeline{firstStart: t0}}
+	whole, late, rows := r.rssOverTime(procs, t0, t0.Add(20*time.Minute))
+	require.Greater(t, whole, 20.0, "the start-up growth weighs in the slope over the span")
+	require.Zero(t, late, "flat after it")
+	require.Len(t, rows, 5)
+	procs[20].RSS += 50 * mb
+	_, late, _ = r.rssOverTime(procs, t0, t0.Add(20*time.Minute))
+	require.Greater(t, late, 5.0, "growth late in the span shows")
+}
+
 func TestScoreCaptions(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	const period = time.Minute

@@ -47,6 +47,10 @@ type Summary struct {
 	RSSPeakMB       float64 `json:"rss_peak_mb"`
 	RSSPerStreamMB  float64 `json:"rss_per_stream_mb"`
 	RSSSlopeMBPer10 float64 `json:"rss_slope_mb_per_10min"`
+	// RSSLateSlopeMBPer10 is the slope over the span's second half: the
+	// Go heap and malloc's arenas grow to their working size in the first
+	// minutes, and memory that keeps growing after them is what leaks.
+	RSSLateSlopeMBPer10 float64 `json:"rss_slope_second_half_mb_per_10min"`
 
 	Reconnects      float64 `json:"reconnects"`
 	ReconnectEvents int     `json:"reconnect_events"`
@@ -131,7 +135,7 @@ func (r *run) summarize(a, b snapshot, end ProcSample, stopTook time.Duration, s
 	procs, scrapes, errs := r.procs, r.scrapes, r.errs
 	r.mu.Unlock()
 	s.SampleErrors = len(errs)
-	s.RSSSlopeMBPer10, s.rssRows = r.rssOverTime(procs, a.proc.At, b.proc.At)
+	s.RSSSlopeMBPer10, s.RSSLateSlopeMBPer10, s.rssRows = r.rssOverTime(procs, a.proc.At, b.proc.At)
 	lags := r.lagOverSpan(s, scrapes, a.proc.At, b.proc.At, b.scrape)
 	s.rows = r.streamRows(status, results, lags, a.proc.At, b.proc.At)
 	for _, row := range s.rows {
@@ -183,24 +187,28 @@ func (r *run) scoreCaptions(s *Summary, arrivals map[string][]Arrival) []Caption
 	return results
 }
 
-// rssOverTime returns the slope of the worker's RSS over the span (least
-// squares, MB per 10 minutes) and one row per cfg.Every of it.
-func (r *run) rssOverTime(procs []ProcSample, from, to time.Time) (float64, []rssRow) {
-	var xs, ys []float64
-	var rows []rssRow
+// rssOverTime returns the slope of the worker's RSS over the span and over
+// its second half (least squares, MB per 10 minutes), and one row per
+// cfg.Every of it.
+func (r *run) rssOverTime(procs []ProcSample, from, to time.Time) (whole, late float64, rows []rssRow) {
+	var xs, ys, lateX, lateY []float64
+	half := to.Sub(from).Minutes() / 2
 	next := from
 	for _, p := range procs {
 		if p.At.Before(from) || p.At.After(to) {
 			continue
 		}
-		xs = append(xs, p.At.Sub(from).Minutes())
-		ys = append(ys, float64(p.RSS)/mb)
+		x, y := p.At.Sub(from).Minutes(), float64(p.RSS)/mb
+		xs, ys = append(xs, x), append(ys, y)
+		if x >= half {
+			lateX, lateY = append(lateX, x), append(lateY, y)
+		}
 		if !p.At.Before(next) {
 			rows = append(rows, rssRow{at: p.At.Sub(r.tl.firstStart), rss: p.RSS})
 			next = next.Add(r.cfg.Every)
 		}
 	}
-	return round(10*slope(xs, ys), 1), rows
+	return round(10*slope(xs, ys), 1), round(10*slope(lateX, lateY), 1), rows
 }
 
 // slope is the least-squares slope of ys over xs; 0 for fewer than two points.
