@@ -136,20 +136,27 @@ func TestLengthenedAlongTheLongSide(t *testing.T) {
 	require.Equal(t, 0, edge.lengthened(0.25, frame).Quad[0].X, "within the frame")
 }
 
-// TestAutoLeavesPPOCRAloneForAPlainCaption: a level caption comes and goes
-// over a picture that stays. Tesseract reads it with confidence, which
-// accounts for both changes: PP-OCR's detector never runs.
-func TestAutoLeavesPPOCRAloneForAPlainCaption(t *testing.T) {
+// plainCaption returns an auto engine and two pictures: one still, and the
+// same with a plain level caption.
+func plainCaption(t *testing.T) (*Auto, *image.Gray, *image.Gray) {
+	t.Helper()
 	pool, err := ocr.NewPool(ocr.Options{Size: 1})
 	require.NoError(t, err)
-	defer func() { require.NoError(t, pool.Close()) }()
+	t.Cleanup(func() { require.NoError(t, pool.Close()) })
 	a := &Auto{Classic: pool, PP: newEngine(t, Options{Size: 1, Lazy: true})}
 	dir := t.TempDir()
 	barePNG, captionPNG := filepath.Join(dir, "bare.png"), filepath.Join(dir, "caption.png")
 	testutil.FFmpeg(t, "-f", "lavfi", "-i", "gradients=size=1280x720:seed=7", "-frames:v", "1", barePNG)
 	testutil.FFmpeg(t, "-i", barePNG, "-vf", "drawtext=fontfile="+sansFont+":textfile="+textFile(t, "GUCCI handbag 1:1 replica")+
 		":fontsize=44:fontcolor=white:box=1:boxcolor=black@0.7:boxborderw=12:x=(w-tw)/2:y=h-160", captionPNG)
-	bare, caption := testutil.LoadGray(t, barePNG), testutil.LoadGray(t, captionPNG)
+	return a, testutil.LoadGray(t, barePNG), testutil.LoadGray(t, captionPNG)
+}
+
+// TestAutoLeavesPPOCRAloneForAPlainCaption: a level caption comes and goes
+// over a picture that stays. Tesseract reads it with confidence, which
+// accounts for both changes: PP-OCR's detector never runs.
+func TestAutoLeavesPPOCRAloneForAPlainCaption(t *testing.T) {
+	a, bare, caption := plainCaption(t)
 	st, ok := a.Stream().(*autoStream)
 	require.True(t, ok)
 	r, err := lines.NewReader(lines.Options{Engine: a, Propose: st})
@@ -171,16 +178,7 @@ func TestAutoLeavesPPOCRAloneForAPlainCaption(t *testing.T) {
 // flight per engine worker). The change inside the caption's line waits for
 // that reading, which accounts for it: PP-OCR's detector never runs.
 func TestAutoWaitsForAReadStillOut(t *testing.T) {
-	pool, err := ocr.NewPool(ocr.Options{Size: 1})
-	require.NoError(t, err)
-	defer func() { require.NoError(t, pool.Close()) }()
-	a := &Auto{Classic: pool, PP: newEngine(t, Options{Size: 1, Lazy: true})}
-	dir := t.TempDir()
-	barePNG, captionPNG := filepath.Join(dir, "bare.png"), filepath.Join(dir, "caption.png")
-	testutil.FFmpeg(t, "-f", "lavfi", "-i", "gradients=size=1280x720:seed=7", "-frames:v", "1", barePNG)
-	testutil.FFmpeg(t, "-i", barePNG, "-vf", "drawtext=fontfile="+sansFont+":textfile="+textFile(t, "GUCCI handbag 1:1 replica")+
-		":fontsize=44:fontcolor=white:box=1:boxcolor=black@0.7:boxborderw=12:x=(w-tw)/2:y=h-160", captionPNG)
-	bare, caption := testutil.LoadGray(t, barePNG), testutil.LoadGray(t, captionPNG)
+	a, bare, caption := plainCaption(t)
 	found := func(img *image.Gray) []lines.Crop {
 		var out []lines.Crop
 		for _, b := range lines.Detect(img, lines.DetectOptions{}) {
