@@ -21,8 +21,9 @@ const (
 	engineAuto      ocrEngine = "auto"      // each where it wins (ppocr.Auto); Tesseract alone without PP-OCR's files
 )
 
-// defaultEngine is --ocr-engine's default.
-const defaultEngine = engineTesseract
+// defaultEngine is --ocr-engine's default: auto, which reads with
+// Tesseract alone where PP-OCR's files are absent.
+const defaultEngine = engineAuto
 
 func (e *ocrEngine) String() string { return string(*e) }
 
