@@ -21,8 +21,9 @@ const (
 	engineAuto      ocrEngine = "auto"      // each where it wins (ppocr.Auto); Tesseract alone without PP-OCR's files
 )
 
-// defaultEngine is --ocr-engine's default.
-const defaultEngine = engineTesseract
+// defaultEngine is --ocr-engine's default: auto, which reads with
+// Tesseract alone where PP-OCR's files are absent.
+const defaultEngine = engineAuto
 
 func (e *ocrEngine) String() string { return string(*e) }
 
@@ -55,7 +56,7 @@ func (w *wiring) openEngine() (*readers, error) {
 	if c.ocrEngine != engineTesseract {
 		var err error
 		// auto loads PP-OCR when a stream first needs it: many never do.
-		pp, err = ppocr.New(ppocr.Options{Dir: c.ppocrDir, Size: c.ocrWorkers, Lazy: c.ocrEngine == engineAuto, QuickLoad: c.ocrEngine == engineAuto})
+		pp, err = ppocr.New(ppocr.Options{Dir: c.ppocrDir, Size: c.ocrWorkers, Lazy: c.ocrEngine == engineAuto, QuickLoad: c.ocrEngine == engineAuto, Log: w.log})
 		switch {
 		case errors.Is(err, ppocr.ErrFilesMissing) && c.ocrEngine == engineAuto:
 			w.log.Warn("PP-OCR files missing: --ocr-engine auto reads with Tesseract alone", "component", "cmd", "err", err)

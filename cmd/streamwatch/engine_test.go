@@ -37,6 +37,7 @@ func TestOCREngineFlag(t *testing.T) {
 	}{
 		{"ppocr without its files fails in one line", "ppocr", missing, 2, "make ppocr-files"},
 		{"auto without the files reads with tesseract and says so", "auto", missing, 0, "reads with Tesseract alone"},
+		{"the default is auto: without the files, tesseract, said once", "", missing, 0, "--ocr-engine auto reads with Tesseract alone"},
 		{"ppocr", "ppocr", have, 0, ""},
 		{"auto", "auto", have, 0, ""},
 		{"tesseract", "tesseract", missing, 0, ""},
@@ -44,7 +45,11 @@ func TestOCREngineFlag(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "alerts.jsonl")
-			r := runBin(t, 3*time.Minute, "", "replay", clip, "--out", out, "--ocr-engine", tc.engine, "--ppocr-dir", tc.dir)
+			args := []string{"replay", clip, "--out", out, "--ppocr-dir", tc.dir}
+			if tc.engine != "" {
+				args = append(args, "--ocr-engine", tc.engine)
+			}
+			r := runBin(t, 3*time.Minute, "", args...)
 			require.Equal(t, tc.code, r.code, r.stderr)
 			require.Contains(t, r.stderr, tc.want)
 			if tc.code != 0 {

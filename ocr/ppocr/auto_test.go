@@ -136,20 +136,27 @@ func TestLengthenedAlongTheLongSide(t *testing.T) {
 	require.Equal(t, 0, edge.lengthened(0.25, frame).Quad[0].X, "within the frame")
 }
 
-// TestAutoLeavesPPOCRAloneForAPlainCaption: a level caption comes and goes
-// over a picture that stays. Tesseract reads it with confidence, which
-// accounts for both changes: PP-OCR's detector never runs.
-func TestAutoLeavesPPOCRAloneForAPlainCaption(t *testing.T) {
+// plainCaption returns an auto engine and two pictures: one still, and the
+// same with a plain level caption.
+func plainCaption(t *testing.T) (*Auto, *image.Gray, *image.Gray) {
+	t.Helper()
 	pool, err := ocr.NewPool(ocr.Options{Size: 1})
 	require.NoError(t, err)
-	defer func() { require.NoError(t, pool.Close()) }()
+	t.Cleanup(func() { require.NoError(t, pool.Close()) })
 	a := &Auto{Classic: pool, PP: newEngine(t, Options{Size: 1, Lazy: true})}
 	dir := t.TempDir()
 	barePNG, captionPNG := filepath.Join(dir, "bare.png"), filepath.Join(dir, "caption.png")
 	testutil.FFmpeg(t, "-f", "lavfi", "-i", "gradients=size=1280x720:seed=7", "-frames:v", "1", barePNG)
 	testutil.FFmpeg(t, "-i", barePNG, "-vf", "drawtext=fontfile="+sansFont+":textfile="+textFile(t, "GUCCI handbag 1:1 replica")+
 		":fontsize=44:fontcolor=white:box=1:boxcolor=black@0.7:boxborderw=12:x=(w-tw)/2:y=h-160", captionPNG)
-	bare, caption := testutil.LoadGray(t, barePNG), testutil.LoadGray(t, captionPNG)
+	return a, testutil.LoadGray(t, barePNG), testutil.LoadGray(t, captionPNG)
+}
+
+// TestAutoLeavesPPOCRAloneForAPlainCaption: a level caption comes and goes
+// over a picture that stays. Tesseract reads it with confidence, which
+// accounts for both changes: PP-OCR's detector never runs.
+func TestAutoLeavesPPOCRAloneForAPlainCaption(t *testing.T) {
+	a, bare, caption := plainCaption(t)
 	st, ok := a.Stream().(*autoStream)
 	require.True(t, ok)
 	r, err := lines.NewReader(lines.Options{Engine: a, Propose: st})
@@ -164,4 +171,63 @@ func TestAutoLeavesPPOCRAloneForAPlainCaption(t *testing.T) {
 	readFrame(t, r, bare)
 	readFrame(t, r, bare)
 	require.Zero(t, st.scans)
+}
+
+// TestAutoWaitsForAReadStillOut: a plain caption appears and the next
+// frame comes while its reading is still out (lines.Reader keeps a read in
+// flight per engine worker). The change inside the caption's line waits for
+// that reading, which accounts for it: PP-OCR's detector never runs.
+func TestAutoWaitsForAReadStillOut(t *testing.T) {
+	a, bare, caption := plainCaption(t)
+	found := func(img *image.Gray) []lines.Crop {
+		var out []lines.Crop
+		for _, b := range lines.Detect(img, lines.DetectOptions{}) {
+			out = append(out, lines.Crop{Box: b, Text: b})
+		}
+		return out
+	}
+	st, ok := a.Stream().(*autoStream)
+	require.True(t, ok)
+	propose := func(img *image.Gray) []lines.Crop {
+		crops, err := st.Propose(context.Background(), img, found(img))
+		require.NoError(t, err)
+		return crops
+	}
+	propose(bare)
+	crops := propose(caption)
+	require.Len(t, crops, 1)
+	propose(caption) // the first caption frame's reading is still out
+	require.Zero(t, st.scans, "the caption's reading is still out")
+	read, err := a.ReadLines(context.Background(), caption, crops)
+	require.NoError(t, err)
+	require.Len(t, read, 1)
+	require.Equal(t, "GUCCI handbag 1:1 replica", read[0].Text)
+	st.Observe(crops, read)
+	propose(caption)
+	propose(bare)
+	propose(bare)
+	require.Zero(t, st.scans)
+}
+
+// TestAutoJudgesADeferredChange: a change inside a classical line is
+// explained by a sure reading of the line, unexplained by a doubtful one at
+// once, and by none after autoWait frames.
+func TestAutoJudgesADeferredChange(t *testing.T) {
+	line, other, late := image.Rect(0, 0, 320, 32), image.Rect(0, 96, 320, 128), image.Rect(0, 176, 320, 208)
+	const tw = 20
+	cell := func(r image.Rectangle) int { return r.Min.Y/thumbCell*tw + 2 }
+	s := &autoStream{pp: &Engine{}}
+	s.deferred = []deferredCell{{i: cell(line), box: line}, {i: cell(other), box: other}, {i: cell(late), box: late}}
+	s.Observe([]lines.Crop{{Box: line, Text: line}, {Box: other, Text: other}}, []lines.Reading{
+		{Box: line, Text: "GUCCI handbag 1:1 replica", Confidence: 95},
+		{Box: other, Text: "GUCCI handbag 1:1 replica", Confidence: 40},
+	})
+	got := s.judgeDeferred(tw, 12)
+	require.False(t, got[cell(line)], "sure")
+	require.True(t, got[cell(other)], "doubtful")
+	require.False(t, got[cell(late)], "still waiting")
+	require.Len(t, s.deferred, 1)
+	got = s.judgeDeferred(tw, 12)
+	require.True(t, got[cell(late)], "no reading within autoWait frames")
+	require.Empty(t, s.deferred)
 }

@@ -34,21 +34,38 @@ type autoStream struct {
 	unseen image.Rectangle
 	credit float64
 	// deferred are the cells that changed inside the classical detector's
-	// lines of the last frame, to be judged once those are read.
-	deferred []bool
+	// lines, to be judged once those are read: explained by a sure line,
+	// or not (a doubtful reading, or none within autoWait frames).
+	deferred []deferredCell
 
 	mu sync.Mutex
 	// sure are the boxes of classical lines Tesseract read with
 	// confidence (guarded by mu): a change inside one is the line's own
 	// (it came, went or changed), which Tesseract reads, and is not
-	// scanned.
-	sure []image.Rectangle
+	// scanned. doubtful are those of the lines read since the last frame
+	// without (guarded by mu).
+	sure, doubtful []image.Rectangle
 
 	scans int // the detector's runs, for tests
 }
 
+// deferredCell is a cell that changed inside the classical line box, the
+// frames ago it did.
+type deferredCell struct {
+	i      int
+	box    image.Rectangle
+	frames int
+}
+
+// autoWait is how many frames a change inside a classical line waits for
+// the line's reading: the reads of a frame or two may still be out when the
+// next frame comes (lines.Reader keeps as many in flight as the engine has
+// workers).
+const autoWait = 2
+
 // Observe keeps the boxes of the classical lines Tesseract read with
-// confidence (autoExplains) and characters enough for their width.
+// confidence (autoExplains) and characters enough for their width, and
+// notes those of the others read.
 func (s *autoStream) Observe(crops []lines.Crop, read []lines.Reading) {
 	glyphs := map[image.Rectangle]image.Rectangle{}
 	for _, c := range crops {
@@ -58,12 +75,21 @@ func (s *autoStream) Observe(crops []lines.Crop, read []lines.Reading) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	sure := map[image.Rectangle]bool{}
 	for _, r := range read {
 		g, ok := glyphs[r.Box]
-		if !ok || r.Engine == s.pp.Name() || r.Confidence < autoExplains || !aLine(r.Text, g) || tooFew(r.Text, g) || slices.Contains(s.sure, r.Box) {
+		if !ok || r.Engine == s.pp.Name() || r.Confidence < autoExplains || !aLine(r.Text, g) || tooFew(r.Text, g) {
 			continue
 		}
-		s.sure = append(s.sure, r.Box)
+		sure[r.Box] = true
+		if !slices.Contains(s.sure, r.Box) {
+			s.sure = append(s.sure, r.Box)
+		}
+	}
+	for _, c := range crops {
+		if !sure[c.Box] {
+			s.doubtful = append(s.doubtful, c.Box)
+		}
 	}
 }
 
@@ -103,6 +129,9 @@ func (s *autoStream) update(ctx context.Context, img *image.Gray, found []lines.
 	var changed []bool
 	if s.thumb == nil || tw != s.tw || th != s.th {
 		s.boxes, s.unseen, s.credit, s.deferred = nil, image.Rectangle{}, autoFirstCredit, nil
+		s.mu.Lock()
+		s.doubtful = nil
+		s.mu.Unlock()
 		changed = cellsOf(found, tw, th)
 	} else if changed = changedCells(s.thumb, thumb); changed != nil {
 		kept := s.boxes[:0]
@@ -114,30 +143,59 @@ func (s *autoStream) update(ctx context.Context, img *image.Gray, found []lines.
 		s.boxes = kept
 	}
 	s.thumb, s.tw, s.th = thumb, tw, th
+	unexplained := s.judgeDeferred(tw, th)
 	s.mu.Lock()
 	sure := slices.Clone(s.sure)
 	s.mu.Unlock()
-	unexplained := make([]bool, tw*th)
-	for i, d := range s.deferred {
-		unexplained[i] = d && !holds(sure, i, tw)
-	}
-	s.deferred = make([]bool, tw*th)
-	boxes := make([]image.Rectangle, len(found))
-	for i, c := range found {
-		boxes[i] = c.Box
-	}
 	for i, c := range changed {
-		switch {
-		case !c || holds(sure, i, tw):
-		case holds(boxes, i, tw):
-			s.deferred[i] = true
-		default:
+		if !c || holds(sure, i, tw) {
+			continue
+		}
+		if b, ok := within(found, i, tw); ok {
+			s.deferred = append(s.deferred, deferredCell{i: i, box: b})
+		} else {
 			unexplained[i] = true
 		}
 	}
 	s.forgetSure(changed, tw)
 	s.unseen = s.unseen.Union(cellsRegion(unexplained, tw, th).Intersect(img.Rect))
 	return s.scan(ctx, img)
+}
+
+// judgeDeferred returns the deferred cells that are not explained: their
+// line was read and is not sure, or no reading came within autoWait
+// frames; it keeps those still waiting.
+func (s *autoStream) judgeDeferred(tw, th int) []bool {
+	s.mu.Lock()
+	sure, doubtful := slices.Clone(s.sure), s.doubtful
+	s.doubtful = nil
+	s.mu.Unlock()
+	unexplained := make([]bool, tw*th)
+	waiting := s.deferred[:0]
+	for _, d := range s.deferred {
+		switch {
+		case holds(sure, d.i, tw):
+		case slices.Contains(doubtful, d.box) || d.frames+1 >= autoWait:
+			unexplained[d.i] = true
+		default:
+			d.frames++
+			waiting = append(waiting, d)
+		}
+	}
+	s.deferred = waiting
+	return unexplained
+}
+
+// within returns the box of the crop in which cell i (of a summary tw cells
+// wide) lies, as holds grows it.
+func within(crops []lines.Crop, i, tw int) (image.Rectangle, bool) {
+	p := cellCentre(i, tw)
+	for _, c := range crops {
+		if p.In(c.Box.Inset(-c.Box.Dy() - thumbCell)) {
+			return c.Box, true
+		}
+	}
+	return image.Rectangle{}, false
 }
 
 // forgetSure drops the sure boxes over which most cells changed: they

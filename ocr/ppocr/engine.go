@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"log/slog"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -42,11 +43,21 @@ type Options struct {
 	// whose streams may never need the recogniser; ONNX Runtime and a
 	// model cost about 0.07 CPU-s each to load.
 	Lazy bool
+	// CacheDir is where the engine keeps each model as ONNX Runtime
+	// optimised it for this machine (every graph optimisation, CPU-specific
+	// layouts included): written when a model first loads, then loaded
+	// without optimising again, which costs less than a basic load and
+	// runs as fast as a fully optimised one. Default Dir/optimized; "-":
+	// no cache (each load optimises).
+	CacheDir string
 	// QuickLoad has ONNX Runtime optimise the models' graphs less when it
-	// loads them (basic optimisations only): a load costs about a third
-	// less, a run of the detector some 10 % more; for auto, whose streams
-	// run the models seldom.
+	// loads them without the cache (basic optimisations only): a load
+	// costs about a third less, a run of the detector some 10 % more; for
+	// auto, whose streams run the models seldom.
 	QuickLoad bool
+	// Log receives the engine's warnings (a cache it cannot write).
+	// Default: none.
+	Log *slog.Logger
 }
 
 // Engine reads text lines with PP-OCRv4. It is safe for concurrent use:
@@ -101,6 +112,15 @@ func New(o Options) (*Engine, error) {
 	if o.DetectLongSide <= 0 {
 		o.DetectLongSide = defaultDetLen
 	}
+	switch o.CacheDir {
+	case "":
+		o.CacheDir = filepath.Join(o.Dir, "optimized")
+	case "-":
+		o.CacheDir = ""
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
 	if err := CheckFiles(o.Dir); err != nil {
 		return nil, err
 	}
@@ -130,17 +150,19 @@ func New(o Options) (*Engine, error) {
 	return e, nil
 }
 
-// sessionOptions are the options of every ORT session of the engine.
-func (e *Engine) sessionOptions() (*ort.SessionOptions, error) {
+// sessionOptions are the options of every ORT session of the engine: its
+// threads, the graph optimisation level, and where to save the optimised
+// graph ("": nowhere).
+func (e *Engine) sessionOptions(level ort.GraphOptimizationLevel, save string) (*ort.SessionOptions, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("ppocr: session options: %w", err)
 	}
-	level := ort.GraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll)
-	if e.o.QuickLoad {
-		level = ort.GraphOptimizationLevelEnableBasic
+	errs := []error{opts.SetIntraOpNumThreads(e.o.Threads), opts.SetInterOpNumThreads(1), opts.SetGraphOptimizationLevel(level)}
+	if save != "" {
+		errs = append(errs, opts.SetOptimizedModelFilePath(save))
 	}
-	if err := errors.Join(opts.SetIntraOpNumThreads(e.o.Threads), opts.SetInterOpNumThreads(1), opts.SetGraphOptimizationLevel(level)); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		destroy(opts)
 		return nil, fmt.Errorf("ppocr: session options: %w", err)
 	}
@@ -158,21 +180,38 @@ func (e *Engine) runtime() error {
 	return e.rtErr
 }
 
-// load creates the session of model file with its one input x and output out.
+// load creates the session of model file with its one input x and output
+// out: from the cache of optimised models when it can (see
+// Options.CacheDir), else from file itself.
 func (e *Engine) load(file, out string) (*ort.DynamicAdvancedSession, error) {
 	if err := e.runtime(); err != nil {
 		return nil, err
 	}
-	opts, err := e.sessionOptions()
-	if err != nil {
-		return nil, err
+	open := func(path string, level ort.GraphOptimizationLevel, save string) (*ort.DynamicAdvancedSession, error) {
+		opts, err := e.sessionOptions(level, save)
+		if err != nil {
+			return nil, err
+		}
+		defer destroy(opts)
+		s, err := ort.NewDynamicAdvancedSession(path, []string{"x"}, []string{out}, opts)
+		if err != nil {
+			return nil, fmt.Errorf("ppocr: load %s: %w", file, err)
+		}
+		return s, nil
 	}
-	defer destroy(opts)
-	s, err := ort.NewDynamicAdvancedSession(filepath.Join(e.o.Dir, file), []string{"x"}, []string{out}, opts)
+	src := filepath.Join(e.o.Dir, file)
+	s, err := e.loadCached(src, open)
 	if err != nil {
-		return nil, fmt.Errorf("ppocr: load %s: %w", file, err)
+		e.o.Log.Warn("PP-OCR model optimised at each start-up", "component", "ppocr", "model", file, "err", err)
 	}
-	return s, nil
+	if s != nil {
+		return s, nil
+	}
+	level := ort.GraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll)
+	if e.o.QuickLoad {
+		level = ort.GraphOptimizationLevelEnableBasic
+	}
+	return open(src, level, "")
 }
 
 // detector returns the engine's detector, loading it the first time.
