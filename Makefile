@@ -50,7 +50,7 @@ build: deps
 # engine, auto, from PPOCR_DIR: Tesseract alone (one warning) where make ppocr-files
 # has not run.
 CONSOLE ?= 127.0.0.1:8080
-run: build
+run: build ppocr-files
 	$(BIN) watch testdata/demo.mp4 --realtime --stream-id demo --console $(CONSOLE) --ppocr-dir '$(PPOCR_DIR)'
 
 test: deps ppocr-files deploy-check lint
