@@ -14,21 +14,23 @@ type Churn struct {
 	grid // per cell: keyframes left that it counts as churning
 }
 
-// churnKeyframes is how many keyframes a place where a line went counts as
-// churning, unless a line stays there.
+// churnKeyframes is how many keyframes a line's going counts for at a
+// place, unless a line stays there: a place churns when lines went there
+// twice within that many (a caption shown between two keyframes only, and
+// the next one in its place, are not texture).
 const churnKeyframes = 3
 
-// Texture reports whether box, in a frame of bounds, lies mostly where
-// lines went in the last churnKeyframes keyframes (or next to it).
+// Texture reports whether box, in a frame of bounds, lies mostly where (or
+// next to where) lines went twice within churnKeyframes keyframes, lately.
 func (c *Churn) Texture(bounds, box image.Rectangle) bool {
 	c.fit(bounds)
-	return c.mostlyNear(box, 1)
+	return c.mostlyNear(box, churnKeyframes+1)
 }
 
 // Learn counts one keyframe of bounds against the one before: lost are
 // that one's lines not in it, kept its lines that are in both. A kept
 // line's cells and their neighbours stop churning (so that its end is not
-// taken for texture's); a lost line's churn for churnKeyframes.
+// taken for texture's).
 func (c *Churn) Learn(bounds image.Rectangle, lost, kept []image.Rectangle) {
 	c.fit(bounds)
 	for i, h := range c.heat {
@@ -38,7 +40,7 @@ func (c *Churn) Learn(bounds image.Rectangle, lost, kept []image.Rectangle) {
 	}
 	for _, r := range lost {
 		for _, i := range c.cells(r) {
-			c.heat[i] = churnKeyframes
+			c.heat[i] = min(c.heat[i]+churnKeyframes, 2*churnKeyframes)
 		}
 	}
 	for _, r := range kept {

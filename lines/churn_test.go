@@ -7,9 +7,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestChurnRemembersWhereLinesWent: a place where a line went counts as
-// texture for churnKeyframes keyframes, or until a line stays there; a
-// place far from it never does.
+// TestChurnRemembersWhereLinesWent: a place where lines went twice counts
+// as texture for a few keyframes, or until a line stays there; once is not
+// texture, and a place far from it never is.
 func TestChurnRemembersWhereLinesWent(t *testing.T) {
 	bounds := image.Rect(0, 0, 720, 1280)
 	line := image.Rect(100, 600, 400, 650)
@@ -20,13 +20,15 @@ func TestChurnRemembersWhereLinesWent(t *testing.T) {
 		kept    bool // whether a line stays there in the keyframe after the loss
 		texture []bool
 	}{
-		{"lost", false, []bool{true, true, true, false}},
+		{"lost", false, []bool{true, true, false, false}},
 		{"a line stays", true, []bool{true, false, false, false}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Churn
 			require.False(t, c.Texture(bounds, line), "nothing learnt")
+			c.Learn(bounds, []image.Rectangle{line}, nil)
+			require.False(t, c.Texture(bounds, beside), "one line went")
 			c.Learn(bounds, []image.Rectangle{line}, nil)
 			var got []bool
 			for i := range tc.texture {

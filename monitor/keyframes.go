@@ -37,10 +37,12 @@ type keyframes struct {
 	havePrev bool
 	// news are the lines of prev that made it new.
 	news []image.Rectangle
-	// churn is where lines came and went in the keyframes before: texture,
-	// whose lines neither make a keyframe new nor gone.
-	churn      lines.Churn
-	lost, kept []image.Rectangle // scratch of Judge
+	// churn is where lines came and went in the keyframes before (new in
+	// one, lost in the next): texture, whose lines neither make a keyframe
+	// new nor gone. A line that stayed a keyframe is a caption: its end
+	// does not count.
+	churn               lines.Churn
+	lost, kept, churned []image.Rectangle // scratch of Judge
 	// judged is the keyframe just judged and shown the frame Shows looked
 	// at, with the analyses of their pictures, until the decode stage takes
 	// them (the line reader takes the analyses).
@@ -72,6 +74,8 @@ type picture struct {
 	img     *image.Gray
 	lines   []image.Rectangle
 	profile motion.Profile
+	// stayed says which lines were in the keyframe before too (nil: none).
+	stayed []bool
 }
 
 // Judge tells what keyframe f shows that the keyframe before did not. A
@@ -97,8 +101,9 @@ func (k *keyframes) Judge(f ingest.Frame) ingest.KeyframeChange {
 	}
 	m := newMatcher(prev, cur)
 	var fresh, texture int
-	for _, r := range cur.lines {
-		if m.present(img, prev.img, r, m.back) {
+	stayed := make([]bool, len(cur.lines))
+	for i, r := range cur.lines {
+		if stayed[i] = m.present(img, prev.img, r, m.back); stayed[i] {
 			continue
 		}
 		fresh++
@@ -108,20 +113,24 @@ func (k *keyframes) Judge(f ingest.Frame) ingest.KeyframeChange {
 		}
 		k.news = append(k.news, r)
 	}
-	lost, kept := k.lost[:0], k.kept[:0]
-	for _, r := range prev.lines {
-		if m.present(prev.img, img, r, m.shift) {
+	k.prev.stayed = stayed
+	lost, kept, churned := k.lost[:0], k.kept[:0], k.churned[:0]
+	for i, r := range prev.lines {
+		switch {
+		case m.present(prev.img, img, r, m.shift):
 			kept = append(kept, r)
-		} else {
-			lost = append(lost, r)
+		case prev.stayed != nil && prev.stayed[i]:
+			lost = append(lost, r) // a caption gone, not texture
+		default:
+			lost, churned = append(lost, r), append(churned, r)
 		}
 	}
 	change := k.change(f.MediaMS, lost, m.shift)
 	if fresh > 0 {
 		k.log.Debug("keyframe shows new lines", "media_ms", f.MediaMS, "lines", fresh, "texture", texture, "shift", m.shift)
 	}
-	k.churn.Learn(img.Rect, lost, kept)
-	k.lost, k.kept = lost, kept
+	k.churn.Learn(img.Rect, churned, kept)
+	k.lost, k.kept, k.churned = lost, kept, churned
 	return change
 }
 
