@@ -39,7 +39,11 @@ type entry struct {
 	lines []Line
 	// reads counts the reads of this line's pixels, this one included: a
 	// forgotten entry's successor, over unchanged pixels, counts on.
-	reads     int
+	reads int
+	// retry says that the frame before had a line in the same row: a
+	// caption stays (changed, or moving along), a texture's lines seldom do.
+	retry     bool
+	lo, hi    uint8 // the darkest and lightest of pix
 	forgotten atomic.Bool
 	settled   chan struct{} // closed by settle
 	once      sync.Once
@@ -89,6 +93,7 @@ func (g *gate) check(ctx context.Context, img *image.Gray, crops []Crop, shift i
 		}
 		e = newEntry(img, c)
 		e.reads = reads + 1
+		e.retry = g.inRow(c)
 		fresh = append(fresh, e)
 		keep = append(keep, e)
 	}
@@ -105,19 +110,42 @@ func (g *gate) find(ctx context.Context, img *image.Gray, c Crop, maxChanged flo
 		if (e.crop.Quad == Quad{}) != (c.Quad == Quad{}) || iou(e.crop.Box, c.Box) < 0.7 || !e.crop.Box.In(img.Rect) {
 			continue
 		}
-		if e.changed(img) <= maxChanged {
-			select {
-			case <-e.settled:
-			case <-ctx.Done():
-				continue
-			}
-			if !e.forgotten.Load() {
-				return e, 0
-			}
-			reads = max(reads, e.reads)
+		same := e.changed(img) <= maxChanged
+		if !same && e.inkChanged(img) > maxChanged {
+			continue
 		}
+		select {
+		case <-e.settled:
+		case <-ctx.Done():
+			continue
+		}
+		if !same && !e.sure() {
+			continue
+		}
+		if !e.forgotten.Load() {
+			return e, 0
+		}
+		reads = max(reads, e.reads)
 	}
 	return nil, reads
+}
+
+// inRow reports whether the frame before had a line in c's row: at about
+// its place, or moved along the row (a marquee).
+func (g *gate) inRow(c Crop) bool {
+	for _, e := range g.entries {
+		if sameRow(e.crop.Box, c.Box) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameRow reports whether a and b overlap, each over most of the other's
+// height: one line of text, moved along its row or not.
+func sameRow(a, b image.Rectangle) bool {
+	in := a.Intersect(b)
+	return !in.Empty() && 10*in.Dy() >= 7*max(a.Dy(), b.Dy())
 }
 
 // findMoved returns a new entry for crop c holding the reading of an entry
@@ -186,8 +214,68 @@ func newEntry(img *image.Gray, c Crop) *entry {
 		o := img.PixOffset(r.Min.X, y)
 		e.pix = append(e.pix, img.Pix[o:o+r.Dx()]...)
 	}
+	if len(e.pix) > 0 {
+		e.lo, e.hi = slices.Min(e.pix), slices.Max(e.pix)
+	}
 	return e
 }
+
+// sure reports whether e's line read well: a reading, and every one at
+// least reuseConfidence. Call it once e is settled.
+func (e *entry) sure() bool {
+	for _, l := range e.lines {
+		if l.Confidence < reuseConfidence {
+			return false
+		}
+	}
+	return len(e.lines) > 0
+}
+
+// inkChanged returns how many of e's extreme pixels (within an eighth of
+// its range of its darkest or its lightest) crossed e's threshold in img,
+// as a fraction of them, on the side where the fewest did: a line that
+// read well stays the same line while its glyphs' fill or outline does,
+// however the background between and around them churns (a caption
+// without a box over a moving texture). A side with fewer than minInk
+// pixels, or a fiftieth of the box, does not count.
+func (e *entry) inkChanged(img *image.Gray) float64 {
+	b := e.crop.Box
+	t := e.threshold
+	near := (e.hi - e.lo) / 8
+	var dark, light, darkGone, lightGone int
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := img.Pix[img.PixOffset(b.Min.X, y):]
+		for x := 0; x < b.Dx(); x++ {
+			was, v := e.pix[i], row[x]
+			switch {
+			case was <= e.lo+near:
+				dark++
+				if v >= t {
+					darkGone++
+				}
+			case was >= e.hi-near:
+				light++
+				if v < t {
+					lightGone++
+				}
+			}
+			i++
+		}
+	}
+	least := max(minInk, len(e.pix)/50)
+	out := 1.0
+	if dark >= least {
+		out = float64(darkGone) / float64(dark)
+	}
+	if light >= least {
+		out = min(out, float64(lightGone)/float64(light))
+	}
+	return out
+}
+
+// minInk is the fewest extreme pixels inkChanged counts on a side.
+const minInk = 20
 
 // changed returns the fraction of e's pixels that crossed e's threshold in
 // img by more than e's margin.

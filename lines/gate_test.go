@@ -249,3 +249,72 @@ func TestGateReusesLinesMovingWithThePicture(t *testing.T) {
 	_, fresh = g.check(ctx, img, crops(line.Add(image.Pt(50, -14))), image.Pt(10, -2))
 	require.Len(t, fresh, 1)
 }
+
+// outlined draws light "glyphs" (bars of the pattern seed) with a dark
+// outline and no box at r, over a texture that churns with each value of
+// churn: a bordered caption over a cellular automaton.
+func outlined(img *image.Gray, r image.Rectangle, seed, churn int) {
+	w := 3 + seed%4
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			v := uint8(20 + (x*7919+y*104729+churn*15485863)%7*30) // 20..200
+			inY := y > r.Min.Y+3 && y < r.Max.Y-3
+			bar := ((x - r.Min.X) / w) % 2
+			edge := (x-r.Min.X)%w == 0 || (x-r.Min.X)%w == w-1
+			switch {
+			case inY && bar == 0 && edge, y == r.Min.Y+3 || y == r.Max.Y-3:
+				v = 0
+			case inY && bar == 0:
+				v = 255
+			}
+			img.Pix[img.PixOffset(x, y)] = v
+		}
+	}
+}
+
+// TestGateReusesSureCaptionOverChurningTexture: a caption read well, its
+// glyphs unchanged while the texture between and around them churns, is
+// the same line; a doubtful reading of it is not reused so, and neither is
+// other text in its place.
+func TestGateReusesSureCaptionOverChurningTexture(t *testing.T) {
+	box := image.Rect(40, 100, 280, 130)
+	tests := []struct {
+		name       string
+		confidence float64
+		reused     bool
+	}{
+		{"read well", 96, true},
+		{"doubtful", 50, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var g gate
+			ctx := context.Background()
+			f1 := frame(1)
+			outlined(f1, box, 0, 0)
+			_, _, fresh := checkBoxes(ctx, &g, f1, crops(box))
+			require.Len(t, fresh, 1)
+			fresh[0].lines = []Line{{Text: "Rolex GMT super copy", Confidence: tc.confidence}}
+			fresh[0].settle()
+			for churn := 1; churn < 6; churn++ {
+				f := frame(1)
+				outlined(f, box, 0, churn)
+				require.Greater(t, g.entries[0].changed(f), 0.02, "the texture churns")
+				reused, toRead, fresh := checkBoxes(ctx, &g, f, crops(box))
+				if !tc.reused {
+					require.Len(t, toRead, 1, "frame %d", churn)
+					fresh[0].lines = []Line{{Text: "Rolex GMT super copy", Confidence: tc.confidence}}
+					fresh[0].settle()
+					continue
+				}
+				require.Empty(t, toRead, "frame %d", churn)
+				require.Len(t, reused, 1)
+			}
+			f := frame(1)
+			outlined(f, box, 1, 9)
+			reused, toRead, _ := checkBoxes(ctx, &g, f, crops(box))
+			require.Empty(t, reused, "other text in its place")
+			require.Len(t, toRead, 1)
+		})
+	}
+}

@@ -161,7 +161,7 @@ func (r *Reader) start(ctx context.Context, img *image.Gray, a *Analysis) (*Pend
 	quick, light := 0, 0
 	behind := len(fresh) > 0 && r.o.Behind != nil && r.o.Behind()
 	for _, e := range fresh {
-		if e.crop.Quick = r.tex.choose(e.crop.Box); e.crop.Quick {
+		if e.crop.Quick = r.tex.choose(e.crop.Box, e.retry); e.crop.Quick {
 			quick++
 		} else if e.crop.Light = behind; behind {
 			light++

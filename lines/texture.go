@@ -3,6 +3,8 @@ package lines
 import (
 	"context"
 	"image"
+
+	"github.com/streamwatch/streamwatch/internal/runes"
 )
 
 // texture remembers where a stream's lines keep reading as junk: a busy
@@ -23,12 +25,14 @@ import (
 // start and its frames' learning are called by one goroutine, and a
 // frame's reads are filed by the goroutine that read them.
 type texture struct {
-	bounds image.Rectangle // of the frames the grid covers
-	cell   int             // side of a cell, in pixels
-	cols   int
-	heat   []uint8 // per cell: junk reads in a row over it
-	quick  []uint8 // per cell: lines chosen to be read quickly in a row over it
-	queue  []*texFrame
+	grid          // heat per cell: junk reads in a row over it
+	quick []uint8 // per cell: lines chosen to be read quickly in a row over it
+	queue []*texFrame
+	// recent are whether the last recentReads reads learnt were junk, a
+	// ring; junkReads counts the junk ones.
+	recent    [recentReads]bool
+	next      int
+	junkReads int
 }
 
 // texFrame is what was read in one frame, filed once its reads are done.
@@ -43,6 +47,10 @@ type texRead struct {
 }
 
 const (
+	// recentReads is how many of a stream's last reads tell whether it is
+	// busy: at least busyReads of them junk.
+	recentReads = 8
+	busyReads   = 6
 	// hotReads is how many junk reads in a row make a place texture.
 	hotReads = 1
 	// maxQuick is the most quick reads in a row over a place.
@@ -54,8 +62,6 @@ const (
 	// counts as junk; an engine reads a caption at 70 and more, textures at
 	// 0-60.
 	junkConfidence = 60
-	// cellsPerSide is how many cells span the short side of a frame.
-	cellsPerSide = 12
 )
 
 // start prepares the memory for a new frame img, learns from the frames
@@ -74,12 +80,8 @@ func (t *texture) start(ctx context.Context, img *image.Gray) (*texFrame, error)
 			t.learn(r)
 		}
 	}
-	if !img.Rect.Eq(t.bounds) {
-		t.bounds = img.Rect
-		t.cell = max(16, min(img.Rect.Dx(), img.Rect.Dy())/cellsPerSide)
-		t.cols = (img.Rect.Dx() + t.cell - 1) / t.cell
-		n := t.cols * ((img.Rect.Dy() + t.cell - 1) / t.cell)
-		t.heat, t.quick = make([]uint8, n), make([]uint8, n)
+	if t.fit(img.Rect) {
+		t.quick = make([]uint8, len(t.heat))
 	}
 	f := &texFrame{done: make(chan struct{})}
 	t.queue = append(t.queue, f)
@@ -87,21 +89,21 @@ func (t *texture) start(ctx context.Context, img *image.Gray) (*texFrame, error)
 }
 
 // choose reports whether a line in box is to be read quickly: most of its
-// cells (or their neighbours) read as junk hotReads times in a row, and
-// none of them was chosen to be read quickly maxQuick times in a row; and
-// counts the choice into the cells.
-func (t *texture) choose(box image.Rectangle) bool {
+// cells (or their neighbours) read as junk hotReads times in a row, or the
+// stream is busy (most of its last reads were junk: the lines of a sparse
+// texture seldom come back to a place); but not when a cell of box was
+// chosen so maxQuick times in a row, nor, in a busy stream, for a retry
+// (the frame before had a line in its row: a caption is read fully from
+// its second frame on, a sparse texture's lines seldom stay). It counts
+// the choice into the cells.
+func (t *texture) choose(box image.Rectangle, retry bool) bool {
 	cells := t.cells(box)
-	hot, quick := 0, true
+	quick := len(cells) > 0 && (!retry && t.junkReads >= busyReads || t.mostlyNear(box, hotReads))
 	for _, i := range cells {
-		if t.near(i) {
-			hot++
-		}
 		if t.quick[i] >= maxQuick {
 			quick = false
 		}
 	}
-	quick = quick && len(cells) > 0 && 2*hot >= len(cells)
 	for _, i := range cells {
 		if quick {
 			t.quick[i] = min(t.quick[i]+1, 255)
@@ -112,25 +114,16 @@ func (t *texture) choose(box image.Rectangle) bool {
 	return quick
 }
 
-// near reports whether cell i or one of its neighbours read as junk
-// hotReads times in a row: a texture's "lines" come and go around where
-// the ones before were.
-func (t *texture) near(i int) bool {
-	rows := len(t.heat) / t.cols
-	cx, cy := i%t.cols, i/t.cols
-	for y := max(cy-1, 0); y <= min(cy+1, rows-1); y++ {
-		for x := max(cx-1, 0); x <= min(cx+1, t.cols-1); x++ {
-			if t.heat[y*t.cols+x] >= hotReads {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // learn counts read r into the cells it covers: junk heats them, text
 // clears them.
 func (t *texture) learn(r texRead) {
+	if t.recent[t.next] {
+		t.junkReads--
+	}
+	if t.recent[t.next] = r.junk; r.junk {
+		t.junkReads++
+	}
+	t.next = (t.next + 1) % recentReads
 	for _, i := range t.cells(r.box) {
 		if r.junk {
 			t.heat[i] = min(t.heat[i]+1, 255)
@@ -138,33 +131,6 @@ func (t *texture) learn(r texRead) {
 			t.heat[i], t.quick[i] = 0, 0
 		}
 	}
-}
-
-// cells returns the indices of the cells whose centres lie in box, or the
-// cell of box's centre when there are none (a line thinner than a cell).
-func (t *texture) cells(box image.Rectangle) []int {
-	box = box.Intersect(t.bounds)
-	if box.Empty() || t.cell == 0 {
-		return nil
-	}
-	b := box.Sub(t.bounds.Min)
-	half := t.cell / 2
-	var out []int
-	for cy := b.Min.Y / t.cell; cy*t.cell+half < b.Max.Y; cy++ {
-		if cy*t.cell+half < b.Min.Y {
-			continue
-		}
-		for cx := b.Min.X / t.cell; cx*t.cell+half < b.Max.X; cx++ {
-			if cx*t.cell+half >= b.Min.X {
-				out = append(out, cy*t.cols+cx)
-			}
-		}
-	}
-	if len(out) == 0 {
-		c := b.Min.Add(b.Max).Div(2)
-		out = append(out, (c.Y/t.cell)*t.cols+c.X/t.cell)
-	}
-	return out
 }
 
 // file records what was read in the frame's fresh entries (nothing when
@@ -178,11 +144,12 @@ func (f *texFrame) file(fresh []*entry, ok bool) {
 	close(f.done)
 }
 
-// junk reports whether the readings of one line say nothing: none, or all
-// below junkConfidence.
+// junk reports whether the readings of one line say nothing: none, or
+// each below junkConfidence or of a lone letter or digit (what textures
+// read as, surely: "a", "1").
 func junk(ls []Line) bool {
 	for _, l := range ls {
-		if l.Confidence >= junkConfidence {
+		if l.Confidence >= junkConfidence && runes.LettersOrDigits(l.Text) > 1 {
 			return false
 		}
 	}

@@ -36,8 +36,8 @@ func TestTextureReadsJunkPlacesQuickly(t *testing.T) {
 			for _, ls := range tc.reads {
 				f, err := tex.start(context.Background(), img)
 				require.NoError(t, err)
-				require.False(t, tex.choose(far), "a place never read is read fully")
-				e := &entry{crop: Crop{Box: box, Quick: tex.choose(box)}, lines: ls}
+				require.False(t, tex.choose(far, false), "a place never read is read fully")
+				e := &entry{crop: Crop{Box: box, Quick: tex.choose(box, false)}, lines: ls}
 				got = append(got, e.crop.Quick)
 				f.file([]*entry{e}, true)
 			}
@@ -63,4 +63,36 @@ func TestTextureWaitsForLaggedFrames(t *testing.T) {
 	first.file(nil, false)
 	_, err = tex.start(context.Background(), img)
 	require.NoError(t, err)
+}
+
+// TestTextureReadsABusyStreamQuickly files junk reads at ever other places,
+// as a sparse texture's lines come: once most of the stream's last reads
+// were junk, a line at a place never read is read quickly too, but not a
+// retry (a line read quickly in the frame before, still there); a lone
+// letter read confidently is junk too.
+func TestTextureReadsABusyStreamQuickly(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 720, 1280))
+	far := image.Rect(400, 1100, 700, 1150)
+	tests := []struct {
+		name string
+		read []Line
+		busy bool
+	}{
+		{"junk", []Line{{Text: "ae ~~ y", Confidence: 43}}, true},
+		{"a lone letter", []Line{{Text: "a", Confidence: 92}}, true},
+		{"text", []Line{{Text: "GUCCI replica", Confidence: 91}}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var tex texture
+			for i := range recentReads + lagFrames {
+				f, err := tex.start(context.Background(), img)
+				require.NoError(t, err)
+				box := image.Rect(0, 100*i, 200, 100*i+40) // a new place each frame
+				f.file([]*entry{{crop: Crop{Box: box}, lines: tc.read}}, true)
+			}
+			require.Equal(t, tc.busy, tex.choose(far, false), "a place never read")
+			require.False(t, tex.choose(far, true), "a retry")
+		})
+	}
 }

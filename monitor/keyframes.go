@@ -37,6 +37,12 @@ type keyframes struct {
 	havePrev bool
 	// news are the lines of prev that made it new.
 	news []image.Rectangle
+	// churn is where lines came and went in the keyframes before (new in
+	// one, lost in the next): texture, whose lines neither make a keyframe
+	// new nor gone. A line that stayed a keyframe is a caption: its end
+	// does not count.
+	churn               lines.Churn
+	lost, kept, churned []image.Rectangle // scratch of Judge
 	// judged is the keyframe just judged and shown the frame Shows looked
 	// at, with the analyses of their pictures, until the decode stage takes
 	// them (the line reader takes the analyses).
@@ -68,6 +74,8 @@ type picture struct {
 	img     *image.Gray
 	lines   []image.Rectangle
 	profile motion.Profile
+	// stayed says which lines were in the keyframe before too (nil: none).
+	stayed []bool
 }
 
 // Judge tells what keyframe f shows that the keyframe before did not. A
@@ -85,21 +93,58 @@ func (k *keyframes) Judge(f ingest.Frame) ingest.KeyframeChange {
 	prev, had := k.prev, k.havePrev
 	k.prev, k.havePrev, k.news = cur, true, k.news[:0]
 	if !had || !prev.img.Rect.Eq(img.Rect) {
+		if len(cur.lines) == 0 {
+			// Nothing to time: what comes later makes a later keyframe new.
+			return ingest.KeyframeSame
+		}
 		return ingest.KeyframeNew
 	}
 	m := newMatcher(prev, cur)
-	for _, r := range cur.lines {
-		if !m.present(img, prev.img, r, m.back) {
-			k.news = append(k.news, r)
+	var fresh, texture int
+	stayed := make([]bool, len(cur.lines))
+	for i, r := range cur.lines {
+		if stayed[i] = m.present(img, prev.img, r, m.back); stayed[i] {
+			continue
+		}
+		fresh++
+		if k.churn.Texture(img.Rect, r) {
+			texture++
+			continue
+		}
+		k.news = append(k.news, r)
+	}
+	k.prev.stayed = stayed
+	lost, kept, churned := k.lost[:0], k.kept[:0], k.churned[:0]
+	for i, r := range prev.lines {
+		switch {
+		case m.present(prev.img, img, r, m.shift):
+			kept = append(kept, r)
+		case prev.stayed != nil && prev.stayed[i]:
+			lost = append(lost, r) // a caption gone, not texture
+		default:
+			lost, churned = append(lost, r), append(churned, r)
 		}
 	}
+	change := k.change(f.MediaMS, lost, m.shift)
+	if fresh > 0 {
+		k.log.Debug("keyframe shows new lines", "media_ms", f.MediaMS, "lines", fresh, "texture", texture, "shift", m.shift)
+	}
+	k.churn.Learn(img.Rect, churned, kept)
+	k.lost, k.kept, k.churned = lost, kept, churned
+	return change
+}
+
+// change is what a keyframe at ms shows: new when a line new in it is not
+// texture (k.news), gone when a line of the keyframe before, not texture,
+// is lost in it, else the same.
+func (k *keyframes) change(ms int64, lost []image.Rectangle, shift image.Point) ingest.KeyframeChange {
 	if len(k.news) > 0 {
-		k.log.Debug("keyframe shows a new line", "media_ms", f.MediaMS, "box", k.news[0], "lines", len(k.news), "shift", m.shift)
+		k.log.Debug("keyframe shows a new line", "media_ms", ms, "box", k.news[0], "lines", len(k.news), "shift", shift)
 		return ingest.KeyframeNew
 	}
-	for _, r := range prev.lines {
-		if !m.present(prev.img, img, r, m.shift) {
-			k.log.Debug("keyframe lost a line", "media_ms", f.MediaMS, "box", r, "shift", m.shift)
+	for _, r := range lost {
+		if !k.churn.Texture(k.prev.img.Rect, r) {
+			k.log.Debug("keyframe lost a line", "media_ms", ms, "box", r, "shift", shift)
 			return ingest.KeyframeGone
 		}
 	}

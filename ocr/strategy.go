@@ -110,7 +110,7 @@ func (w *worker) readCrop(img *image.Gray, r image.Rectangle, e effort) (Line, e
 	if err != nil {
 		return Line{}, err
 	}
-	if e != full && (l.Confidence < quickConfidence || garbage(l.Text)) {
+	if e != full && (l.Confidence < quickConfidence || garbage(l.Text) || runes.LettersOrDigits(l.Text) < 2) {
 		if e == light && w.chinese != nil {
 			return w.lightChinese(l, preps[0])
 		}

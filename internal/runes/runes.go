@@ -14,3 +14,14 @@ func HasLetterOrDigit(s string) bool {
 	}
 	return false
 }
+
+// LettersOrDigits counts the letters and digits of any script in s.
+func LettersOrDigits(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			n++
+		}
+	}
+	return n
+}

@@ -26,3 +26,21 @@ func TestHasLetterOrDigit(t *testing.T) {
 		})
 	}
 }
+
+func TestLettersOrDigits(t *testing.T) {
+	tests := []struct {
+		name string
+		s    string
+		want int
+	}{
+		{name: "empty", s: "", want: 0},
+		{name: "a lone letter among symbols", s: "“ a ®", want: 1},
+		{name: "words", s: "Rolex GMT", want: 8},
+		{name: "han and digits", s: "古驰 1:1", want: 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, LettersOrDigits(tc.s))
+		})
+	}
+}
