@@ -46,12 +46,10 @@ build: deps
 
 # run plays the bundled demo clip as a live stream, with an embedded NATS server,
 # prints alerts as they are published and serves the moderators' console on
-# CONSOLE (it stays up after the clip ends, until Ctrl-C). It reads with the default
-# engine, auto, from PPOCR_DIR: Tesseract alone (one warning) where make ppocr-files
-# has not run.
+# CONSOLE (it stays up after the clip ends, until Ctrl-C).
 CONSOLE ?= 127.0.0.1:8080
-run: build ppocr-files
-	$(BIN) watch testdata/demo.mp4 --realtime --stream-id demo --console $(CONSOLE) --ppocr-dir '$(PPOCR_DIR)'
+run: build
+	$(BIN) watch testdata/demo.mp4 --realtime --stream-id demo --console $(CONSOLE)
 
 test: deps ppocr-files deploy-check lint
 	$(GO) vet ./...
