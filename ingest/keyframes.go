@@ -215,14 +215,7 @@ func (s *Source) resend(ctx context.Context, handle func(Frame) error, sampled b
 func (s *Source) sendGOP(ctx context.Context, handle func(Frame) error, sampled bool, done func() bool) (reached bool, err error) {
 	flushBuffers(s.kf.codec)
 	wanted := s.wantedFrames(sampled)
-	// No frame a slot takes refers to a packet after the last wanted one (a
-	// reference comes before its referrer in decoding order): those are not
-	// sent. The caller drains the frames the decoder still holds.
-	last := len(wanted) - 1
-	for last > 0 && !wanted[last] {
-		last--
-	}
-	for i, p := range s.kf.gop[:last+1] {
+	for i, p := range s.kf.gop {
 		if err := s.sendPacket(p, wanted[i]); err != nil {
 			if err := s.badData("send packet", err); err != nil {
 				return false, err
