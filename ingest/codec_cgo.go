@@ -8,7 +8,9 @@ package ingest
 //#include <libavcodec/avcodec.h>
 //static int sw_is_codec_context(void *p) { return p != NULL && ((AVCodecContext*)p)->av_class == avcodec_get_class(); }
 //static void sw_flush_buffers(void *p) { avcodec_flush_buffers((AVCodecContext*)p); }
-//static void sw_skip_nonref(void *p, int on) { ((AVCodecContext*)p)->skip_frame = on ? AVDISCARD_NONREF : AVDISCARD_DEFAULT; }
+//static void sw_skip_frames(void *p, int level) {
+//	((AVCodecContext*)p)->skip_frame = level == 2 ? AVDISCARD_ALL : level == 1 ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+//}
 import "C"
 
 import (
@@ -35,14 +37,16 @@ func codecContextPointer(cc *astiav.CodecContext) (unsafe.Pointer, error) {
 // takes packets again from a keyframe on, after a drain or in mid-stream.
 func flushBuffers(p unsafe.Pointer) { C.sw_flush_buffers(p) }
 
-// skipNonRef makes the decoder behind p (codecContextPointer) discard the
-// packets it is sent from now on whose frames no other frame refers to
-// (AVDISCARD_NONREF), or (off) decode every packet again. Frame threads
-// take the setting with each packet.
-func skipNonRef(p unsafe.Pointer, on bool) {
-	v := C.int(0)
-	if on {
-		v = 1
-	}
-	C.sw_skip_nonref(p, v)
-}
+// discard is which packets the decoder discards (skipFrames).
+type discard int
+
+const (
+	discardNone   discard = iota // decode every packet
+	discardNonRef                // those whose frames no other frame refers to (AVDISCARD_NONREF)
+	discardAll                   // every one: split into units (bad data still fails) but not decoded (AVDISCARD_ALL)
+)
+
+// skipFrames makes the decoder behind p (codecContextPointer) discard the
+// packets it is sent from now on as d says. Frame threads take the setting
+// with each packet.
+func skipFrames(p unsafe.Pointer, d discard) { C.sw_skip_frames(p, C.int(d)) }

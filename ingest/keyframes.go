@@ -40,9 +40,9 @@ type keyframer struct {
 	dense      bool
 	denseUntil int64
 	key        *astiav.Frame // the keyframe decoded alone, until handed on
-	// skipping: the decoder discards the non-reference frames it is sent
-	// (sendPacket).
-	skipping bool
+	// discard: what the decoder discards of the packets it is sent
+	// (sendDiscarding).
+	discard discard
 	// lastMS is the media time of the last frame handed on (handed).
 	lastMS int64
 	handed bool
@@ -215,8 +215,23 @@ func (s *Source) resend(ctx context.Context, handle func(Frame) error, sampled b
 func (s *Source) sendGOP(ctx context.Context, handle func(Frame) error, sampled bool, done func() bool) (reached bool, err error) {
 	flushBuffers(s.kf.codec)
 	wanted := s.wantedFrames(sampled)
+	// No frame a slot takes refers to a packet after the last wanted one (a
+	// reference comes before its referrer in decoding order): those are sent
+	// to be discarded whole, still split into units, so that the damage of
+	// a file cut short there fails as if they were decoded.
+	last := len(wanted) - 1
+	for last > 0 && !wanted[last] {
+		last--
+	}
 	for i, p := range s.kf.gop {
-		if err := s.sendPacket(p, wanted[i]); err != nil {
+		d := discardNone
+		switch {
+		case i > last:
+			d = discardAll
+		case !wanted[i]:
+			d = discardNonRef
+		}
+		if err := s.sendDiscarding(p, d); err != nil {
 			if err := s.badData("send packet", err); err != nil {
 				return false, err
 			}

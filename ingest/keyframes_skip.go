@@ -14,10 +14,19 @@ import "github.com/asticode/go-astiav"
 // sendPacket sends p to the decoder, to be discarded if no other frame
 // refers to it unless wanted.
 func (s *Source) sendPacket(p *astiav.Packet, wanted bool) error {
+	d := discardNone
+	if !wanted {
+		d = discardNonRef
+	}
+	return s.sendDiscarding(p, d)
+}
+
+// sendDiscarding sends p to the decoder, to be discarded as d says.
+func (s *Source) sendDiscarding(p *astiav.Packet, d discard) error {
 	k := &s.kf
-	if skip := !wanted; skip != k.skipping && k.codec != nil {
-		skipNonRef(k.codec, skip)
-		k.skipping = skip
+	if d != k.discard && k.codec != nil {
+		skipFrames(k.codec, d)
+		k.discard = d
 	}
 	return s.cc.SendPacket(p) //nolint:wrapcheck // the callers wrap it (badData)
 }
