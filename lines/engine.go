@@ -63,8 +63,10 @@ type Proposer interface {
 
 // Observer is a Proposer that wants to know what came of the lines it
 // proposed: the Reader tells it, for each frame, the crops it had read (not
-// those reused) and the readings, from the goroutine that read them (frames
-// in flight may overlap with Propose calls).
+// those reused) and the readings, from the goroutine that read them. What
+// it proposes may depend on what it observed: the Reader proposes a frame's
+// lines only once the reads of the frames before are done, so that the
+// proposals (and a replay's alerts) do not depend on how fast reads went.
 type Observer interface {
 	Observe(crops []Crop, read []Reading)
 }
@@ -80,6 +82,10 @@ type Reading struct {
 	// Chars are the boxes of the characters of Text, in img's coordinates,
 	// for engines that report them; nil otherwise.
 	Chars []Char
+	// Span is where the engine read the line when that reaches past Box
+	// (Box is a fragment of a longer line, and Text is the whole line's);
+	// zero otherwise.
+	Span image.Rectangle
 }
 
 // Char is one character of a Reading and its box.

@@ -142,6 +142,9 @@ func (r *Reader) start(ctx context.Context, img *image.Gray, a *Analysis) (*Pend
 		return nil, err
 	}
 	crops, prof := analysis(img, r.o.Detect, a)
+	if _, ok := r.o.Propose.(Observer); ok {
+		r.reads.Wait() // what the frames before read, observed
+	}
 	if r.o.Propose != nil {
 		if crops, err = r.o.Propose.Propose(ctx, img, crops); err != nil {
 			// Like a failed read: the frame's Pending says so.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -215,4 +216,68 @@ func TestReaderReadsFramesInParallel(t *testing.T) {
 	eng.mu.Lock()
 	defer eng.mu.Unlock()
 	require.Equal(t, 2, eng.most, "both frames read at once")
+}
+
+// watcher is a Proposer and Observer that counts the frames observed by
+// the time of each Propose.
+type watcher struct {
+	mu       sync.Mutex
+	observed int
+	seen     []int // observed at each Propose
+}
+
+func (w *watcher) Propose(_ context.Context, _ *image.Gray, found []Crop) ([]Crop, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen = append(w.seen, w.observed)
+	return found, nil
+}
+
+func (w *watcher) Observe([]Crop, []Reading) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.observed++
+}
+
+// TestReaderProposesAfterTheFramesBeforeAreObserved: with an Observer, a
+// frame's lines are proposed only once the reads of the frames before are
+// done and observed, however long they take (an engine of two workers
+// would read two frames at once); what it proposes does not depend on
+// timing.
+func TestReaderProposesAfterTheFramesBeforeAreObserved(t *testing.T) {
+	img := captionFrame(t)
+	eng := &fakeEngine{size: 2, confidence: []float64{90}, hold: make(chan struct{})}
+	release := sync.OnceFunc(func() { close(eng.hold) })
+	w := &watcher{}
+	r, err := NewReader(Options{Engine: eng, Propose: w})
+	require.NoError(t, err)
+	defer r.Close()
+	defer release() // before Close, should the test fail
+	ctx := context.Background()
+	p1, err := r.Start(ctx, img)
+	require.NoError(t, err)
+	other := image.NewGray(img.Rect)
+	for j := range other.Pix {
+		other.Pix[j] = ^img.Pix[j]
+	}
+	started := make(chan *Pending)
+	go func() {
+		p, err := r.Start(ctx, other)
+		assert.NoError(t, err)
+		started <- p
+	}()
+	select {
+	case <-started:
+		t.Fatal("the second frame was proposed while the first one's read was out")
+	case <-time.After(50 * time.Millisecond):
+	}
+	release()
+	p2 := <-started
+	for _, p := range []*Pending{p1, p2} {
+		_, err := p.Wait()
+		require.NoError(t, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	require.Equal(t, []int{0, 1}, w.seen)
 }

@@ -106,18 +106,36 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 	}
 	byBox := map[image.Rectangle]lines.Reading{}
 	sparse := map[image.Rectangle]bool{}
+	spans := map[image.Rectangle]image.Rectangle{} // the line a retried box is part of
 	if len(classic) > 0 {
 		got, err := a.Classic.ReadLines(ctx, img, classic)
 		if err != nil {
 			return nil, err //nolint:wrapcheck // the engine's error, as a lone engine hands it on
 		}
+		var retry []image.Rectangle
 		for _, g := range got {
 			g.Engine = a.Classic.Name()
 			byBox[g.Box] = g
 			sparse[g.Box] = tooFew(g.Text, glyphs[g.Box])
 			if g.Confidence < autoRetry || sparse[g.Box] {
-				pp = append(pp, lines.Crop{Box: g.Box, Text: g.Box})
+				retry = append(retry, g.Box)
 			}
+		}
+		for _, c := range classic {
+			if _, ok := byBox[c.Box]; !ok && !c.Quick {
+				retry = append(retry, c.Box) // read as nothing
+			}
+		}
+		for _, b := range retry {
+			line, err := a.widen(ctx, img, b)
+			if err != nil {
+				return nil, err
+			}
+			c := lines.Crop{Box: b, Text: b}
+			if !line.Empty() {
+				c.Quad, spans[b] = levelBox(line).Quad, line
+			}
+			pp = append(pp, c)
 		}
 	}
 	if len(pp) > 0 {
@@ -129,7 +147,7 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 			old, ok := byBox[g.Box]
 			longer := sparse[g.Box] && g.Confidence >= autoSure && utf8.RuneCountInString(g.Text) > utf8.RuneCountInString(old.Text)
 			if !ok || g.Confidence > old.Confidence || longer {
-				g.Engine = a.PP.Name()
+				g.Engine, g.Span = a.PP.Name(), spans[g.Box]
 				byBox[g.Box] = g
 			}
 		}
@@ -142,6 +160,59 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 		}
 	}
 	return out, nil
+}
+
+// widen returns the line the classical box is part of, as PP-OCR's
+// detector finds it at full scale in the strip of the frame around the
+// box's rows: the classical detector cuts a faint line, or one over a busy
+// background, into fragments ("Gallera re" of "Prada Galleria replica",
+// low contrast over noise), which neither engine reads whole. It returns
+// the empty rectangle (read the box as it is) when the detector finds no
+// level line there.
+func (a *Auto) widen(ctx context.Context, img *image.Gray, box image.Rectangle) (image.Rectangle, error) {
+	return lineAcross(ctx, a.PP, img, box)
+}
+
+// lineAcross is lineAt over the strip of the frame across box's rows, and
+// half its height above and below.
+func lineAcross(ctx context.Context, pp *Engine, img *image.Gray, box image.Rectangle) (image.Rectangle, error) {
+	h := box.Dy()
+	return lineAt(ctx, pp, img, box, image.Rect(img.Rect.Min.X, box.Min.Y-h/2, img.Rect.Max.X, box.Max.Y+h/2))
+}
+
+// lineAt returns the level line through box that PP-OCR's detector finds
+// at full scale in region: the rectangle around the level boxes that share
+// box's columns and most of its rows; empty if none does.
+func lineAt(ctx context.Context, pp *Engine, img *image.Gray, box, region image.Rectangle) (image.Rectangle, error) {
+	region = region.Intersect(img.Rect)
+	if region.Empty() {
+		return image.Rectangle{}, nil
+	}
+	long := max(1, int(math.Ceil(float64(max(region.Dx(), region.Dy()))*defaultDetLen/float64(max(img.Rect.Dx(), img.Rect.Dy())))))
+	boxes, err := pp.Detect(ctx, img, region, long)
+	if err != nil {
+		return image.Rectangle{}, err
+	}
+	var line image.Rectangle
+	h := box.Dy()
+	for _, b := range boxes {
+		r := b.bounds()
+		overlap := min(r.Max.Y, box.Max.Y) - max(r.Min.Y, box.Min.Y)
+		if b.tilted() || r.Max.X <= box.Min.X || r.Min.X >= box.Max.X || 2*overlap < min(r.Dy(), h) {
+			continue
+		}
+		line = line.Union(r)
+	}
+	return line.Intersect(img.Rect), nil
+}
+
+// levelBox is the level Box of r.
+func levelBox(r image.Rectangle) Box {
+	b := Box{Score: 1, q: quadOf(r)}
+	for i, p := range b.q {
+		b.Quad[i] = p.image()
+	}
+	return b
 }
 
 func abs(v int) int { return max(v, -v) }
@@ -247,6 +318,16 @@ func dropInside(crops []lines.Crop, b Box) []lines.Crop {
 		}
 	}
 	return out
+}
+
+// sameAsBox reports whether one of boxes is the line r, as sameAsAny.
+func sameAsBox(boxes []Box, r image.Rectangle) bool {
+	for _, b := range boxes {
+		if sameAsAny([]lines.Crop{{Box: b.bounds()}}, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // sameAsAny reports whether a crop's Box is the line r: their intersection

@@ -4,10 +4,13 @@ import (
 	"context"
 	"image"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamwatch/streamwatch/internal/clipgen"
 	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/streamwatch/streamwatch/lines"
 	"github.com/streamwatch/streamwatch/ocr"
@@ -230,4 +233,92 @@ func TestAutoJudgesADeferredChange(t *testing.T) {
 	got = s.judgeDeferred(tw, 12)
 	require.True(t, got[cell(late)], "no reading within autoWait frames")
 	require.Empty(t, s.deferred)
+}
+
+// faintOverNoise returns frames at the seconds given of a clip of temporal
+// noise over mid gray with a faint caption from 1.5 s to 6 s:
+// busy-lowcontrast's kind in the eval corpus, where the classical detector
+// finds fragments of the caption, or nothing, frame by frame.
+func faintOverNoise(t *testing.T, text string, secs ...float64) []*image.Gray {
+	t.Helper()
+	dir := t.TempDir()
+	clip := filepath.Join(dir, "faint.mp4")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := clipgen.Generate(ctx, clipgen.Clip{Name: "faint", DurationMS: 7000, FPS: 15, Background: "color=c=0x6a6a6a", Noise: 40,
+		Captions: []clipgen.Caption{{Text: text, StartMS: 1500, EndMS: 6000, Size: 46, Color: "0x9a9a9a"}}}, clip)
+	require.NoError(t, err)
+	var out []*image.Gray
+	for i, sec := range secs {
+		png := filepath.Join(dir, strconv.Itoa(i)+".png")
+		testutil.FFmpeg(t, "-ss", strconv.FormatFloat(sec, 'f', 2, 64), "-i", clip, "-frames:v", "1", png)
+		out = append(out, testutil.LoadGray(t, png))
+	}
+	return out
+}
+
+// TestAutoReadsAFaintCaptionWhole: a faint caption over noise. The
+// classical detector proposes fragments of it, which neither engine reads
+// whole; PP-OCR's detector, at full scale over a fragment's rows, finds
+// the line, which PP-OCR reads whole; the line stays proposed on the next
+// frames while the picture under it stays (the classical detector may
+// find nothing there, and the coarse scan of the changing noise does not
+// see so faint a line).
+func TestAutoReadsAFaintCaptionWhole(t *testing.T) {
+	pool, err := ocr.NewPool(ocr.Options{Size: 1})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, pool.Close()) }()
+	a := &Auto{Classic: pool, PP: newEngine(t, Options{Size: 1, Lazy: true})}
+	const want = "FendiBaguettereplica"
+	frames := faintOverNoise(t, "Fendi Baguette replica", 0.5, 2, 3, 4, 5)
+	st, ok := a.Stream().(*autoStream)
+	require.True(t, ok)
+	r, err := lines.NewReader(lines.Options{Engine: a, Propose: st})
+	require.NoError(t, err)
+	defer r.Close()
+	require.NotContains(t, readFrame(t, r, frames[0]), want)
+	for i, img := range frames[1:] {
+		var widest int
+		for _, b := range lines.Detect(img, lines.DetectOptions{}) {
+			widest = max(widest, b.Dx())
+		}
+		got := readFrame(t, r, img)
+		t.Logf("frame %d: the classical detector's widest line %d px", i+1, widest)
+		require.Contains(t, got, want, "frame %d: %v", i+1, got)
+		require.Equal(t, "ppocr", got[want].Engine)
+	}
+}
+
+// TestRefineFindsTheWholeLine: a box of a coarse scan that cuts a caption
+// short and reaches past it (as at a third of full scale) becomes the line
+// as the detector finds it at full scale, which PP-OCR reads whole; a box
+// over no text stays as it is, and so does a tilted one.
+func TestRefineFindsTheWholeLine(t *testing.T) {
+	img := testutil.LoadGray(t, frame(t, "[bg]drawtext=fontfile="+sansFont+":textfile="+textFile(t, "Balenciaga Triple S super copy")+
+		":fontsize=40:fontcolor=white:borderw=3:x=200:y=500"))
+	pp := newEngine(t, Options{Size: 1, Lazy: true})
+	st := &autoStream{pp: pp}
+	line, err := lineAt(context.Background(), pp, img, image.Rect(0, 480, 1280, 560), image.Rect(0, 460, 1280, 580))
+	require.NoError(t, err)
+	require.False(t, line.Empty())
+	cutShort := levelBox(image.Rect(line.Min.X+line.Dx()/4, line.Min.Y-12, line.Max.X-line.Dx()/4, line.Max.Y+12))
+	empty := levelBox(image.Rect(100, 100, 300, 140))
+	tilted := Box{q: quad{{100, 200}, {300, 240}, {296, 280}, {96, 240}}}
+	boxes := []Box{cutShort, empty, tilted}
+	require.NoError(t, st.refine(context.Background(), img, boxes, autoScanLongSide))
+	got := boxes[0].bounds()
+	t.Logf("line %v, cut short %v, refined %v", line, cutShort.bounds(), got)
+	for i, v := range []int{got.Min.X - line.Min.X, got.Min.Y - line.Min.Y, got.Max.X - line.Max.X, got.Max.Y - line.Max.Y} {
+		require.LessOrEqual(t, abs(v), 6, "edge %d", i) // the detector's input differs with the strip
+	}
+	read, err := pp.ReadLines(context.Background(), img, []lines.Crop{boxes[0].Crop(img.Rect)})
+	require.NoError(t, err)
+	require.Len(t, read, 1)
+	require.Equal(t, "BalenciagaTripleSsupercopy", squeeze(read[0].Text))
+	require.Equal(t, empty.bounds(), boxes[1].bounds(), "no text there")
+	require.Equal(t, tilted.q, boxes[2].q, "tilted boxes are left alone")
+
+	unchanged := []Box{cutShort}
+	require.NoError(t, st.refine(context.Background(), img, unchanged, defaultDetLen))
+	require.Equal(t, cutShort.bounds(), unchanged[0].bounds(), "a scan at full scale is not refined")
 }

@@ -45,6 +45,10 @@ type autoStream struct {
 	// scanned. doubtful are those of the lines read since the last frame
 	// without (guarded by mu).
 	sure, doubtful []image.Rectangle
+	// spans are the whole lines PP-OCR read for classical fragments since
+	// the last frame (guarded by mu): kept as boxes, proposed while the
+	// picture under them stays, as the scan's are.
+	spans []image.Rectangle
 
 	scans int // the detector's runs, for tests
 }
@@ -89,6 +93,11 @@ func (s *autoStream) Observe(crops []lines.Crop, read []lines.Reading) {
 	for _, c := range crops {
 		if !sure[c.Box] {
 			s.doubtful = append(s.doubtful, c.Box)
+		}
+	}
+	for _, r := range read {
+		if r.Engine == s.pp.Name() && !r.Span.Empty() && r.Confidence >= autoSure {
+			s.spans = append(s.spans, r.Span)
 		}
 	}
 }
@@ -143,6 +152,7 @@ func (s *autoStream) update(ctx context.Context, img *image.Gray, found []lines.
 		s.boxes = kept
 	}
 	s.thumb, s.tw, s.th = thumb, tw, th
+	s.keepSpans()
 	unexplained := s.judgeDeferred(tw, th)
 	s.mu.Lock()
 	sure := slices.Clone(s.sure)
@@ -160,6 +170,30 @@ func (s *autoStream) update(ctx context.Context, img *image.Gray, found []lines.
 	s.forgetSure(changed, tw)
 	s.unseen = s.unseen.Union(cellsRegion(unexplained, tw, th).Intersect(img.Rect))
 	return s.scan(ctx, img)
+}
+
+// keepSpans adds the lines read for classical fragments to the boxes, but
+// for those a box already holds. They stay while the picture under them
+// does, whatever a coarser scan over them finds (a faint line it misses).
+func (s *autoStream) keepSpans() {
+	s.mu.Lock()
+	spans := s.spans
+	s.spans = nil
+	s.mu.Unlock()
+	for _, r := range spans {
+		held := false
+		for _, b := range s.boxes {
+			if b.bounds().Intersect(r) == r {
+				held = true
+				break
+			}
+		}
+		if !held {
+			b := levelBox(r)
+			b.read = true
+			s.boxes = append(s.boxes, b)
+		}
+	}
 }
 
 // judgeDeferred returns the deferred cells that are not explained: their
@@ -296,12 +330,42 @@ func (s *autoStream) detect(ctx context.Context, img *image.Gray, region image.R
 			return err
 		}
 	}
+	if err := s.refine(ctx, img, boxes, longSide); err != nil {
+		return err
+	}
+	found := len(boxes)
 	for _, b := range s.boxes {
-		if !b.bounds().Overlaps(region) {
+		if !b.bounds().Overlaps(region) || b.read && !sameAsBox(boxes[:found], b.bounds()) {
 			boxes = append(boxes, b)
 		}
 	}
 	s.boxes = boxes
+	return nil
+}
+
+// refine puts in place of each level box a scan found below full scale
+// the line the detector finds at full scale around it: a coarse box of a
+// line in a script face, or a faint one, cuts or overshoots its glyphs,
+// which the recogniser then misreads ("AAf" for "AAA"). The box is kept
+// where the detector finds no line at full scale.
+func (s *autoStream) refine(ctx context.Context, img *image.Gray, boxes []Box, longSide int) error {
+	if longSide >= defaultDetLen {
+		return nil
+	}
+	for i, b := range boxes {
+		if b.tilted() {
+			continue
+		}
+		line, err := lineAcross(ctx, s.pp, img, b.bounds())
+		if err != nil {
+			return err
+		}
+		if !line.Empty() {
+			nb := levelBox(line)
+			nb.Score = b.Score
+			boxes[i] = nb
+		}
+	}
 	return nil
 }
 

@@ -32,6 +32,9 @@ type Box struct {
 	Quad  [4]image.Point // top-left, top-right, bottom-right, bottom-left
 	Score float64
 	q     quad
+	// read: a line PP-OCR read at full scale (a classical fragment
+	// widened), not one a scan found.
+	read bool
 }
 
 // detScratch is one session's reusable detector memory.
