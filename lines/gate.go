@@ -172,6 +172,9 @@ func (g *gate) findMoved(ctx context.Context, img *image.Gray, c Crop, shift ima
 		m.reads = e.reads
 		for _, l := range e.lines {
 			l.Box = l.Box.Add(d)
+			if !l.Span.Empty() {
+				l.Span = l.Span.Add(d)
+			}
 			l.Chars = slices.Clone(l.Chars)
 			for i := range l.Chars {
 				l.Chars[i].Box = l.Chars[i].Box.Add(d)

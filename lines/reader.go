@@ -35,6 +35,17 @@ type Line struct {
 	// pixels, and not read again for this one.
 	Reused bool
 	Chars  []Char // the characters' boxes, when the engine reports them
+	// Span is where the engine read the line when that reaches past Box
+	// (see Reading.Span); zero otherwise.
+	Span image.Rectangle
+}
+
+// Extent is where the line's Text is in the frame: Span, or Box.
+func (l Line) Extent() image.Rectangle {
+	if !l.Span.Empty() {
+		return l.Span
+	}
+	return l.Box
 }
 
 // Metrics count the stage's work; a nil field counts nothing.
@@ -225,7 +236,7 @@ func (r *Reader) read(ctx context.Context, img *image.Gray, fresh []*entry, reus
 		if g.Engine != "" {
 			name = g.Engine
 		}
-		out = append(out, Line{Box: g.Box, Text: g.Text, Confidence: g.Confidence, Engine: name, Chars: g.Chars})
+		out = append(out, Line{Box: g.Box, Text: g.Text, Confidence: g.Confidence, Engine: name, Chars: g.Chars, Span: g.Span})
 	}
 	for _, e := range fresh {
 		for _, l := range out {

@@ -52,7 +52,8 @@ func (in Inspection) Report() FrameReport {
 	r := FrameReport{Seq: in.Frame.Seq, MediaMS: in.Frame.MediaMS, Lines: make([]LineReport, len(in.Lines)), Hits: make([]HitReport, len(in.Hits))}
 	for i, l := range in.Lines {
 		res := in.Matches[i]
-		r.Lines[i] = LineReport{Index: i, Box: match.Box{X: l.Box.Min.X, Y: l.Box.Min.Y, W: l.Box.Dx(), H: l.Box.Dy()},
+		b := l.Extent()
+		r.Lines[i] = LineReport{Index: i, Box: match.Box{X: b.Min.X, Y: b.Min.Y, W: b.Dx(), H: b.Dy()},
 			Text: l.Text, Confidence: math.Round(l.Confidence*10) / 10, Engine: l.Engine, Reused: l.Reused,
 			Brands: res.Brands, Phrases: res.Phrases, Spans: res.Spans}
 	}
@@ -96,7 +97,7 @@ func (in Inspection) JPEG() ([]byte, error) {
 		case l.Reused:
 			c = colourReused
 		}
-		box := l.Box.Sub(off)
+		box := l.Extent().Sub(off)
 		annotate.Box(dst, box, c, 2)
 		label := "#" + strconv.Itoa(i) + " " + strconv.Itoa(int(math.Round(l.Confidence))) + "% " + l.Text
 		annotate.Label(dst, image.Pt(box.Min.X-2, box.Min.Y-2), label, colourLabel, colourBand)

@@ -148,8 +148,9 @@ func (m *monitor) observe(ctx context.Context, st *matchState, f frames.Sampled,
 	st.last = f.Wall
 	ls := make([]match.Line, len(read))
 	for i, l := range read {
+		b := l.Extent()
 		ls[i] = match.Line{Text: l.Text, Confidence: math.Round(l.Confidence*10) / 10, Engine: l.Engine,
-			Box: match.Box{X: l.Box.Min.X, Y: l.Box.Min.Y, W: l.Box.Dx(), H: l.Box.Dy()}}
+			Box: match.Box{X: b.Min.X, Y: b.Min.Y, W: b.Dx(), H: b.Dy()}}
 	}
 	if nr, nm := m.Rules.Load(); nr != nil && nr != st.inForce {
 		st.ev.SetRules(nr, nm)
@@ -176,7 +177,7 @@ func (m *monitor) observe(ctx context.Context, st *matchState, f frames.Sampled,
 		// Only a frame with a matched line can show evidence.
 		boxes := make([]image.Rectangle, len(read))
 		for i, l := range read {
-			boxes[i] = l.Box
+			boxes[i] = l.Extent()
 		}
 		m.recent.add(f, boxes)
 	}

@@ -286,6 +286,7 @@ func TestAutoReadsAFaintCaptionWhole(t *testing.T) {
 		t.Logf("frame %d: the classical detector's widest line %d px", i+1, widest)
 		require.Contains(t, got, want, "frame %d: %v", i+1, got)
 		require.Equal(t, "ppocr", got[want].Engine)
+		require.Greater(t, got[want].Extent().Dx(), 400, "frame %d: where the whole line was read", i+1)
 	}
 }
 
