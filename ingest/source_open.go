@@ -34,15 +34,12 @@ func (s *Source) open(ctx context.Context) error {
 		if err := cp.ToCodecContext(cc); err != nil {
 			return fmt.Errorf("ingest: codec parameters: %w", err)
 		}
-		// One thread: a worker's streams share the cores, and each frame
-		// thread holds decoder state and frames of its own (memory per
-		// stream). Decoding keyframes first, a file's replay takes no less
-		// time with two (the line reader sets its pace), and 4-5 % more CPU
-		// (the bench clip: 2.03 against 1.94 CPU-s, 1.55 s either way,
-		// medians of 5): only a file decoded whole (DecodeAll) takes two.
-		threads := 1
-		if !s.in.network && s.opts.Decode == DecodeAll {
-			threads = 2
+		// A network stream decodes on one thread: a worker's streams share
+		// the cores, and each frame thread holds decoder state and frames
+		// of its own (memory per stream). A file takes two, for speed.
+		threads := 2
+		if s.in.network {
+			threads = 1
 		}
 		cc.SetThreadCount(threads)
 		cc.SetThreadType(astiav.ThreadTypeFrame)

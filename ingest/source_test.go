@@ -618,18 +618,3 @@ func TestLocalPath(t *testing.T) {
 		require.Equal(t, tc.want, got, tc.in)
 	}
 }
-
-// TestFileDecodeThreads: a file decodes on one thread, keyframes first
-// (a second frame thread costs CPU and saves a replay no time), and on two
-// when every frame is decoded.
-func TestFileDecodeThreads(t *testing.T) {
-	for _, tc := range []struct {
-		mode DecodeMode
-		want int
-	}{{DecodeAuto, 1}, {DecodeKeyframes, 1}, {DecodeAll, 2}} {
-		src, err := Open(context.Background(), h264Clip(t), Options{Decode: tc.mode, Logger: quietLogger()})
-		require.NoError(t, err)
-		require.Equal(t, tc.want, src.cc.ThreadCount(), "decode mode %v", tc.mode)
-		require.NoError(t, src.Close())
-	}
-}
