@@ -95,6 +95,10 @@ type Caption struct {
 	Counterfeit bool `json:"counterfeit"`
 }
 
+// Revision changes whenever the same Clip generates another video (a fix):
+// a cache of generated clips keyed by their spec keys by it too.
+const Revision = 2 // 2: a photo background at another rate than 25 fps is no longer cut short
+
 // Clip describes a video to generate: a synthetic background and captions.
 type Clip struct {
 	// Name identifies the clip in ground truth and eval tables.

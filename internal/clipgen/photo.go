@@ -86,8 +86,11 @@ func photoChain(c Clip, spec photoSpec, path string) string {
 	wy := wx / 2
 	x := fmt.Sprintf("%.3f*(1-cos(%.5f*t))", ax, wx)
 	y := fmt.Sprintf("%.3f*(1-cos(%.5f*t))", ay, wy)
-	return fmt.Sprintf("movie=filename=%s,loop=loop=-1:size=1:start=0,setpts=N/(%d*TB),format=yuv420p,crop=%d:%d:x=%s:y=%s,setsar=1",
-		filterValue(path), c.FPS, c.Width, c.Height, filterValue(x), filterValue(y))
+	// fps= gives the chain the clip's frame rate (the movie source says 25):
+	// without it a clip of another rate came out at 25 fps, its frame count
+	// reached after DurationMS * FPS/25, cut short.
+	return fmt.Sprintf("movie=filename=%s,loop=loop=-1:size=1:start=0,setpts=N/(%d*TB),fps=%d,format=yuv420p,crop=%d:%d:x=%s:y=%s,setsar=1",
+		filterValue(path), c.FPS, c.FPS, c.Width, c.Height, filterValue(x), filterValue(y))
 }
 
 // writePhoto renders the picture of spec for a clip of w x h into a PNG at path.

@@ -144,3 +144,18 @@ func TestBenchClip(t *testing.T) {
 	require.True(t, isPhoto)
 	require.NoError(t, err)
 }
+
+// TestGeneratePhotoAtItsRate: a photo background at a rate other than the
+// movie source's 25 fps lasts DurationMS (it came out at 25 fps, cut short
+// after DurationMS * FPS/25).
+func TestGeneratePhotoAtItsRate(t *testing.T) {
+	requireFFmpeg(t)
+	out := filepath.Join(t.TempDir(), "photo15.mp4")
+	_, err := Generate(context.Background(), Clip{Name: "photo15", Width: 320, Height: 192, DurationMS: 2000, FPS: 15,
+		Background: "photo"}, out)
+	require.NoError(t, err)
+	p := probe(t, out)
+	require.Equal(t, "15/1", p.Streams[0].FrameRate)
+	require.Equal(t, "30", p.Streams[0].NbFrames)
+	require.Equal(t, "2.000000", p.Format.Duration)
+}

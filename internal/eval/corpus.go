@@ -57,6 +57,7 @@ func specHash(c clipgen.Clip) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("eval: clip %s: %w", c.Name, err)
 	}
+	js = fmt.Appendf(js, "\nclipgen revision %d", clipgen.Revision)
 	sum := sha256.Sum256(js)
 	return hex.EncodeToString(sum[:]), nil
 }
