@@ -97,7 +97,9 @@ type Caption struct {
 
 // Revision changes whenever the same Clip generates another video (a fix):
 // a cache of generated clips keyed by their spec keys by it too.
-const Revision = 2 // 2: a photo background at another rate than 25 fps is no longer cut short
+// 2: a photo background at another rate than 25 fps is no longer cut short;
+// cellauto and life are seeded (they were random at each run).
+const Revision = 2
 
 // Clip describes a video to generate: a synthetic background and captions.
 type Clip struct {

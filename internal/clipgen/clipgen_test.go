@@ -444,7 +444,9 @@ func TestBackground(t *testing.T) {
 		{"testsrc2", "testsrc2=size=720x1280:rate=25,scale=720:1280,setsar=1,fps=25"},
 		{"color=c=0x336699", "color=c=0x336699:size=720x1280:rate=25,scale=720:1280,setsar=1,fps=25"},
 		{"testsrc2=s=320x240:r=30,eq=brightness=-0.3", "testsrc2=s=320x240:r=30,eq=brightness=-0.3,scale=720:1280,setsar=1,fps=25"},
-		{"cellauto", "cellauto=size=180x320:rate=25:start_full=1,scale=720:1280:flags=neighbor,setsar=1,fps=25"},
+		{"cellauto", "cellauto=size=180x320:rate=25:seed=1:start_full=1,scale=720:1280:flags=neighbor,setsar=1,fps=25"},
+		{"life=mold=10", "life=mold=10:size=180x320:rate=25:seed=1,scale=720:1280:flags=neighbor,setsar=1,fps=25"},
+		{"cellauto=rule=30:seed=7", "cellauto=rule=30:seed=7:size=180x320:rate=25:start_full=1,scale=720:1280:flags=neighbor,setsar=1,fps=25"},
 		{"mandelbrot", "mandelbrot=size=180x320:rate=25,scale=720:1280:flags=neighbor,setsar=1,fps=25"},
 	}
 	for _, tt := range tests {

@@ -101,6 +101,11 @@ func background(c Clip, photo string) string {
 	if !keys["r"] && !keys["rate"] {
 		parts = append(parts, fmt.Sprintf("rate=%d", c.FPS))
 	}
+	if (name == "cellauto" || name == "life") && !keys["seed"] && !keys["random_seed"] {
+		// Their random fill is seeded afresh at each run otherwise: the same
+		// clip came out another picture each time it was made.
+		parts = append(parts, "seed=1")
+	}
 	if name == "cellauto" && !keys["start_full"] {
 		// Without it the pattern grows one row per frame from an empty picture.
 		parts = append(parts, "start_full=1")
