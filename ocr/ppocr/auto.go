@@ -127,7 +127,7 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 			}
 		}
 		for _, b := range retry {
-			line, err := a.widen(ctx, img, b)
+			line, err := lineAcross(ctx, a.PP, img, b)
 			if err != nil {
 				return nil, err
 			}
@@ -162,19 +162,13 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 	return out, nil
 }
 
-// widen returns the line the classical box is part of, as PP-OCR's
-// detector finds it at full scale in the strip of the frame around the
-// box's rows: the classical detector cuts a faint line, or one over a busy
-// background, into fragments ("Gallera re" of "Prada Galleria replica",
-// low contrast over noise), which neither engine reads whole. It returns
-// the empty rectangle (read the box as it is) when the detector finds no
-// level line there.
-func (a *Auto) widen(ctx context.Context, img *image.Gray, box image.Rectangle) (image.Rectangle, error) {
-	return lineAcross(ctx, a.PP, img, box)
-}
-
 // lineAcross is lineAt over the strip of the frame across box's rows, and
-// half its height above and below.
+// half its height above and below: the line a classical box, or a coarse
+// scan's, is part of, as the detector finds it at full scale. The
+// classical detector cuts a faint line, or one over a busy background,
+// into fragments ("Gallera re" of "Prada Galleria replica", low contrast
+// over noise), which neither engine reads whole. Empty when the detector
+// finds no level line there (read the box as it is).
 func lineAcross(ctx context.Context, pp *Engine, img *image.Gray, box image.Rectangle) (image.Rectangle, error) {
 	h := box.Dy()
 	return lineAt(ctx, pp, img, box, image.Rect(img.Rect.Min.X, box.Min.Y-h/2, img.Rect.Max.X, box.Max.Y+h/2))
@@ -323,24 +317,29 @@ func dropInside(crops []lines.Crop, b Box) []lines.Crop {
 // sameAsBox reports whether one of boxes is the line r, as sameAsAny.
 func sameAsBox(boxes []Box, r image.Rectangle) bool {
 	for _, b := range boxes {
-		if sameAsAny([]lines.Crop{{Box: b.bounds()}}, r) {
+		if sameLine(b.bounds(), r) {
 			return true
 		}
 	}
 	return false
 }
 
-// sameAsAny reports whether a crop's Box is the line r: their intersection
-// over union is at least autoSame.
+// sameAsAny reports whether a crop's Box is the line r.
 func sameAsAny(crops []lines.Crop, r image.Rectangle) bool {
-	area := func(r image.Rectangle) int { return r.Dx() * r.Dy() }
 	for _, c := range crops {
-		in := area(c.Box.Intersect(r))
-		if float64(in) >= autoSame*float64(area(c.Box)+area(r)-in) {
+		if sameLine(c.Box, r) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameLine reports whether a and b are one line: their intersection over
+// union is at least autoSame.
+func sameLine(a, b image.Rectangle) bool {
+	area := func(r image.Rectangle) int { return r.Dx() * r.Dy() }
+	in := area(a.Intersect(b))
+	return float64(in) >= autoSame*float64(area(a)+area(b)-in)
 }
 
 // tooFew reports whether text, Latin only, has fewer characters than
