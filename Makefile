@@ -8,6 +8,13 @@ GO      ?= go
 BIN     := bin/streamwatch
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
+# Faces the eval corpus's held-out set draws with (clipgen's font keys cjk-kai,
+# script, hand…): brush, Ming and Hei CJK, script, display and handwriting faces.
+EVAL_FONT_PKGS := fonts-arphic-ukai fonts-arphic-uming fonts-wqy-microhei fonts-urw-base35 \
+	fonts-comic-neue fonts-dancingscript fonts-lobster fonts-bebas-neue fonts-yanone-kaffeesatz \
+	fonts-dkg-handwriting fonts-humor-sans fonts-dejavu-extra
+# Defined before DEB_PKGS: := expands at once (placed after, it was empty there).
+
 # Debian 12 packages: FFmpeg 5.1 libraries for go-astiav, Tesseract 5.3 with
 # English, Simplified and Traditional Chinese, the ffmpeg CLI and fonts for the clip generator.
 # g++: gosseract's bridge to Tesseract is C++. libjpeg-turbo encodes evidence JPEGs.
@@ -18,12 +25,6 @@ DEB_PKGS := gcc g++ pkg-config ffmpeg \
 	fonts-dejavu-core fonts-liberation2 fonts-noto-cjk chromium curl ca-certificates openssl \
 	nginx libnginx-mod-rtmp \
 	$(EVAL_FONT_PKGS)
-
-# Faces the eval corpus's held-out set draws with (clipgen's font keys cjk-kai,
-# script, hand…): brush, Ming and Hei CJK, script, display and handwriting faces.
-EVAL_FONT_PKGS := fonts-arphic-ukai fonts-arphic-uming fonts-wqy-microhei fonts-urw-base35 \
-	fonts-comic-neue fonts-dancingscript fonts-lobster fonts-bebas-neue fonts-yanone-kaffeesatz \
-	fonts-dkg-handwriting fonts-humor-sans fonts-dejavu-extra
 
 .PHONY: all deps build run test ppocr-files bench bench-ratio bench-live swbench demo-clip vet clean lint
 
