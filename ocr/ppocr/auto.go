@@ -133,6 +133,12 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 			}
 			c := lines.Crop{Box: b, Text: b}
 			if !line.Empty() {
+				// The line holds the classical glyphs too: over a busy
+				// picture the detector may find only the line's first
+				// words, whose confident reading would put a part of
+				// the line in place of the whole.
+				t := glyphs[b]
+				line.Min.X, line.Max.X = min(line.Min.X, t.Min.X), max(line.Max.X, t.Max.X)
 				c.Quad, spans[b] = levelBox(line).Quad, line
 			}
 			pp = append(pp, c)

@@ -5,8 +5,10 @@ import (
 	"image"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/stretchr/testify/require"
 
@@ -322,4 +324,50 @@ func TestRefineFindsTheWholeLine(t *testing.T) {
 	unchanged := []Box{cutShort}
 	require.NoError(t, st.refine(context.Background(), img, unchanged, defaultDetLen))
 	require.Equal(t, cutShort.bounds(), unchanged[0].bounds(), "a scan at full scale is not refined")
+}
+
+// TestAutoKeepsTheWholeLineOverABusyPicture: a caption over the game of
+// life, as the eval's busy60-life-caption shows it 25 and 28 s in, where
+// earlier frames read as junk (Quick). Tesseract reads the classical line
+// without confidence; PP-OCR's detector, over the line's rows, finds only
+// its first words ("Rolex GMT super", "Rolex GMT supercop"), and PP-OCR,
+// reading just those, would put a more confident part of the line in
+// place of the whole. The line read again spans the classical glyphs too.
+func TestAutoKeepsTheWholeLineOverABusyPicture(t *testing.T) {
+	dir := t.TempDir()
+	clip := filepath.Join(dir, "life.mp4")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := clipgen.Generate(ctx, clipgen.Clip{Name: "life", DurationMS: 31000, FPS: 15, Background: "life=mold=10:life_color=0x66ccff:death_color=0x101820",
+		Captions: []clipgen.Caption{{Text: "Rolex GMT super copy", StartMS: 24500, EndMS: 31000, Font: "sans-bold", Size: 46, Border: 3}}}, clip)
+	require.NoError(t, err)
+	pool, err := ocr.NewPool(ocr.Options{Size: 1})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, pool.Close()) }()
+	a := &Auto{Classic: pool, PP: newEngine(t, Options{Size: 1, Lazy: true})}
+	letters := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if unicode.IsLetter(r) {
+				return r
+			}
+			return -1
+		}, s)
+	}
+	for _, sec := range []string{"25", "28", "28.067"} {
+		png := filepath.Join(dir, sec+".png")
+		testutil.FFmpeg(t, "-ss", sec, "-i", clip, "-vf", "extractplanes=y", "-frames:v", "1", png) // the luma, as streamwatch reads it
+		img := testutil.LoadGray(t, png)
+		var crops []lines.Crop
+		for _, b := range lines.Detect(img, lines.DetectOptions{}) {
+			crops = append(crops, lines.Crop{Box: b, Text: b, Quick: true})
+		}
+		got, err := a.ReadLines(ctx, img, crops)
+		require.NoError(t, err)
+		var read []string
+		for _, g := range got {
+			t.Logf("%s s: %v %q %.0f %s span %v", sec, g.Box, g.Text, g.Confidence, g.Engine, g.Span)
+			read = append(read, letters(g.Text))
+		}
+		require.Contains(t, read, "RolexGMTsupercopy", "%s s", sec)
+	}
 }
