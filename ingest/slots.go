@@ -14,7 +14,10 @@ import (
 // (make bench-live N=80: 0.16 of 1.5 cores read lines; caption-to-alert p95
 // 16 s). With slots, a decoder waits for one; one that waits falls behind the
 // live edge and decodes keyframes only, as designed for overload. Files and
-// replays do not take slots. The zero value (nil) bounds nothing.
+// replays do not take slots. The zero value (nil) bounds nothing. A worker
+// has one slot per core: with one per two cores, the GOPs decoded again at a
+// caption's onset queued for the one slot of a 2-core worker, which then
+// ran at 1.1 cores (N=80: p95 9.3 s, against 6.5 s with two).
 type DecodeSlots chan struct{}
 
 // NewDecodeSlots returns n slots (at least 1).

@@ -262,7 +262,7 @@ func wire(ctx context.Context, c *common, noEmbedded bool) (_ *wiring, err error
 	w.closers = append(w.closers, func() { w.closed("OCR engine", rd.close()) })
 	w.ocr = rd
 	w.sched = lines.NewScheduler(rd.engine, lines.SchedulerOptions{})
-	w.decoders = ingest.NewDecodeSlots(runtime.NumCPU() / 2)
+	w.decoders = ingest.NewDecodeSlots(runtime.NumCPU())
 	// An open mostly waits (the network, the first keyframe of a 2 s GOP):
 	// one per CPU let 40 RTMP streams attach over 35 s in make bench-live.
 	w.opens = ingest.NewOpenGate(opensPerCPU * runtime.NumCPU())
