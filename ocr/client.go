@@ -1,6 +1,7 @@
 package ocr
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
@@ -42,6 +43,18 @@ type worker struct {
 	// chi_tra is configured with chi_sim.
 	traditional tesseract
 	inited      map[tesseract]bool
+	// seen are the renderings read since forget, with the client that read
+	// each and what it read: a line's retries may render it as a rendering
+	// read before (an alternate that keeps every glyph the first kept), and
+	// the same pixels read by the same model read alike.
+	seen []seenRead
+}
+
+// seenRead is one read remembered in worker.seen.
+type seenRead struct {
+	c   tesseract
+	img *image.Gray
+	r   reading
 }
 
 // newWorker creates and sets up the clients for langs; on failure it frees
@@ -197,10 +210,44 @@ func newClient() *gosseract.Client {
 
 // readLine reads img as one line with c, initialising c first if need be.
 func (w *worker) readLine(c tesseract, img *image.Gray) (reading, error) {
+	for _, s := range w.seen {
+		if s.c == c && sameGray(s.img, img) {
+			return s.r, nil
+		}
+	}
 	if err := w.ready(c); err != nil {
 		return reading{}, err
 	}
-	return readLine(c, img)
+	r, err := readLine(c, img)
+	if err == nil {
+		w.seen = append(w.seen, seenRead{c: c, img: img, r: r})
+	}
+	return r, err
+}
+
+// forget empties w.seen: the renderings of the next line are its own.
+func (w *worker) forget() {
+	clear(w.seen)
+	w.seen = w.seen[:0]
+}
+
+// sameGray reports whether a and b have the same size and pixels.
+func sameGray(a, b *image.Gray) bool {
+	if a == b {
+		return true
+	}
+	dx, dy := a.Rect.Dx(), a.Rect.Dy()
+	if dx != b.Rect.Dx() || dy != b.Rect.Dy() {
+		return false
+	}
+	for y := range dy {
+		ra := a.Pix[a.PixOffset(a.Rect.Min.X, a.Rect.Min.Y+y):][:dx]
+		rb := b.Pix[b.PixOffset(b.Rect.Min.X, b.Rect.Min.Y+y):][:dx]
+		if !bytes.Equal(ra, rb) {
+			return false
+		}
+	}
+	return true
 }
 
 func readPage(c tesseract, img *image.Gray) ([]Line, error) {

@@ -22,6 +22,7 @@ func (w *worker) read(img *image.Gray, regions []image.Rectangle, efforts []effo
 // Chinese-only lines (measured: "古驰 高仿 包包" came back as "古驰 ath aS"
 // with eng+chi_sim and exactly with chi_sim).
 func (w *worker) readPage(img *image.Gray) ([]Line, error) {
+	defer w.forget()
 	if err := w.ready(w.all); err != nil {
 		return nil, err
 	}
@@ -97,6 +98,7 @@ func (w *worker) readRegion(img *image.Gray, r image.Rectangle) (Line, error) {
 // or garbage: a line where a busy background read as junk before, whose
 // every retry costs as much as the first read and reads junk again.
 func (w *worker) readCrop(img *image.Gray, r image.Rectangle, e effort) (Line, error) {
+	defer w.forget()
 	sub, ok := img.SubImage(around(r, img.Rect)).(*image.Gray)
 	if !ok {
 		return Line{}, nil
