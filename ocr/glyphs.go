@@ -74,57 +74,93 @@ func pickGlyphs(img *image.Gray, light []bool, w, h int, core image.Rectangle, p
 	return ink, lightText
 }
 
-// components labels the 4-connected components of equal class in light
-// with union-find: label[i] is the index in comps of pixel i's component.
+// components labels the 4-connected components of equal class in light:
+// label[i] is the index in comps of pixel i's component, comps ordered by
+// their first pixel (in rows, top to bottom). It joins runs of one class
+// along a row, with union-find over the runs (a line's pixels come in runs
+// of several: far fewer unions than one per pixel).
 func components(img *image.Gray, light []bool, w, h int) (label []int32, comps []comp) {
+	runs := pixelRuns(light, w, h)
 	var sets unionfind.Sets
-	sets.Reset(w * h)
-	for y := range h {
-		for x := range w {
-			i := y*w + x
-			if x > 0 && light[i-1] == light[i] {
-				sets.Union(i-1, i)
+	sets.Reset(len(runs))
+	// prev is the first run of the row above, cur of this one.
+	prev, cur := 0, 0
+	for y := 1; y < h; y++ {
+		for cur < len(runs) && runs[cur].y < y {
+			cur++
+		}
+		j := prev
+		for i := cur; i < len(runs) && runs[i].y == y; i++ {
+			r := runs[i]
+			// Runs of the row above that overlap r's columns (they tile the
+			// row above, so j only moves on).
+			for j < cur && runs[j].x1 < r.x0 {
+				j++
 			}
-			if y > 0 && light[i-w] == light[i] {
-				sets.Union(i-w, i)
+			for k := j; k < cur && runs[k].x0 <= r.x1; k++ {
+				if light[runs[k].y*w+runs[k].x0] == light[y*w+r.x0] {
+					sets.Union(k, i)
+				}
 			}
 		}
+		prev = cur
 	}
-	// label takes over the roots' memory: a root is the smallest index of
-	// its set, so its entry turns into a label before any member's is
-	// read, and roots[i] is read before it is overwritten.
+	// A set's root is its first run, whose first pixel is the set's first:
+	// labels are given in the order of the pixel-wise labelling.
 	roots := sets.Roots()
-	label = roots
-	for i, r := range roots {
-		if int(r) == i {
-			label[i] = int32(len(comps))
-			x, y := i%w, i/w
-			v := img.Pix[img.PixOffset(img.Rect.Min.X+x, img.Rect.Min.Y+y)]
-			comps = append(comps, comp{x0: x, y0: y, x1: x, y1: y, light: light[i], peak: v})
+	label = make([]int32, w*h)
+	for i, r := range runs {
+		var c *comp
+		if int(roots[i]) == i {
+			roots[i] = int32(len(comps))
+			v := img.Pix[img.PixOffset(img.Rect.Min.X+r.x0, img.Rect.Min.Y+r.y)]
+			comps = append(comps, comp{x0: r.x0, y0: r.y, x1: r.x1, y1: r.y, light: light[r.y*w+r.x0], peak: v})
+			c = &comps[len(comps)-1]
 		} else {
-			label[i] = label[r]
+			roots[i] = roots[roots[i]]
+			c = &comps[roots[i]]
 		}
-	}
-	for i, l := range label {
-		c := &comps[l]
-		x, y := i%w, i/w
-		v := img.Pix[img.PixOffset(img.Rect.Min.X+x, img.Rect.Min.Y+y)]
-		if c.light {
-			c.peak = max(c.peak, v)
-		} else {
-			c.peak = min(c.peak, v)
+		l := roots[i]
+		row := img.Pix[img.PixOffset(img.Rect.Min.X, img.Rect.Min.Y+r.y):]
+		for x := r.x0; x <= r.x1; x++ {
+			label[r.y*w+x] = l
+			if c.light {
+				c.peak = max(c.peak, row[x])
+			} else {
+				c.peak = min(c.peak, row[x])
+			}
 		}
-		c.x0, c.x1 = min(c.x0, x), max(c.x1, x)
-		c.y0, c.y1 = min(c.y0, y), max(c.y1, y)
-		c.area++
-		if x == 0 || x == w-1 {
+		c.x0, c.x1 = min(c.x0, r.x0), max(c.x1, r.x1)
+		c.y0, c.y1 = min(c.y0, r.y), max(c.y1, r.y)
+		n := r.x1 - r.x0 + 1
+		c.area += n
+		if r.x0 == 0 || r.x1 == w-1 {
 			c.side = true
 		}
-		if y == 0 || y == h-1 {
-			c.edge++
+		if r.y == 0 || r.y == h-1 {
+			c.edge += n
 		}
 	}
 	return label, comps
+}
+
+// run is a row's span of pixels of one class, x0 to x1 inclusive.
+type run struct{ x0, x1, y int }
+
+// pixelRuns splits each row of light into runs of one class, row by row.
+func pixelRuns(light []bool, w, h int) []run {
+	var runs []run
+	for y := range h {
+		row := light[y*w : (y+1)*w]
+		x0 := 0
+		for x := 1; x <= w; x++ {
+			if x == w || row[x] != row[x0] {
+				runs = append(runs, run{x0: x0, x1: x - 1, y: y})
+				x0 = x
+			}
+		}
+	}
+	return runs
 }
 
 // place decides where c lies relative to the line in core, in a crop h
