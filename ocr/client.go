@@ -2,11 +2,11 @@ package ocr
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -158,7 +158,7 @@ func initClient(c tesseract) error {
 	for i := range blank.Pix {
 		blank.Pix[i] = 255
 	}
-	if err := c.SetImageFromBytes(encodePGM(blank)); err != nil {
+	if err := c.SetImageFromBytes(encodeBMP(blank)); err != nil {
 		return fmt.Errorf("ocr: init tesseract: %w", err)
 	}
 	if _, err := c.Text(); err != nil {
@@ -301,24 +301,42 @@ func setImage(c tesseract, img *image.Gray, psm gosseract.PageSegMode) error {
 	if err := c.SetPageSegMode(psm); err != nil {
 		return fmt.Errorf("ocr: page segmentation mode: %w", err)
 	}
-	if err := c.SetImageFromBytes(encodePGM(img)); err != nil {
+	if err := c.SetImageFromBytes(encodeBMP(img)); err != nil {
 		return fmt.Errorf("ocr: set image: %w", err)
 	}
 	return nil
 }
 
-// encodePGM writes img as a binary PGM, which Leptonica reads without a codec
-// and at almost no cost next to PNG.
-func encodePGM(img *image.Gray) []byte {
+// encodeBMP writes img as an uncompressed 8-bit BMP with a grey palette,
+// which Leptonica reads straight from memory: its PGM reader takes the
+// pixels one fread at a time (1.1 ms for a 600x120 line, against 0.01 ms
+// for the BMP, measured here), a cost each read of a line paid. Tesseract
+// turns the palette back into the same grey levels.
+func encodeBMP(img *image.Gray) []byte {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
-	header := "P5\n" + strconv.Itoa(w) + " " + strconv.Itoa(h) + "\n255\n"
-	buf := make([]byte, 0, len(header)+w*h)
-	buf = append(buf, header...)
-	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
-		off := img.PixOffset(img.Rect.Min.X, y)
-		buf = append(buf, img.Pix[off:off+w]...)
+	stride := (w + 3) &^ 3 // rows are padded to 4 bytes
+	const off = 14 + 40 + 4*256
+	b := make([]byte, off+stride*h)
+	le := binary.LittleEndian
+	b[0], b[1] = 'B', 'M'
+	le.PutUint32(b[2:], uint32(len(b)))
+	le.PutUint32(b[10:], off)
+	le.PutUint32(b[14:], 40) // BITMAPINFOHEADER
+	le.PutUint32(b[18:], uint32(w))
+	le.PutUint32(b[22:], uint32(h)) // positive: rows bottom up
+	le.PutUint16(b[26:], 1)         // planes
+	le.PutUint16(b[28:], 8)         // bits per pixel
+	le.PutUint32(b[34:], uint32(stride*h))
+	le.PutUint32(b[46:], 256) // palette entries
+	for i := range 256 {
+		p := b[54+4*i:]
+		p[0], p[1], p[2] = byte(i), byte(i), byte(i)
 	}
-	return buf
+	for y := range h {
+		src := img.PixOffset(img.Rect.Min.X, img.Rect.Min.Y+y)
+		copy(b[off+(h-1-y)*stride:], img.Pix[src:src+w])
+	}
+	return b
 }
 
 // joinWords joins the words of a line with spaces, but none next to a Han

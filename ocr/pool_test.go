@@ -1,6 +1,7 @@
 package ocr
 
 import (
+	"bytes"
 	"context"
 	"image"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/streamwatch/streamwatch/internal/testutil"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/image/bmp"
 )
 
 func TestMain(m *testing.M) { testutil.Main(m) }
@@ -136,11 +138,11 @@ func TestCleanText(t *testing.T) {
 	}
 }
 
-func BenchmarkEncodePGM(b *testing.B) {
+func BenchmarkEncodeBMP(b *testing.B) {
 	img := image.NewGray(image.Rect(0, 0, 720, 1280))
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = encodePGM(img)
+		_ = encodeBMP(img)
 	}
 }
 
@@ -167,4 +169,30 @@ func TestConcurrentPoolsKeepStderr(t *testing.T) {
 	after, err := os.Readlink("/proc/self/fd/2")
 	require.NoError(t, err)
 	require.Equal(t, before, after)
+}
+
+// TestEncodeBMPKeepsPixels: the BMP handed to Tesseract decodes to the
+// grey levels of the image, of any width (rows padded to 4 bytes) and for
+// a sub-image; Tesseract takes it (initClient reads a blank one).
+func TestEncodeBMPKeepsPixels(t *testing.T) {
+	for _, size := range []image.Point{{1, 1}, {3, 2}, {5, 7}, {601, 33}} {
+		full := image.NewGray(image.Rect(0, 0, size.X+3, size.Y+2))
+		for i := range full.Pix {
+			full.Pix[i] = uint8(i * 37)
+		}
+		img := full.SubImage(image.Rect(2, 1, 2+size.X, 1+size.Y)).(*image.Gray)
+		got, err := bmp.Decode(bytes.NewReader(encodeBMP(img)))
+		require.NoError(t, err, "%v", size)
+		require.Equal(t, image.Rect(0, 0, size.X, size.Y), got.Bounds())
+		for y := range size.Y {
+			for x := range size.X {
+				r, _, _, _ := got.At(x, y).RGBA()
+				require.Equal(t, img.GrayAt(2+x, 1+y).Y, uint8(r>>8), "pixel %d,%d of %v", x, y, size)
+			}
+		}
+	}
+	c := newClient()
+	defer func() { require.NoError(t, closeClient(c)) }()
+	require.NoError(t, c.SetLanguage("eng"))
+	require.NoError(t, initClient(c))
 }
