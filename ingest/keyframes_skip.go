@@ -28,7 +28,9 @@ func (s *Source) sendDiscarding(p *astiav.Packet, d discard) error {
 		skipFrames(k.codec, d)
 		k.discard = d
 	}
-	return s.cc.SendPacket(p) //nolint:wrapcheck // the callers wrap it (badData)
+	err := s.cc.SendPacket(p)
+	s.lastSendErr = err
+	return err //nolint:wrapcheck // the callers wrap it (badData)
 }
 
 // frameMS is the media time the clock would give the frame in packet p,

@@ -123,6 +123,9 @@ type Source struct {
 	pacer       *time.Timer
 	badPackets  int // corrupt packets skipped, in all
 	badInARow   int // corrupt packets skipped since the last good frame
+	// lastSendErr is what the decoder said of the last packet sent to it:
+	// a file whose last packet it rejects was cut short (see drain).
+	lastSendErr error
 	clampEvents int
 }
 

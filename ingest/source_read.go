@@ -113,6 +113,13 @@ func (s *Source) drain(ctx context.Context, handle func(Frame) error) error {
 	if flushErr != nil {
 		return fmt.Errorf("decode %s: ingest: flush decoder: %w", s.in.redacted, flushErr)
 	}
+	// A file decoded on one thread says that it was cut short when its
+	// last packet is sent (with frame threads, when the decoder is flushed):
+	// that packet's rejection, tolerated as corrupt data along the way, ends
+	// the file with the error all the same.
+	if s.lastSendErr != nil && !s.in.network {
+		return fmt.Errorf("decode %s: ingest: send packet: %w", s.in.redacted, s.lastSendErr)
+	}
 	return nil
 }
 
