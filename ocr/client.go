@@ -42,7 +42,11 @@ type worker struct {
 	// Simplified model doubts a character (see readChinese); nil unless
 	// chi_tra is configured with chi_sim.
 	traditional tesseract
-	inited      map[tesseract]bool
+	// sharedMu, when set, is the lock of traditional, which other
+	// workers of the pool share (Pool.shareTraditional): held while it
+	// reads, and the pool frees it, not the worker.
+	sharedMu *sync.Mutex
+	inited   map[tesseract]bool
 	// seen are the renderings read since forget, with the client that read
 	// each and what it read: a line's retries may render it as a rendering
 	// read before (an alternate that keeps every glyph the first kept), and
@@ -183,6 +187,9 @@ func (w *worker) close() error {
 	defer initMu.Unlock()
 	var errs []error
 	for _, c := range w.clients() {
+		if w.sharedMu != nil && c == w.traditional {
+			continue // the pool's to free
+		}
 		if err := c.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("ocr: close tesseract: %w", err))
 		}
@@ -214,6 +221,10 @@ func (w *worker) readLine(c tesseract, img *image.Gray) (reading, error) {
 		if s.c == c && sameGray(s.img, img) {
 			return s.r, nil
 		}
+	}
+	if w.sharedMu != nil && c == w.traditional {
+		w.sharedMu.Lock()
+		defer w.sharedMu.Unlock()
 	}
 	if err := w.ready(c); err != nil {
 		return reading{}, err

@@ -1,7 +1,10 @@
 package ocr
 
 import (
+	"context"
+	"image"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -83,4 +86,43 @@ func TestReadTraditionalChinese(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "香奈儿精仿包邮", strings.ReplaceAll(l.Text, " ", ""))
 	require.Equal(t, 1, n.traditional.lines, "no Traditional read for a sure Simplified line")
+}
+
+// TestPoolSharesTheTraditionalModel: the workers of a pool read with one
+// Traditional Chinese client between them (initialised once, behind a
+// lock), and lines that need it read alike from every worker at once; the
+// pool frees it once, after its workers.
+func TestPoolSharesTheTraditionalModel(t *testing.T) {
+	p, err := NewPool(Options{Size: 3})
+	require.NoError(t, err)
+	require.NotNil(t, p.shared, "a pool of three shares its Traditional client")
+	const cjk = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+	img := renderFrame(t, "color=c=0x1e2430:size=720x1280",
+		frameText{text: "古馳 高仿 包包", font: cjk, size: 48, x: "(w-tw)/2", y: "940", style: demoStyle})
+	box := caption(t, img)
+	var wg sync.WaitGroup
+	texts := make([]string, 9)
+	errs := make([]error, len(texts))
+	for i := range texts {
+		wg.Go(func() {
+			ls, err := p.Read(context.Background(), img, []image.Rectangle{box})
+			errs[i] = err
+			for _, l := range ls {
+				texts[i] += strings.ReplaceAll(l.Text, " ", "")
+			}
+		})
+	}
+	wg.Wait()
+	for i := range texts {
+		require.NoError(t, errs[i])
+		require.Equal(t, "古馳高仿包包", texts[i], "read %d", i)
+	}
+	require.NoError(t, p.Close())
+	require.Nil(t, p.shared)
+	require.NoError(t, p.Close(), "a second Close frees nothing twice")
+
+	one, err := NewPool(Options{Size: 1})
+	require.NoError(t, err)
+	require.Nil(t, one.shared, "a pool of one has nothing to share")
+	require.NoError(t, one.Close())
 }

@@ -72,6 +72,9 @@ type Pool struct {
 	mu    sync.RWMutex
 	close bool
 	errs  []error // of freeing the clients, for Close
+	// shared is the client the workers share (shareTraditional), freed
+	// by Close after them; under mu once the workers run.
+	shared tesseract
 }
 
 // NewPool starts the clients. It fails when a language's model is missing.
@@ -86,15 +89,64 @@ func NewPool(opts Options) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{opts: opts, jobs: make(chan job), stop: make(chan struct{})}
+	workers := make([]*worker, 0, opts.Size)
 	for range opts.Size {
 		w, err := newWorker(opts.Languages)
 		if err != nil {
-			return nil, errors.Join(err, p.Close())
+			for _, w := range workers {
+				err = errors.Join(err, w.close())
+			}
+			return nil, err
 		}
+		workers = append(workers, w)
+	}
+	if err := p.shareTraditional(workers); err != nil {
+		for _, w := range workers {
+			err = errors.Join(err, w.close())
+		}
+		return nil, errors.Join(err, p.closeShared())
+	}
+	for _, w := range workers {
 		p.wg.Add(1)
 		go p.work(w)
 	}
 	return p, nil
+}
+
+// shareTraditional gives every worker the first one's Traditional Chinese
+// client, behind one lock, and frees the others' (not initialised yet):
+// a line is read with it only when the Simplified model doubts a Han
+// character, seldom enough for one client to serve the pool, and each
+// client costs ~75 ms of CPU to initialise and its model's memory. The
+// pool frees it once its workers are done (Close).
+func (p *Pool) shareTraditional(workers []*worker) error {
+	if len(workers) < 2 || workers[0].traditional == nil {
+		return nil
+	}
+	p.shared = workers[0].traditional
+	mu := &sync.Mutex{}
+	var errs []error
+	for i, w := range workers {
+		if i > 0 {
+			if err := closeClient(w.traditional); err != nil {
+				errs = append(errs, err)
+			}
+			w.traditional = p.shared
+		}
+		w.sharedMu = mu
+	}
+	return errors.Join(errs...)
+}
+
+// closeShared frees the client the workers share, if any; call it once
+// they are done.
+func (p *Pool) closeShared() error {
+	if p.shared == nil {
+		return nil
+	}
+	c := p.shared
+	p.shared = nil
+	return closeClient(c)
 }
 
 func checkLanguages(langs []string) error {
@@ -167,8 +219,11 @@ func (p *Pool) Close() error {
 		close(p.stop)
 	})
 	p.wg.Wait()
-	p.mu.RLock()
-	defer p.mu.RUnlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.closeShared(); err != nil {
+		p.errs = append(p.errs, err)
+	}
 	return errors.Join(p.errs...)
 }
 
