@@ -119,10 +119,10 @@ type Source struct {
 	kf keyframer // keyframe-first decoding (keyframes.go)
 
 	// Run state.
-	paceStart   time.Time
-	pacer       *time.Timer
-	badPackets  int // corrupt packets skipped, in all
-	badInARow   int // corrupt packets skipped since the last good frame
+	paceStart  time.Time
+	pacer      *time.Timer
+	badPackets int // corrupt packets skipped, in all
+	badInARow  int // corrupt packets skipped since the last good frame
 	// lastSendErr is what the decoder said of the last packet sent to it:
 	// a file whose last packet it rejects was cut short (see drain).
 	lastSendErr error
