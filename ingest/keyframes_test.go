@@ -154,13 +154,19 @@ func TestDecodeModeFlagForm(t *testing.T) {
 // live stream lasting dur (its bytes spread evenly over that time).
 func pacedStream(t *testing.T, path string, dur time.Duration) string {
 	t.Helper()
+	return pacedStreamEvery(t, path, dur, 10*time.Millisecond)
+}
+
+// pacedStreamEvery is pacedStream sending what is due every tick.
+func pacedStreamEvery(t *testing.T, path string, dur, every time.Duration) string {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "video/mp2t")
 		start := time.Now()
 		const chunk = 188 * 7
-		tick := time.NewTicker(10 * time.Millisecond)
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		sent := 0
 		for sent < len(data) {
@@ -218,6 +224,29 @@ func TestLiveSourceSkipsToCatchUpWithItsEdge(t *testing.T) {
 			require.Greater(t, ms[len(ms)-1], int64(7000), "caught up and went on to the end")
 		})
 	}
+}
+
+// TestLiveSourceNapsAtItsEdge: a live source whose reads wait for input
+// lets it gather for edgeNap before reading on, rather than waking for
+// each packet: over a stream sent a frame's worth every 40 ms, at most one
+// read in each nap waits, and every frame is still handed on, in order,
+// with the lag the naps add bounded.
+func TestLiveSourceNapsAtItsEdge(t *testing.T) {
+	path := testutil.Clip(t, "napped.ts", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "4",
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "mpegts")
+	src := openT(t, pacedStreamEvery(t, path, 4*time.Second, 40*time.Millisecond), Options{Decode: DecodeAll})
+	require.True(t, src.Info().Live)
+	start := time.Now()
+	n := 0
+	require.NoError(t, src.Run(context.Background(), func(Frame) error {
+		n++
+		return nil
+	}))
+	elapsed := time.Since(start)
+	require.Equal(t, 100, n, "every frame")
+	maxWaits := int(elapsed/edgeNap) + 2
+	t.Logf("%d reads of %d waited for input in %v (at most %d)", src.edgeWaits, src.packets.Load(), elapsed, maxWaits)
+	require.LessOrEqual(t, src.edgeWaits, maxWaits, "one waiting read per nap, not one per packet")
 }
 
 func TestRecordingNeverSkips(t *testing.T) {

@@ -126,6 +126,10 @@ type Source struct {
 	// lastSendErr is what the decoder said of the last packet sent to it:
 	// a file whose last packet it rejects was cut short (see drain).
 	lastSendErr error
+	// atEdge: the last read waited for input (a live source naps before
+	// the next: edgeNap).
+	atEdge      bool
+	edgeWaits   int // reads that waited for input, in all
 	clampEvents int
 }
 
