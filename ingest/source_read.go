@@ -88,14 +88,20 @@ func (s *Source) loop(ctx context.Context, handle func(Frame) error) error {
 const edgeNap = 200 * time.Millisecond
 
 // nap waits edgeNap, or until ctx ends.
-func (s *Source) nap(ctx context.Context) error {
-	t := time.NewTimer(edgeNap)
+func (s *Source) nap(ctx context.Context) error { return after(ctx, edgeNap, nil) }
+
+// after waits d and returns nil, or returns ctx's error if it ends first,
+// or ErrClosed if closed is closed first (a nil closed never is).
+func after(ctx context.Context, d time.Duration, closed <-chan struct{}) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-closed:
+		return ErrClosed
 	}
 }
 

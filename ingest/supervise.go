@@ -218,16 +218,7 @@ func (s *Supervised) backoff(ctx context.Context, cause error) error {
 	delay := time.Duration(float64(base) * (0.8 + 0.4*rand.Float64()))
 	s.log.Warn("reconnecting", "attempt", s.attempt, "delay", delay.Round(time.Millisecond), "err", cause)
 	s.emit(Status{State: StateReconnecting, Attempt: s.attempt, Delay: delay, Err: cause})
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.done:
-		return ErrClosed
-	}
+	return after(ctx, delay, s.done)
 }
 
 // Info describes the source as last opened.
