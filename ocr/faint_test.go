@@ -126,3 +126,33 @@ func TestPoolSharesTheTraditionalModel(t *testing.T) {
 	require.Nil(t, one.shared, "a pool of one has nothing to share")
 	require.NoError(t, one.Close())
 }
+
+// TestDoubtsHanOnlyBesideSureHan: the Simplified model's readings that go
+// to the Traditional model, as measured here: Traditional lines, where it
+// reads the characters it knows surely and the others not ("古馳 高仿"), go;
+// a busy background's pictures, read doubtfully throughout, do not, nor
+// does a sure Simplified line.
+func TestDoubtsHanOnlyBesideSureHan(t *testing.T) {
+	words := func(ws ...any) reading {
+		var r reading
+		for i := 0; i < len(ws); i += 2 {
+			r.words = append(r.words, word{text: ws[i].(string), conf: ws[i+1].(float64)})
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name string
+		r    reading
+		want bool
+	}{
+		{"古馳 高仿", words("古", 90.0, "鸯", 0.0, "局", 92.0, "仿", 68.0), true},
+		{"勞力士 復刻錶", words("终", 0.0, "力", 0.0, "士", 91.0, "复", 92.0, "刻", 91.0), true},
+		{"寶格麗 項鍊", words("实", 31.0, "格", 77.0, "踢", 18.0, "项", 93.0), true},
+		{"texture", words("5玉站1", 10.0), false},
+		{"texture of several words", words("了二", 16.0, ">芝", 12.0, "国到", 24.0), false},
+		{"sure Simplified", words("香奈儿", 92.0, "精仿", 90.0), false},
+		{"Latin look-alikes", words("Pr", 8.0, "ar", 91.0), false},
+	} {
+		require.Equal(t, tc.want, doubtsHan(tc.r), tc.name)
+	}
+}

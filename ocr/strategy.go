@@ -267,20 +267,28 @@ func (w *worker) readChinese(img *image.Gray) (reading, error) {
 }
 
 // doubtsHan reports whether a word of r holding Han characters has less
-// than doubtfulHan confidence: the Simplified model reads the characters it
-// knows at 70 and more.
+// than doubtfulHan confidence while another has surelyHan or more: the
+// Simplified model reads the characters it knows at 70 and more, those it
+// lacks at 0-55 ("古馳" as "古鸯"), and the pictures of a busy background,
+// which no model reads better, at 0-40 throughout.
 func doubtsHan(r reading) bool {
+	doubt, sure := false, false
 	for _, wd := range r.words {
-		if wd.conf < doubtfulHan && hasHan(wd.text) {
-			return true
+		if !hasHan(wd.text) {
+			continue
 		}
+		doubt = doubt || wd.conf < doubtfulHan
+		sure = sure || wd.conf >= surelyHan
 	}
-	return false
+	return doubt && sure
 }
 
 // doubtfulHan is the confidence below which a Chinese word is read again
-// with the Traditional model.
-const doubtfulHan = 60
+// with the Traditional model, when another is read with surelyHan or more.
+const (
+	doubtfulHan = 60
+	surelyHan   = 70
+)
 
 // dedupe drops lines whose box lies mostly within another line's box and
 // whose text (spaces aside) that line's text contains: the same caption found
