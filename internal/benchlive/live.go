@@ -117,12 +117,18 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Before anything else runs: the machine's speed, for the figures.
+	ref, err := measureDecodeRef(ctx, clip)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Log.Info("machine speed", "decode_all_cpu_s_per_min", ref.AllPerMin, "decode_keyframes_cpu_s_per_min", ref.KeyPerMin)
 	dir, err := os.MkdirTemp(cfg.Work, "run-"+time.Now().Format("20060102-150405")+"-")
 	if err != nil {
 		return nil, fmt.Errorf("benchlive: %w", err)
 	}
 	cfg.Log.Info("run directory (logs)", "dir", dir)
-	r := &run{cfg: cfg, clip: clip, dir: dir, out: out, group: &procGroup{log: cfg.Log}, coll: newCollector()}
+	r := &run{cfg: cfg, clip: clip, ref: ref, dir: dir, out: out, group: &procGroup{log: cfg.Log}, coll: newCollector()}
 	srv, err := embednats.Start(filepath.Join(dir, "nats"), 0)
 	if err != nil {
 		return nil, fmt.Errorf("benchlive: %w", err)

@@ -58,6 +58,10 @@ type RatioSummary struct {
 	NaiveAlerts      int       `json:"naive_alerts"`
 	LoadAvg          string    `json:"loadavg"`
 	Version          string    `json:"version"`
+	// DecodeRef is the machine's speed, measured before the runs;
+	// SteadyVsDecodeAll is SteadyPerMin over its every-frame figure.
+	DecodeRef
+	SteadyVsDecodeAll float64 `json:"after_startup_vs_decode_all"`
 }
 
 // Ratio runs streamwatch replay and the naive pipeline on the clip in turn,
@@ -100,6 +104,9 @@ func Ratio(ctx context.Context, cfg RatioConfig, out io.Writer) (*RatioSummary, 
 		return nil, err
 	}
 	s.HeadSeconds = headLength.Seconds()
+	if s.DecodeRef, err = measureDecodeRef(ctx, clip); err != nil {
+		return nil, err
+	}
 	// Alternating the two spreads the machine's other load over both alike.
 	for i := range cfg.Runs {
 		cpu, alerts, err := replayCPU(ctx, cfg.Bin, clip.path, filepath.Join(scratch, "records.jsonl"), cfg.Rule)
@@ -128,6 +135,9 @@ func Ratio(ctx context.Context, cfg RatioConfig, out io.Writer) (*RatioSummary, 
 	}
 	if s.StreamwatchPerMn > 0 {
 		s.Ratio = round(s.NaivePerMin/s.StreamwatchPerMn, 1)
+	}
+	if s.AllPerMin > 0 {
+		s.SteadyVsDecodeAll = round(s.SteadyPerMin/s.AllPerMin, 3)
 	}
 	return s, writeRatio(out, s)
 }
@@ -230,6 +240,7 @@ func writeRatio(w io.Writer, s *RatioSummary) error {
 	fmt.Fprintf(&b, "ratio (naive / streamwatch, medians): %.1fx\n", s.Ratio)
 	fmt.Fprintf(&b, "streamwatch after start-up: %.3f CPU-s per stream-minute (the clip's first %.0f s replayed alone: %s CPU-s, median %.2f)\n",
 		s.SteadyPerMin, s.HeadSeconds, joinFloats(s.HeadCPUS), Median(s.HeadCPUS))
+	fmt.Fprintf(&b, "machine speed: %s\n", refText(s.DecodeRef, s.SteadyPerMin, "streamwatch after start-up"))
 	js, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("benchlive: report: %w", err)

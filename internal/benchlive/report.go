@@ -78,6 +78,7 @@ func writeSummaryTable(b *strings.Builder, s *Summary) {
 		{"streams", fmt.Sprintf("%d (%s, publishers %d ms apart; %s)", s.Streams, mode, s.StaggerMS, s.Version)},
 		{"measured span", fmt.Sprintf("%.1f s, every stream published", s.SpanS)},
 		{"worker CPU", fmt.Sprintf("%.3f CPU-s per stream-minute (%.1f CPU-s)", s.CPUPerStreamMin, s.WorkerCPUS)},
+		{"machine speed", refText(s.DecodeRef, s.CPUPerStreamMin, "worker CPU per stream-minute")},
 		{"worker cores (mean)", fmt.Sprintf("%.2f", s.WorkerCores)},
 		{"machine busy cores", fmt.Sprintf("%.2f, all processes (load average at span start %s); of them nginx %.2f, the publishers %.2f",
 			s.MachineCores, s.LoadAvg, s.NginxCores, s.PublisherCores)},

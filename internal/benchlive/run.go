@@ -25,6 +25,7 @@ const (
 type run struct {
 	cfg   Config
 	clip  benchClip
+	ref   DecodeRef // the machine's speed, measured before the run
 	dir   string
 	out   io.Writer
 	group *procGroup

@@ -26,6 +26,10 @@ type Summary struct {
 	NginxCores      float64 `json:"nginx_cores"`
 	PublisherCores  float64 `json:"publishers_cores"`
 	LoadAvg         string  `json:"loadavg"`
+	// DecodeRef is the machine's speed, measured before the run;
+	// CPUVsDecodeAll is CPUPerStreamMin over its every-frame figure.
+	DecodeRef
+	CPUVsDecodeAll float64 `json:"cpu_s_per_stream_min_vs_decode_all"`
 
 	FramesDecoded float64  `json:"frames_decoded"`
 	FramesSampled float64  `json:"frames_sampled"`
@@ -117,6 +121,9 @@ func (r *run) summarize(a, b snapshot, end ProcSample, stopTook time.Duration, s
 	}
 	if stopErr != nil {
 		s.WorkerStopError = stopErr.Error()
+	}
+	if s.DecodeRef = r.ref; r.ref.AllPerMin > 0 {
+		s.CPUVsDecodeAll = round(s.CPUPerStreamMin/r.ref.AllPerMin, 3)
 	}
 	if names := b.scrape.Named("skipped", "outbox"); len(names) > 0 {
 		v := 0.0
