@@ -373,3 +373,42 @@ func TestNewConfigLeavesOptionsAlone(t *testing.T) {
 	_, err = newConfig(Options{StreamID: "s1"})
 	require.ErrorIs(t, err, ErrOptions)
 }
+
+// gaugeSink notes, at each record, the open-segments gauge as a client
+// asking the metrics after receiving that record would find it.
+type gaugeSink struct {
+	metrics *Metrics
+	seen    []float64
+	states  []alerts.State
+}
+
+func (g *gaugeSink) Publish(_ context.Context, r alerts.Record) error {
+	g.seen = append(g.seen, testutil.ToFloat64(g.metrics.Alerts.OpenSegments))
+	g.states = append(g.states, r.State)
+	return nil
+}
+
+func TestOpenSegmentsGaugeLeadsTheRecords(t *testing.T) {
+	path := gen(t, clipgen.Clip{Name: "gauge", DurationMS: 6000, Background: "testsrc2",
+		Captions: []clipgen.Caption{caption("GUCCI bag 1:1 replica", 1000, 4000)}})
+	metrics := NewMetrics(prometheus.NewRegistry())
+	sink := &gaugeSink{metrics: metrics}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	require.NoError(t, Run(ctx, Options{
+		URL: path, StreamID: "test", Replay: true,
+		Rules: FixedRules(match.DefaultRules()), Engine: sharedPool(t),
+		Sink: sink, Metrics: metrics,
+	}))
+	require.Contains(t, sink.states, alerts.StateOpen)
+	require.Contains(t, sink.states, alerts.StateClosed)
+	for i, s := range sink.states {
+		switch s {
+		case alerts.StateOpen:
+			require.Equal(t, 1.0, sink.seen[i], "an open record goes out with its segment counted")
+		case alerts.StateClosed:
+			require.Equal(t, 0.0, sink.seen[i], "a closed record goes out with its segment no longer counted")
+		}
+	}
+	require.Equal(t, 0.0, testutil.ToFloat64(metrics.Alerts.OpenSegments))
+}

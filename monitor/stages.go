@@ -181,8 +181,11 @@ func (m *monitor) observe(ctx context.Context, st *matchState, f frames.Sampled,
 		}
 		m.recent.add(f, boxes)
 	}
-	m.publish(ctx, m.withEvidence(ctx, m.tracker.Observe(f.MediaMS, f.Wall, hits)))
+	rs := m.tracker.Observe(f.MediaMS, f.Wall, hits)
+	// The gauge leads the records: whoever sees a record and then asks
+	// the metrics finds the segment counted.
 	m.Metrics.Alerts.OpenSegments.Add(float64(m.tracker.Open() - before))
+	m.publish(ctx, m.withEvidence(ctx, rs))
 	m.log.Debug("frame", "media_ms", f.MediaMS, "lines", len(ls), "hits", len(hits))
 	if m.Progress != nil {
 		m.Progress(Progress{MediaMS: f.MediaMS, Duration: m.src.Info().Duration,
@@ -194,14 +197,15 @@ func (m *monitor) observe(ctx context.Context, st *matchState, f frames.Sampled,
 // leaves them open for the next watcher on a hand-over.
 func (m *monitor) finish(parent, ctx context.Context, st *matchState) {
 	open := m.tracker.Open()
+	// As in observe, the gauge is settled before the records go out.
+	m.Metrics.Alerts.OpenSegments.Sub(float64(open))
 	if m.Handoff != nil && errors.Is(context.Cause(parent), m.Handoff) {
 		if open > 0 {
 			m.log.Info("handed over with segments open", "open", open)
 		}
-	} else {
-		m.publish(ctx, m.withEvidence(ctx, m.tracker.Close(st.last)))
+		return
 	}
-	m.Metrics.Alerts.OpenSegments.Sub(float64(open))
+	m.publish(ctx, m.withEvidence(ctx, m.tracker.Close(st.last)))
 }
 
 // publish hands records to the sink; a failure is logged and counted, the
