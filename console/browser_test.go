@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
@@ -157,4 +158,40 @@ func TestPageLiveAlertsEvidenceAndSharedVerdicts(t *testing.T) {
 	for _, r := range append(alice.Requests(), bob.Requests()...) {
 		require.Regexp(t, `^(http://127\.0\.0\.1:\d+/|data:)`, r, "the page fetches nothing from elsewhere")
 	}
+}
+
+// TestRowClickedWhileItsAlertUpdates: a moderator's click on a row opens the
+// alert even when a newer record of it arrives between the button going down
+// and coming up — the row is updated where it is, not replaced, so the press
+// and the release land on one element.
+func TestRowClickedWhileItsAlertUpdates(t *testing.T) {
+	b := newBench(t)
+	r := b.offer(t, "shop-3", 4000, "LV AAA quality")
+	b.publish(t, r)
+	c := b.serve(t, "127.0.0.1:0", Access{})
+	tab := browsertest.New(t).Tab(t)
+	openConsole(t, tab, c.base+"/")
+	_, err := rowSeen(tab, r.AlertID)
+	require.NoError(t, err)
+
+	row := fmt.Sprintf(`tr[data-alert-id="%s"]`, r.AlertID)
+	at, err := browsertest.Run(tab, pageTimeout, chromedp.Evaluate[[]float64](fmt.Sprintf(
+		`(() => { const b = document.querySelector('%s td:nth-child(6)').getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2]; })()`, row)))
+	require.NoError(t, err)
+	require.Len(t, at, 2)
+	require.NoError(t, tab.Do(pageTimeout, chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, at[0], at[1], chromedp.ButtonLeft, chromedp.ClickCount(1))))
+
+	update := r
+	update.Revision, update.State, update.EndMS = 1, alerts.StateUpdate, r.EndMS+2000
+	b.publish(t, update)
+	require.NoError(t, tab.Do(pageTimeout, chromedp.Poll[chromedp.Void](fmt.Sprintf(
+		`document.querySelector('%s td:nth-child(5)')?.textContent === "update"`, row))), "the row shows the newer record")
+
+	require.NoError(t, tab.Do(pageTimeout, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, at[0], at[1], chromedp.ButtonLeft, chromedp.ClickCount(1)),
+		chromedp.Poll[chromedp.Void](`!document.querySelector("#detail").hidden &&
+			document.querySelector("#d-title").textContent === "counterfeit-offer · high · update"`)),
+		"the click opens the alert")
+	w, err := imageLoaded(tab, "#d-frame")
+	require.NoError(t, err)
+	require.Equal(t, 640, w)
 }

@@ -98,7 +98,6 @@ function rowFor(a) {
     el("td", { class: "line" }, lineNode(first)),
     el("td", { class: "vcell" }, verdictNode(latestReview(a.alert_id))),
   );
-  tr.addEventListener("click", () => select(a.alert_id));
   return tr;
 }
 
@@ -253,6 +252,14 @@ async function start() {
   if (location.hash.startsWith("#alert=")) selected = decodeURIComponent(location.hash.slice(7));
   for (const s of document.querySelectorAll("#filters select")) s.addEventListener("change", schedule);
   for (const b of document.querySelectorAll("#detail button")) b.addEventListener("click", () => give(b.dataset.verdict));
+  // A row opens on a press and a release over it, not on "click": a newer
+  // record of the alert replaces its row, and a replacement between press
+  // and release would swallow the click.
+  const table = document.querySelector("#alerts tbody");
+  const rowID = (e) => e.target.closest?.("tr[data-alert-id]")?.dataset.alertId;
+  let pressed = null;
+  table.addEventListener("pointerdown", (e) => { pressed = e.button === 0 ? rowID(e) : null; });
+  table.addEventListener("pointerup", (e) => { const id = rowID(e); if (id && id === pressed) select(id); pressed = null; });
   connect();
 }
 
