@@ -107,7 +107,7 @@ func (g *gate) check(ctx context.Context, img *image.Gray, crops []Crop, shift i
 func (g *gate) find(ctx context.Context, img *image.Gray, c Crop, maxChanged float64) (*entry, int) {
 	reads := 0
 	for _, e := range g.entries {
-		if (e.crop.Quad == Quad{}) != (c.Quad == Quad{}) || iou(e.crop.Box, c.Box) < 0.7 || !e.crop.Box.In(img.Rect) {
+		if (e.crop.Quad == Quad{}) != (c.Quad == Quad{}) || IoU(e.crop.Box, c.Box) < 0.7 || !e.crop.Box.In(img.Rect) {
 			continue
 		}
 		same := e.changed(img) <= maxChanged
@@ -156,7 +156,7 @@ func sameRow(a, b image.Rectangle) bool {
 // again while it stays, see Reader).
 func (g *gate) findMoved(ctx context.Context, img *image.Gray, c Crop, shift image.Point, maxChanged float64) *entry {
 	for _, e := range g.entries {
-		if (e.crop.Quad == Quad{}) != (c.Quad == Quad{}) || iou(e.crop.Box.Add(shift), c.Box) < 0.7 {
+		if (e.crop.Quad == Quad{}) != (c.Quad == Quad{}) || IoU(e.crop.Box.Add(shift), c.Box) < 0.7 {
 			continue
 		}
 		d, ok := e.movedTo(img, shift, maxChanged)
@@ -363,7 +363,8 @@ func meanThreshold(img *image.Gray, r image.Rectangle) (threshold uint8, contras
 	return uint8((median + glyph + 1) / 2), contrast
 }
 
-func iou(a, b image.Rectangle) float64 {
+// IoU is the intersection over union of a and b (0 when they do not meet).
+func IoU(a, b image.Rectangle) float64 {
 	in := a.Intersect(b)
 	if in.Empty() {
 		return 0

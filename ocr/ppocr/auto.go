@@ -37,6 +37,13 @@ const (
 	// autoSame is the intersection over union from which a level box of
 	// PP-OCR's detector is the classical detector's line and not added.
 	autoSame = 0.5
+	// autoSameCoarse is the intersection over union from which a coarse
+	// box (see autoStream.refine) is the classical detector's line without
+	// being refined first: a coarse box cuts or overshoots its line, so it
+	// stands for one only where the two agree closely (a caption over a
+	// moving picture, which every scan finds again, 0.7-0.9 here); below it
+	// the refined box decides.
+	autoSameCoarse = 0.7
 	// thumbCell is the side, in frame pixels, of one cell of the picture
 	// summary a stream's detections are compared by; thumbDiff the change
 	// of a cell's mean luma that counts.
@@ -332,8 +339,14 @@ func sameAsBox(boxes []Box, r image.Rectangle) bool {
 
 // sameAsAny reports whether a crop's Box is the line r.
 func sameAsAny(crops []lines.Crop, r image.Rectangle) bool {
+	return overlapsAny(crops, r, autoSame)
+}
+
+// overlapsAny reports whether one of crops has an intersection over union
+// of at least least with r.
+func overlapsAny(crops []lines.Crop, r image.Rectangle, least float64) bool {
 	for _, c := range crops {
-		if sameLine(c.Box, r) {
+		if lines.IoU(c.Box, r) >= least {
 			return true
 		}
 	}
@@ -342,11 +355,7 @@ func sameAsAny(crops []lines.Crop, r image.Rectangle) bool {
 
 // sameLine reports whether a and b are one line: their intersection over
 // union is at least autoSame.
-func sameLine(a, b image.Rectangle) bool {
-	area := func(r image.Rectangle) int { return r.Dx() * r.Dy() }
-	in := area(a.Intersect(b))
-	return float64(in) >= autoSame*float64(area(a)+area(b)-in)
-}
+func sameLine(a, b image.Rectangle) bool { return lines.IoU(a, b) >= autoSame }
 
 // tooFew reports whether text, Latin only, has fewer characters than
 // autoLatinPerHeight per glyph height of its line's width (glyphs, the

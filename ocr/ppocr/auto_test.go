@@ -305,10 +305,12 @@ func TestRefineFindsTheWholeLine(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, line.Empty())
 	cutShort := levelBox(image.Rect(line.Min.X+line.Dx()/4, line.Min.Y-12, line.Max.X-line.Dx()/4, line.Max.Y+12))
+	cutShort.coarse = true
 	empty := levelBox(image.Rect(100, 100, 300, 140))
+	empty.coarse = true
 	tilted := Box{q: quad{{100, 200}, {300, 240}, {296, 280}, {96, 240}}}
 	boxes := []Box{cutShort, empty, tilted}
-	require.NoError(t, st.refine(context.Background(), img, boxes, autoScanLongSide))
+	require.NoError(t, st.refine(context.Background(), img, boxes))
 	got := boxes[0].bounds()
 	t.Logf("line %v, cut short %v, refined %v", line, cutShort.bounds(), got)
 	for i, v := range []int{got.Min.X - line.Min.X, got.Min.Y - line.Min.Y, got.Max.X - line.Max.X, got.Max.Y - line.Max.Y} {
@@ -319,11 +321,13 @@ func TestRefineFindsTheWholeLine(t *testing.T) {
 	require.Len(t, read, 1)
 	require.Equal(t, "BalenciagaTripleSsupercopy", squeeze(read[0].Text))
 	require.Equal(t, empty.bounds(), boxes[1].bounds(), "no text there")
+	require.False(t, boxes[1].coarse, "looked at once")
 	require.Equal(t, tilted.q, boxes[2].q, "tilted boxes are left alone")
 
 	unchanged := []Box{cutShort}
-	require.NoError(t, st.refine(context.Background(), img, unchanged, defaultDetLen))
-	require.Equal(t, cutShort.bounds(), unchanged[0].bounds(), "a scan at full scale is not refined")
+	unchanged[0].coarse = false
+	require.NoError(t, st.refine(context.Background(), img, unchanged))
+	require.Equal(t, cutShort.bounds(), unchanged[0].bounds(), "a box a scan found at full scale is not refined")
 }
 
 // TestAutoKeepsTheWholeLineOverABusyPicture: a caption over the game of
@@ -365,5 +369,40 @@ func TestAutoKeepsTheWholeLineOverABusyPicture(t *testing.T) {
 			read = append(read, letters(g.Text))
 		}
 		require.Contains(t, read, "RolexGMTsupercopy", "%s s", sec)
+	}
+}
+
+// TestCoarseBoxRefinedOnlyWhenRead: a coarse scan's box of a line that a
+// classical box of the frame holds is left as it is (no full-scale
+// detection: a caption over a moving picture is found by every scan of it,
+// and Tesseract reads it), and refined once no classical box holds it.
+func TestCoarseBoxRefinedOnlyWhenRead(t *testing.T) {
+	img := testutil.LoadGray(t, frame(t, "[bg]drawtext=fontfile="+sansFont+":textfile="+textFile(t, "Balenciaga Triple S super copy")+
+		":fontsize=40:fontcolor=white:borderw=3:x=200:y=500"))
+	pp := newEngine(t, Options{Size: 1, Lazy: true})
+	line, err := lineAt(context.Background(), pp, img, image.Rect(0, 480, 1280, 560), image.Rect(0, 460, 1280, 580))
+	require.NoError(t, err)
+	require.False(t, line.Empty())
+	st := &autoStream{pp: pp}
+	_, err = st.Propose(context.Background(), img, nil) // the stream's first frame: nothing to scan
+	require.NoError(t, err)
+
+	coarse := levelBox(line.Inset(-4))
+	coarse.coarse = true
+	st.boxes = []Box{coarse}
+	classical := []lines.Crop{{Box: line, Text: line}}
+	out, err := st.Propose(context.Background(), img, classical)
+	require.NoError(t, err)
+	require.Equal(t, classical, out, "the classical box stands for the line")
+	require.Len(t, st.boxes, 1)
+	require.True(t, st.boxes[0].coarse, "not refined: nothing is to read it")
+
+	out, err = st.Propose(context.Background(), img, nil)
+	require.NoError(t, err)
+	require.Len(t, out, 1, "no classical box: the box is read")
+	require.False(t, st.boxes[0].coarse, "refined before it is read")
+	got := out[0].Box
+	for i, v := range []int{got.Min.X - line.Min.X, got.Min.Y - line.Min.Y, got.Max.X - line.Max.X, got.Max.Y - line.Max.Y} {
+		require.LessOrEqual(t, abs(v), 6, "edge %d of %v against %v", i, got, line)
 	}
 }

@@ -110,17 +110,29 @@ func (s *autoStream) Propose(ctx context.Context, img *image.Gray, found []lines
 		return nil, err
 	}
 	out := found
-	for _, b := range s.boxes {
-		c := b.Crop(img.Rect)
+	for i := range s.boxes {
+		c := s.boxes[i].Crop(img.Rect)
 		if c.Box.Empty() {
 			continue
 		}
-		if b.tilted() {
-			out = dropInside(out, b)
+		if s.boxes[i].tilted() {
+			out = dropInside(out, s.boxes[i])
 			out = append(out, c)
 			continue
 		}
-		if !sameAsAny(found, c.Box) {
+		if s.boxes[i].coarse {
+			// Refined once it is to be read: a coarse box of a line that a
+			// classical box holds (a caption over a moving picture, found
+			// by every scan of it) costs no full-scale detection.
+			if overlapsAny(found, c.Box, autoSameCoarse) {
+				continue
+			}
+			if err := s.refine(ctx, img, s.boxes[i:i+1]); err != nil {
+				return nil, err
+			}
+			c = s.boxes[i].Crop(img.Rect)
+		}
+		if !c.Box.Empty() && !sameAsAny(found, c.Box) {
 			out = append(out, c)
 		}
 	}
@@ -330,8 +342,10 @@ func (s *autoStream) detect(ctx context.Context, img *image.Gray, region image.R
 			return err
 		}
 	}
-	if err := s.refine(ctx, img, boxes, longSide); err != nil {
-		return err
+	if longSide < defaultDetLen {
+		for i := range boxes {
+			boxes[i].coarse = !boxes[i].tilted()
+		}
 	}
 	found := len(boxes)
 	for _, b := range s.boxes {
@@ -343,23 +357,22 @@ func (s *autoStream) detect(ctx context.Context, img *image.Gray, region image.R
 	return nil
 }
 
-// refine puts in place of each level box a scan found below full scale
-// the line the detector finds at full scale around it: a coarse box of a
-// line in a script face, or a faint one, cuts or overshoots its glyphs,
-// which the recogniser then misreads ("AAf" for "AAA"). The box is kept
-// where the detector finds no line at full scale.
-func (s *autoStream) refine(ctx context.Context, img *image.Gray, boxes []Box, longSide int) error {
-	if longSide >= defaultDetLen {
-		return nil
-	}
+// refine puts in place of each coarse box (a level box a scan found below
+// full scale) the line the detector finds at full scale around it: a
+// coarse box of a line in a script face, or a faint one, cuts or
+// overshoots its glyphs, which the recogniser then misreads ("AAf" for
+// "AAA"). The box is kept, no longer coarse, where the detector finds no
+// line at full scale. Propose refines a box only when it is to be read.
+func (s *autoStream) refine(ctx context.Context, img *image.Gray, boxes []Box) error {
 	for i, b := range boxes {
-		if b.tilted() {
+		if !b.coarse {
 			continue
 		}
 		line, err := lineAcross(ctx, s.pp, img, b.bounds())
 		if err != nil {
 			return err
 		}
+		boxes[i].coarse = false
 		if !line.Empty() {
 			nb := levelBox(line)
 			nb.Score = b.Score

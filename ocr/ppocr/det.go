@@ -35,6 +35,9 @@ type Box struct {
 	// read: a line PP-OCR read at full scale (a classical fragment
 	// widened), not one a scan found.
 	read bool
+	// coarse: a level box a scan found below full scale, not refined yet
+	// (see autoStream.refine).
+	coarse bool
 }
 
 // detScratch is one session's reusable detector memory.
