@@ -162,8 +162,8 @@ func TestPageLiveAlertsEvidenceAndSharedVerdicts(t *testing.T) {
 
 // TestRowClickedWhileItsAlertUpdates: a moderator's click on a row opens the
 // alert even when a newer record of it arrives between the button going down
-// and coming up — the row is updated where it is, not replaced, so the press
-// and the release land on one element.
+// and coming up: the record replaces the row, and the page opens an alert on
+// a press and a release over its row, whichever element the row is by then.
 func TestRowClickedWhileItsAlertUpdates(t *testing.T) {
 	b := newBench(t)
 	r := b.offer(t, "shop-3", 4000, "LV AAA quality")

@@ -111,16 +111,17 @@ func (s *autoStream) Propose(ctx context.Context, img *image.Gray, found []lines
 	}
 	out := found
 	for i := range s.boxes {
-		c := s.boxes[i].Crop(img.Rect)
+		b := &s.boxes[i]
+		c := b.Crop(img.Rect)
 		if c.Box.Empty() {
 			continue
 		}
-		if s.boxes[i].tilted() {
-			out = dropInside(out, s.boxes[i])
+		if b.tilted() {
+			out = dropInside(out, *b)
 			out = append(out, c)
 			continue
 		}
-		if s.boxes[i].coarse {
+		if b.coarse {
 			// Refined once it is to be read: a coarse box of a line that a
 			// classical box holds (a caption over a moving picture, found
 			// by every scan of it) costs no full-scale detection.
@@ -130,7 +131,7 @@ func (s *autoStream) Propose(ctx context.Context, img *image.Gray, found []lines
 			if err := s.refine(ctx, img, s.boxes[i:i+1]); err != nil {
 				return nil, err
 			}
-			c = s.boxes[i].Crop(img.Rect)
+			c = b.Crop(img.Rect)
 		}
 		if !c.Box.Empty() && !sameAsAny(found, c.Box) {
 			out = append(out, c)
