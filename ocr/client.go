@@ -114,9 +114,14 @@ func (w *worker) setUp(langs []string) error {
 			return fmt.Errorf("ocr: %w", err)
 		}
 	}
-	// The line clients are initialised now; the mixed-language one only if a
-	// whole-frame read ever needs it (it loads every model: seconds of CPU),
-	// the Traditional Chinese one only if a line ever needs it.
+	// Every client is initialised on its first read (ready), not here: a
+	// client costs ~100 ms of CPU to initialise (its models and Tesseract's
+	// universal ambiguities table), and a replay of a short clip, or a
+	// stream whose lines are all English, would pay for clients it never
+	// uses (a pool of two workers set up four at start: 0.4 CPU-s of a
+	// 0.7 CPU-s start-up). checkLanguages has found every model already.
+	// The mixed-language client reads only whole frames; the Traditional
+	// Chinese one is kept only beside a Simplified one.
 	if w.traditional != nil && w.chinese == nil {
 		err := closeClient(w.traditional)
 		w.traditional = nil
@@ -124,15 +129,19 @@ func (w *worker) setUp(langs []string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// warm initialises the clients lines are read with first: English and
+// Simplified Chinese, or the one client of a lone language. A client that
+// fails to initialise fails its first read again, which reports it.
+func (w *worker) warm() {
 	for _, c := range w.clients() {
 		if c == w.all && len(w.clients()) > 1 || c == w.traditional {
 			continue
 		}
-		if err := w.ready(c); err != nil {
-			return err
-		}
+		_ = w.ready(c) //nolint:errcheck // reported by the client's first read
 	}
-	return nil
 }
 
 // ready initialises c once, before its first read.

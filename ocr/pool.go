@@ -42,6 +42,12 @@ type Options struct {
 	Size int
 	// Languages are Tesseract language codes. Default: eng, chi_sim, chi_tra.
 	Languages []string
+	// Warm has each worker initialise its line clients (English and
+	// Simplified Chinese, or the one client of a lone language) as it
+	// starts, in the background of NewPool, for a long-running process
+	// whose first reads should not wait for them. Otherwise a client is
+	// initialised on its first read.
+	Warm bool
 }
 
 // DefaultLanguages are read when Options.Languages is empty.
@@ -236,6 +242,9 @@ func (p *Pool) work(w *worker) {
 			p.mu.Unlock()
 		}
 	}()
+	if p.opts.Warm {
+		w.warm()
+	}
 	for {
 		select {
 		case <-p.stop:

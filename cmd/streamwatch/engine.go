@@ -76,7 +76,7 @@ func (w *wiring) openEngine() (*readers, error) {
 		r.proposer = func() lines.Proposer { return pp }
 		return r, nil
 	}
-	pool, err := ocr.NewPool(ocr.Options{Size: c.ocrWorkers, Languages: strings.Split(c.languages, "+")})
+	pool, err := ocr.NewPool(ocr.Options{Size: c.ocrWorkers, Languages: strings.Split(c.languages, "+"), Warm: c.warmOCR})
 	if err != nil {
 		return nil, errors.Join(err, r.close())
 	}

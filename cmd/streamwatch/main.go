@@ -15,6 +15,7 @@ import (
 	// glibc malloc keeps one arena per core: RSS stays flat (see the package).
 	"github.com/streamwatch/streamwatch/internal/arenas"
 	"github.com/streamwatch/streamwatch/internal/echo"
+	"github.com/streamwatch/streamwatch/internal/stderr"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -62,6 +63,8 @@ func (e jsonFailure) Unwrap() error { return e.error }
 
 func main() {
 	limitOpenMP()
+	// Logs and alert lines survive a Tesseract client's initialisation.
+	stderr.Keep()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// What C code frees in the middle of an arena goes back to the system
 	// every half minute, or a long run's RSS creeps up by its fragments.

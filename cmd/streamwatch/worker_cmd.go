@@ -55,6 +55,7 @@ func cmdWorker(ctx context.Context, args []string) (err error) {
 	if c.nats.serverURL() == "" {
 		return usageError{errors.New("worker needs --nats URL (or $NATS_URL)")}
 	}
+	c.warmOCR = true
 	w, err := wire(ctx, c, true)
 	if err != nil {
 		return err
