@@ -125,6 +125,7 @@ func (c *common) register(fs *flag.FlagSet, metricsDefault string) {
 	c.ocrEngine = defaultEngine
 	fs.Var(&c.ocrEngine, "ocr-engine", "engine that reads text lines: tesseract, ppocr (PP-OCRv4 on ONNX Runtime) or auto (each where it wins; Tesseract alone without PP-OCR's files)")
 	fs.StringVar(&c.ppocrDir, "ppocr-dir", ppocr.DefaultDir(), "folder of PP-OCR's files (ONNX Runtime, models, dictionary), as make ppocr-files installs them")
+	fs.BoolVar(&c.warmOCR, "ocr-warm", false, "load the Tesseract clients (English and Simplified Chinese, per OCR worker) at start, not on their first read; watch and worker always do")
 	fs.StringVar(&c.languages, "languages", "eng+chi_sim+chi_tra", "Tesseract languages, joined with +")
 	fs.DurationVar(&c.gap, "gap", 3*time.Second, "longest media-time gap without a hit that a segment bridges")
 	fs.IntVar(&c.minHits, "min-hits", 2, "sampled frames with a hit before a segment opens")

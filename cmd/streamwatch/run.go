@@ -96,7 +96,7 @@ func runStreams(ctx context.Context, c *common, srcs []string, rr *replayRun, re
 			return err
 		}
 	}
-	c.warmOCR = !replay
+	c.warmOCR = c.warmOCR || !replay
 	w, err := wire(ctx, c, replay)
 	if err != nil {
 		return err

@@ -107,14 +107,15 @@ func Ratio(ctx context.Context, cfg RatioConfig, out io.Writer) (*RatioSummary, 
 	if s.DecodeRef, err = measureDecodeRef(ctx, clip); err != nil {
 		return nil, err
 	}
+	warm := warmFlag(ctx, cfg.Bin)
 	// Alternating the two spreads the machine's other load over both alike.
 	for i := range cfg.Runs {
-		cpu, alerts, err := replayCPU(ctx, cfg.Bin, clip.path, filepath.Join(scratch, "records.jsonl"), cfg.Rule)
+		cpu, alerts, err := replayCPU(ctx, cfg.Bin, clip.path, filepath.Join(scratch, "records.jsonl"), cfg.Rule, warm...)
 		if err != nil {
 			return nil, err
 		}
 		s.StreamwatchCPUS, s.StreamwatchAlert = append(s.StreamwatchCPUS, round(cpu.Seconds(), 2)), alerts
-		hcpu, _, err := replayCPU(ctx, cfg.Bin, head, filepath.Join(scratch, "head.jsonl"), cfg.Rule)
+		hcpu, _, err := replayCPU(ctx, cfg.Bin, head, filepath.Join(scratch, "head.jsonl"), cfg.Rule, warm...)
 		if err != nil {
 			return nil, err
 		}
@@ -168,13 +169,27 @@ func joinFloats(vs []float64) string {
 // ErrReplay is returned, wrapped, when streamwatch replay fails.
 var ErrReplay = errors.New("benchlive: streamwatch replay failed")
 
-// replayCPU runs `bin replay clip` with its defaults (no NATS: records go to
-// outPath only) and returns its CPU time and the alerts of rule it gave.
-func replayCPU(ctx context.Context, bin, clip, outPath, rule string) (time.Duration, int, error) {
+// warmFlag returns --ocr-warm when bin's replay has it: the replays load
+// their Tesseract clients at start, as a worker does, so that the head's
+// replay (no text) pays for them as the whole clip's does and the figure
+// after start-up is what a running worker pays; an older binary loads
+// them at start anyway.
+func warmFlag(ctx context.Context, bin string) []string {
+	out, _ := exec.CommandContext(ctx, bin, "replay", "--help").CombinedOutput() //nolint:errcheck // flag's usage exits 0 or 2: the text is what counts
+	if bytes.Contains(out, []byte("-ocr-warm")) {
+		return []string{"--ocr-warm"}
+	}
+	return nil
+}
+
+// replayCPU runs `bin replay clip` with its defaults and extra flags (no
+// NATS: records go to outPath only) and returns its CPU time and the
+// alerts of rule it gave.
+func replayCPU(ctx context.Context, bin, clip, outPath, rule string, extra ...string) (time.Duration, int, error) {
 	if err := os.Remove(outPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return 0, 0, fmt.Errorf("benchlive: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, bin, "replay", clip, "--out", outPath, "--stream-id", "bench")
+	cmd := exec.CommandContext(ctx, bin, append([]string{"replay", clip, "--out", outPath, "--stream-id", "bench"}, extra...)...)
 	cmd.Env = replayEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
