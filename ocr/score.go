@@ -133,3 +133,29 @@ func garbage(s string) bool {
 	}
 	return float64(alnum) < minWordRatio*float64(alnum+other) || 2*short > words
 }
+
+// numeric reports whether s reads as a number: a clock, a countdown, a
+// price or a viewer count ("00:00:12.000", "¥1,299", "12,480"), which
+// live streams show beside their captions and change every second. Such a
+// line names no brand, and its retries (Chinese, the other renderings)
+// read digits again at several times the first read's cost (on a 14 px
+// clock, 36 ms of Tesseract a frame against 11): its first reading is
+// kept, and matched, even when doubtful. A line holding a word ("LV 1:1", "1:1 replica", "AAA 888") is
+// not one: numeric needs four digits or more, and four for each letter a
+// misread left in it ("00:00:31 .G00").
+func numeric(s string) bool {
+	digits, letters := 0, 0
+	for _, r := range s {
+		switch {
+		case unicode.IsDigit(r):
+			digits++
+		case unicode.IsLetter(r):
+			letters++
+		}
+	}
+	return digits >= minNumericDigits && letters*4 <= digits
+}
+
+// minNumericDigits is the fewest digits of a numeric line: "1:1" and
+// "100%" are counterfeit phrases or parts of one.
+const minNumericDigits = 4

@@ -124,7 +124,7 @@ func (w *worker) readCrop(img *image.Gray, r image.Rectangle, e effort) (Line, e
 	if err != nil {
 		return Line{}, err
 	}
-	if !l.doubtful() {
+	if !l.doubtful() || numeric(l.Text) {
 		return l.Line, nil
 	}
 	// Light text with a dark drop shadow, whose glyphs cross a background
