@@ -140,9 +140,10 @@ func garbage(s string) bool {
 // line names no brand, and its retries (Chinese, the other renderings)
 // read digits again at several times the first read's cost (on a 14 px
 // clock, 36 ms of Tesseract a frame against 11): its first reading is
-// kept, and matched, even when doubtful. A line holding a word ("LV 1:1", "1:1 replica", "AAA 888") is
-// not one: numeric needs four digits or more, and four for each letter a
-// misread left in it ("00:00:31 .G00").
+// kept, and matched, even when doubtful. A line holding a word ("LV 1:1",
+// "1:1 replica", "AAA 888") is not one: numeric needs minNumericDigits
+// digits or more, and digitsPerLetter for each letter a misread left in it
+// ("00:00:31 .G00").
 func numeric(s string) bool {
 	digits, letters := 0, 0
 	for _, r := range s {
@@ -153,9 +154,13 @@ func numeric(s string) bool {
 			letters++
 		}
 	}
-	return digits >= minNumericDigits && letters*4 <= digits
+	return digits >= minNumericDigits && letters*digitsPerLetter <= digits
 }
 
-// minNumericDigits is the fewest digits of a numeric line: "1:1" and
-// "100%" are counterfeit phrases or parts of one.
-const minNumericDigits = 4
+// minNumericDigits is the fewest digits of a numeric line ("1:1" and
+// "100%" are counterfeit phrases or parts of one); digitsPerLetter how many
+// digits it holds at least for each letter.
+const (
+	minNumericDigits = 4
+	digitsPerLetter  = 4
+)

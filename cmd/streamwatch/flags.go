@@ -45,9 +45,10 @@ type common struct {
 	ocrEngine      ocrEngine
 	ppocrDir       string
 	languages      string
-	// warmOCR has the OCR clients initialised at start, in the background
-	// (watch and worker: long-running, and their first caption should not
-	// wait); replay and read initialise each on its first read.
+	// warmOCR has the OCR clients initialised at start, in the background:
+	// always for watch and worker (long-running, and their first caption
+	// should not wait), for replay and read with --ocr-warm; otherwise each
+	// on its first read.
 	warmOCR        bool
 	gap            time.Duration
 	minHits        int

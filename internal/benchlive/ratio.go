@@ -107,7 +107,10 @@ func Ratio(ctx context.Context, cfg RatioConfig, out io.Writer) (*RatioSummary, 
 	if s.DecodeRef, err = measureDecodeRef(ctx, clip); err != nil {
 		return nil, err
 	}
-	warm := warmFlag(ctx, cfg.Bin)
+	warm, err := warmFlag(ctx, cfg.Bin)
+	if err != nil {
+		return nil, err
+	}
 	// Alternating the two spreads the machine's other load over both alike.
 	for i := range cfg.Runs {
 		cpu, alerts, err := replayCPU(ctx, cfg.Bin, clip.path, filepath.Join(scratch, "records.jsonl"), cfg.Rule, warm...)
@@ -174,12 +177,12 @@ var ErrReplay = errors.New("benchlive: streamwatch replay failed")
 // replay (no text) pays for them as the whole clip's does and the figure
 // after start-up is what a running worker pays; an older binary loads
 // them at start anyway.
-func warmFlag(ctx context.Context, bin string) []string {
-	out, _ := exec.CommandContext(ctx, bin, "replay", "--help").CombinedOutput() //nolint:errcheck // flag's usage exits 0 or 2: the text is what counts
-	if bytes.Contains(out, []byte("-ocr-warm")) {
-		return []string{"--ocr-warm"}
+func warmFlag(ctx context.Context, bin string) ([]string, error) {
+	usage, err := eval.ReplayUsage(ctx, bin)
+	if err != nil || !strings.Contains(usage, "-ocr-warm") {
+		return nil, err //nolint:wrapcheck // eval's error names the binary
 	}
-	return nil
+	return []string{"--ocr-warm"}, nil
 }
 
 // replayCPU runs `bin replay clip` with its defaults and extra flags (no

@@ -22,17 +22,11 @@ var knownEngines = []string{"tesseract", "ppocr", "auto"}
 // bin's replay --help offers, or, when want is empty, all of those. A binary
 // without --ocr-engine gives one engine, "", its own.
 func resolveEngines(ctx context.Context, bin string, want []string) ([]string, error) {
-	cmd := exec.CommandContext(ctx, bin, "replay", "--help")
-	cmd.Env = childEnv()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	// Go's flag package exits 0 or 2 after printing the usage: the text is what counts.
-	if err := cmd.Run(); ctx.Err() != nil {
-		return nil, ctx.Err()
-	} else if _, isExit := errors.AsType[*exec.ExitError](err); err != nil && !isExit {
-		return nil, fmt.Errorf("eval: %s replay --help: %w", bin, err)
+	usage, err := ReplayUsage(ctx, bin)
+	if err != nil {
+		return nil, err
 	}
-	have, hasFlag := parseEngines(out.String())
+	have, hasFlag := parseEngines(usage)
 	if len(want) == 0 {
 		if !hasFlag || len(have) == 0 {
 			return []string{""}, nil
@@ -48,6 +42,22 @@ func resolveEngines(ctx context.Context, bin string, want []string) ([]string, e
 		}
 	}
 	return want, nil
+}
+
+// ReplayUsage returns what `bin replay --help` prints: which flags the
+// binary's replay has.
+func ReplayUsage(ctx context.Context, bin string) (string, error) {
+	cmd := exec.CommandContext(ctx, bin, "replay", "--help")
+	cmd.Env = childEnv()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// Go's flag package exits 0 or 2 after printing the usage: the text is what counts.
+	if err := cmd.Run(); ctx.Err() != nil {
+		return "", ctx.Err()
+	} else if _, isExit := errors.AsType[*exec.ExitError](err); err != nil && !isExit {
+		return "", fmt.Errorf("eval: %s replay --help: %w", bin, err)
+	}
+	return out.String(), nil
 }
 
 // ocrEngineFlag finds the --ocr-engine entry of Go flag usage text: its
