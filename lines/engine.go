@@ -61,6 +61,14 @@ type Proposer interface {
 	Propose(ctx context.Context, img *image.Gray, found []Crop) ([]Crop, error)
 }
 
+// Follower is a Proposer that wants to know how the whole picture moved
+// since the frame before (motion.Shift of the two: a pan, a tilt, a
+// hand-held camera): the Reader tells it just before it asks for the
+// frame's proposals, the zero shift for a stream's first frame.
+type Follower interface {
+	Follow(shift image.Point)
+}
+
 // Observer is a Proposer that wants to know what came of the lines it
 // proposed: the Reader tells it, for each frame, the crops it had read (not
 // those reused) and the readings, from the goroutine that read them. What

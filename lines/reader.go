@@ -156,6 +156,14 @@ func (r *Reader) start(ctx context.Context, img *image.Gray, a *Analysis) (*Pend
 	if _, ok := r.o.Propose.(Observer); ok {
 		r.reads.Wait() // what the frames before read, observed
 	}
+	var shift image.Point
+	if r.havePrev {
+		shift = motion.Shift(r.prev, prof)
+	}
+	r.prev, r.havePrev = prof, true
+	if f, ok := r.o.Propose.(Follower); ok {
+		f.Follow(shift)
+	}
 	if r.o.Propose != nil {
 		if crops, err = r.o.Propose.Propose(ctx, img, crops); err != nil {
 			// Like a failed read: the frame's Pending says so.
@@ -166,11 +174,6 @@ func (r *Reader) start(ctx context.Context, img *image.Gray, a *Analysis) (*Pend
 			return p, nil
 		}
 	}
-	var shift image.Point
-	if r.havePrev {
-		shift = motion.Shift(r.prev, prof)
-	}
-	r.prev, r.havePrev = prof, true
 	reused, fresh := r.gate.check(ctx, img, crops, shift)
 	quick, light := 0, 0
 	behind := len(fresh) > 0 && r.o.Behind != nil && r.o.Behind()

@@ -27,12 +27,24 @@ type autoStream struct {
 	boxes  []Box
 	thumb  []int32 // mean luma per cell of the last frame
 	tw, th int
-	// unseen is where the picture changed since the scan last looked
-	// there; credit how much of a frame's area (at autoScanLongSide) the
-	// scan may still cover: it earns 1/autoCadence a sampled frame, up to
-	// one frame.
-	unseen image.Rectangle
-	credit float64
+	// table is the last frame's, spare the memory of the next; shift how
+	// the picture moved since the last frame (Follow).
+	table, spare moveTable
+	shift        image.Point
+	// unseen are the cells where the picture changed since the scan last
+	// looked there, nil for none, and strips those of them a pan brought
+	// in at an edge (edge, below); credit how much of a frame's area (at
+	// autoScanLongSide) the scan may still cover: it earns 1/autoCadence
+	// a sampled frame, up to one frame.
+	unseen, strips []bool
+	credit         float64
+	// edge are the cells the picture brought in at an edge as it moved
+	// (moveTable.fresh), not scanned yet; edgeAge how many frames the
+	// oldest of them has waited. They wait for autoCadence frames (a strip
+	// a frame wide costs the detector almost what a whole frame does, and
+	// a line coming in at an edge is not whole yet).
+	edge    []bool
+	edgeAge int
 	// deferred are the cells that changed inside the classical detector's
 	// lines, to be judged once those are read: explained by a sure line,
 	// or not (a doubtful reading, or none within autoWait frames).
@@ -50,7 +62,8 @@ type autoStream struct {
 	// picture under them stays, as the scan's are.
 	spans []image.Rectangle
 
-	scans int // the detector's runs, for tests
+	scans   int     // the detector's runs, for tests
+	scanned float64 // what they cost, in frames at autoScanLongSide, for tests
 }
 
 // deferredCell is a cell that changed inside the classical line box, the
@@ -66,6 +79,10 @@ type deferredCell struct {
 // next frame comes (lines.Reader keeps as many in flight as the engine has
 // workers).
 const autoWait = 2
+
+// Follow notes how the picture moved since the frame before (see
+// lines.Follower).
+func (s *autoStream) Follow(shift image.Point) { s.shift = shift }
 
 // Observe keeps the boxes of the classical lines Tesseract read with
 // confidence (autoExplains) and characters enough for their width, and
@@ -121,6 +138,11 @@ func (s *autoStream) Propose(ctx context.Context, img *image.Gray, found []lines
 			out = append(out, c)
 			continue
 		}
+		if pieceOfAny(found, c.Box) {
+			// A piece of a classical line (a scan whose region cut the
+			// line finds its end), which is read whole.
+			continue
+		}
 		if b.coarse {
 			// Refined once it is to be read: a coarse box of a line that a
 			// classical box holds (a caption over a moving picture, found
@@ -145,43 +167,73 @@ func (s *autoStream) Propose(ctx context.Context, img *image.Gray, found []lines
 // classical lines read with confidence account for. A change inside a
 // classical line waits for the line's reading; in the first frame, the
 // classical lines are what changed (a picture that stays is not scanned).
+// When the picture moved (Follow), what moved with it is not a change: a
+// box over it moves along, and the scan looks only at what is new.
 func (s *autoStream) update(ctx context.Context, img *image.Gray, found []lines.Crop) error {
 	thumb, tw, th := summary(img)
 	s.credit = min(s.credit+1.0/autoCadence, 1)
-	var changed []bool
+	s.spare.fill(img)
+	var changed, fresh []bool
 	if s.thumb == nil || tw != s.tw || th != s.th {
-		s.boxes, s.unseen, s.credit, s.deferred = nil, image.Rectangle{}, autoFirstCredit, nil
+		s.boxes, s.unseen, s.credit, s.deferred = nil, nil, autoFirstCredit, nil
+		s.strips, s.edge, s.edgeAge = nil, nil, 0
 		s.mu.Lock()
 		s.doubtful = nil
 		s.mu.Unlock()
 		changed = cellsOf(found, tw, th)
+		fresh = changed
 	} else if changed = changedCells(s.thumb, thumb); changed != nil {
+		fresh = changed
+		moved := false
+		var entered []bool
+		if s.shift != (image.Point{}) {
+			fresh, entered, moved = s.table.fresh(thumb, tw, th, s.shift, changed)
+		}
+		if moved {
+			s.follow(tw, th, entered)
+		}
 		kept := s.boxes[:0]
 		for _, b := range s.boxes {
 			if !b.changed(changed, tw, th) {
 				kept = append(kept, b)
+			} else if m, ok := b.moved(s.shift, img.Rect); moved && ok && (fresh == nil || !m.changed(fresh, tw, th)) {
+				kept = append(kept, m)
 			}
 		}
 		s.boxes = kept
 	}
 	s.thumb, s.tw, s.th = thumb, tw, th
+	s.table, s.spare = s.spare, s.table
 	s.keepSpans()
 	unexplained := s.judgeDeferred(tw, th)
 	s.mu.Lock()
 	sure := slices.Clone(s.sure)
 	s.mu.Unlock()
-	for i, c := range changed {
-		if !c || holds(sure, i, tw) {
-			continue
+	note := func(cells, to []bool) {
+		for i, c := range cells {
+			if !c || holds(sure, i, tw) {
+				continue
+			}
+			if b, ok := within(found, i, tw); ok {
+				s.deferred = append(s.deferred, deferredCell{i: i, box: b})
+			} else {
+				to[i] = true
+			}
 		}
-		if b, ok := within(found, i, tw); ok {
-			s.deferred = append(s.deferred, deferredCell{i: i, box: b})
-		} else {
-			unexplained[i] = true
+	}
+	note(fresh, unexplained)
+	if s.edge != nil {
+		if s.edgeAge++; s.edgeAge >= autoCadence {
+			strips := make([]bool, tw*th)
+			note(s.edge, strips)
+			s.strips = union(s.strips, strips)
+			s.edge, s.edgeAge = nil, 0
 		}
 	}
 	s.forgetSure(changed, tw)
-	s.unseen = s.unseen.Union(cellsRegion(unexplained, tw, th).Intersect(img.Rect))
+	if slices.Contains(unexplained, true) {
+		s.unseen = union(s.unseen, unexplained)
+	}
 	return s.scan(ctx, img)
 }
 
@@ -301,24 +353,90 @@ func cellsOf(crops []lines.Crop, tw, th int) []bool {
 	return out
 }
 
-// scan runs the detector over the region changed since it last looked, at
-// autoScanLongSide, or coarser where the credit does not cover the region's
-// share of the frame at that scale (the detector's cost goes with the area
-// it sees), and not below autoScanLeast.
+// scan runs the detector over the region changed since it last looked
+// (around every cell of it: a sticker's cells change unevenly, and the
+// detector needs the whole line in view) and over the strips a pan brought
+// in (see cover), at autoScanLongSide, or coarser where the credit does
+// not cover their share of the frame at that scale (the detector's cost
+// goes with the area it sees), and not below autoScanLeast.
 func (s *autoStream) scan(ctx context.Context, img *image.Gray) error {
-	if s.unseen.Empty() {
+	if s.unseen == nil && s.strips == nil {
 		return nil
 	}
-	share := float64(s.unseen.Dx()*s.unseen.Dy()) / float64(max(img.Rect.Dx()*img.Rect.Dy(), 1))
+	var regions []image.Rectangle
+	if s.strips != nil {
+		for _, c := range cover(s.strips, s.tw, s.th) {
+			regions = append(regions, image.Rect((c.Min.X-1)*thumbCell, (c.Min.Y-1)*thumbCell, (c.Max.X+1)*thumbCell, (c.Max.Y+1)*thumbCell).Intersect(img.Rect))
+		}
+	}
+	if s.unseen != nil {
+		// Grown by a quarter of its short side: the detector misses a
+		// glyph it sees at the edge of what it looks at.
+		r := cellsRegion(s.unseen, s.tw, s.th)
+		regions = append(regions, r.Inset(-min(r.Dx(), r.Dy())/4).Intersect(img.Rect))
+	}
+	regions = mergedClose(regions)
+	area := 0
+	for _, r := range regions {
+		area += r.Dx() * r.Dy()
+	}
+	share := float64(area) / float64(max(img.Rect.Dx()*img.Rect.Dy(), 1))
 	long := float64(autoScanLongSide) * math.Sqrt(min(s.credit/share, 1))
 	if long < autoScanLeast {
 		return nil
 	}
-	region := s.unseen
-	s.credit -= share * (long / autoScanLongSide) * (long / autoScanLongSide)
-	s.unseen = image.Rectangle{}
+	cost := share * (long / autoScanLongSide) * (long / autoScanLongSide)
+	s.credit -= cost
+	s.scanned += cost
+	s.unseen, s.strips = nil, nil
 	s.scans++
-	return s.detect(ctx, img, region, int(long))
+	for _, r := range regions {
+		if err := s.detect(ctx, img, r, int(long)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// follow moves what the stream waits to look at with the picture: the
+// cells not scanned yet (also where they were, for what did not move),
+// those brought in at an edge, with those just brought in (entered), and
+// the deferred ones.
+func (s *autoStream) follow(tw, th int, entered []bool) {
+	if s.unseen != nil {
+		s.unseen = union(s.unseen, shiftCells(s.unseen, tw, th, s.shift))
+	}
+	if s.strips != nil {
+		s.strips = union(s.strips, shiftCells(s.strips, tw, th, s.shift))
+	}
+	if s.edge != nil {
+		s.edge = shiftCells(s.edge, tw, th, s.shift)
+	}
+	if entered != nil {
+		s.edge = union(s.edge, entered)
+	}
+	dx := int(math.Round(float64(s.shift.X) / thumbCell))
+	dy := int(math.Round(float64(s.shift.Y) / thumbCell))
+	kept := s.deferred[:0]
+	for _, d := range s.deferred {
+		x, y := d.i%tw+dx, d.i/tw+dy
+		if x >= 0 && y >= 0 && x < tw && y < th {
+			d.i = y*tw + x
+			kept = append(kept, d)
+		}
+	}
+	s.deferred = kept
+}
+
+// union returns the cells set in a or b (b as long as a, or a nil).
+func union(a, b []bool) []bool {
+	if a == nil {
+		return slices.Clone(b)
+	}
+	for i, c := range b {
+		a[i] = a[i] || c
+	}
+	return a
 }
 
 // detect runs the detector over region of img at longSide (of the whole
@@ -348,14 +466,73 @@ func (s *autoStream) detect(ctx context.Context, img *image.Gray, region image.R
 			boxes[i].coarse = !boxes[i].tilted()
 		}
 	}
+	// A box the region holds only in part stays (the detector saw only
+	// part of its line, and a smaller box it found there is a piece of
+	// it), unless the detector found a larger one for its line.
+	var partly []image.Rectangle
+	for _, b := range s.boxes {
+		if r := b.bounds(); r.Overlaps(region) && !mostlyIn(r, region) && !largerLine(boxes, r) {
+			partly = append(partly, r)
+		}
+	}
+	kept := boxes[:0]
+	for _, b := range boxes {
+		if !inAny(b.bounds(), partly) {
+			kept = append(kept, b)
+		}
+	}
+	boxes = kept
 	found := len(boxes)
 	for _, b := range s.boxes {
-		if !b.bounds().Overlaps(region) || b.read && !sameAsBox(boxes[:found], b.bounds()) {
+		r := b.bounds()
+		if !r.Overlaps(region) || slices.Contains(partly, r) || !mostlyIn(r, region) && !largerLine(boxes[:found], r) ||
+			b.read && !sameAsBox(boxes[:found], r) {
 			boxes = append(boxes, b)
 		}
 	}
 	s.boxes = boxes
 	return nil
+}
+
+// largerLine reports whether one of boxes is r's line (sameLine) and
+// larger.
+func largerLine(boxes []Box, r image.Rectangle) bool {
+	for _, b := range boxes {
+		if o := b.bounds(); sameLine(o, r) && o.Dx()*o.Dy() > r.Dx()*r.Dy() {
+			return true
+		}
+	}
+	return false
+}
+
+// pieceOfAny reports whether r is a piece of the line of one of crops:
+// half of it or more inside the crop's box, and less than half as wide.
+func pieceOfAny(crops []lines.Crop, r image.Rectangle) bool {
+	for _, c := range crops {
+		in := r.Intersect(c.Box)
+		if 2*r.Dx() < c.Box.Dx() && 2*in.Dx()*in.Dy() >= r.Dx()*r.Dy() {
+			return true
+		}
+	}
+	return false
+}
+
+// mostlyIn reports whether nine tenths of r lie inside region.
+func mostlyIn(r, region image.Rectangle) bool {
+	in := r.Intersect(region)
+	return 10*in.Dx()*in.Dy() >= 9*r.Dx()*r.Dy()
+}
+
+// inAny reports whether half of r or more lies inside one of rs, r the
+// smaller.
+func inAny(r image.Rectangle, rs []image.Rectangle) bool {
+	for _, o := range rs {
+		in := r.Intersect(o)
+		if r.Dx()*r.Dy() <= o.Dx()*o.Dy() && 2*in.Dx()*in.Dy() >= r.Dx()*r.Dy() {
+			return true
+		}
+	}
+	return false
 }
 
 // refine puts in place of each coarse box (a level box a scan found below
