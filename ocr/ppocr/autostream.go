@@ -376,11 +376,11 @@ func (s *autoStream) scan(ctx context.Context, img *image.Gray) error {
 		regions = append(regions, r.Inset(-min(r.Dx(), r.Dy())/4).Intersect(img.Rect))
 	}
 	regions = mergedClose(regions)
-	area := 0
+	total := 0
 	for _, r := range regions {
-		area += r.Dx() * r.Dy()
+		total += area(r)
 	}
-	share := float64(area) / float64(max(img.Rect.Dx()*img.Rect.Dy(), 1))
+	share := float64(total) / float64(max(area(img.Rect), 1))
 	long := float64(autoScanLongSide) * math.Sqrt(min(s.credit/share, 1))
 	if long < autoScanLeast {
 		return nil
@@ -498,7 +498,7 @@ func (s *autoStream) detect(ctx context.Context, img *image.Gray, region image.R
 // larger.
 func largerLine(boxes []Box, r image.Rectangle) bool {
 	for _, b := range boxes {
-		if o := b.bounds(); sameLine(o, r) && o.Dx()*o.Dy() > r.Dx()*r.Dy() {
+		if o := b.bounds(); sameLine(o, r) && area(o) > area(r) {
 			return true
 		}
 	}
@@ -510,7 +510,7 @@ func largerLine(boxes []Box, r image.Rectangle) bool {
 func pieceOfAny(crops []lines.Crop, r image.Rectangle) bool {
 	for _, c := range crops {
 		in := r.Intersect(c.Box)
-		if 2*r.Dx() < c.Box.Dx() && 2*in.Dx()*in.Dy() >= r.Dx()*r.Dy() {
+		if 2*r.Dx() < c.Box.Dx() && 2*area(in) >= area(r) {
 			return true
 		}
 	}
@@ -520,7 +520,7 @@ func pieceOfAny(crops []lines.Crop, r image.Rectangle) bool {
 // mostlyIn reports whether nine tenths of r lie inside region.
 func mostlyIn(r, region image.Rectangle) bool {
 	in := r.Intersect(region)
-	return 10*in.Dx()*in.Dy() >= 9*r.Dx()*r.Dy()
+	return 10*area(in) >= 9*area(r)
 }
 
 // inAny reports whether half of r or more lies inside one of rs, r the
@@ -528,7 +528,7 @@ func mostlyIn(r, region image.Rectangle) bool {
 func inAny(r image.Rectangle, rs []image.Rectangle) bool {
 	for _, o := range rs {
 		in := r.Intersect(o)
-		if r.Dx()*r.Dy() <= o.Dx()*o.Dy() && 2*in.Dx()*in.Dy() >= r.Dx()*r.Dy() {
+		if area(r) <= area(o) && 2*area(in) >= area(r) {
 			return true
 		}
 	}

@@ -197,8 +197,8 @@ const (
 // its bounding rectangle, cut in two where two rectangles hold its cells
 // in half the area or less (the strips a pan brings in along two edges
 // are two strips, not the whole frame; changes strewn over a region stay
-// one, which cuts no line apart), at most coverSplits times deep. More
-// than coverMost of them make one, around them all.
+// one, which cuts no line apart), at most coverSplits times deep; of more
+// than coverMost, those whose union adds the least area are merged.
 func cover(mask []bool, tw, th int) []image.Rectangle {
 	var out []image.Rectangle
 	for _, g := range groups(mask, tw, th) {
@@ -211,7 +211,6 @@ func cover(mask []bool, tw, th int) []image.Rectangle {
 // their area made one, the same for what that leaves: the pieces of a
 // strip are one strip, and two strips along two edges stay two.
 func mergedClose(rs []image.Rectangle) []image.Rectangle {
-	area := func(r image.Rectangle) int { return r.Dx() * r.Dy() }
 	for again := true; again; {
 		again = false
 		for i := 0; i < len(rs) && !again; i++ {
@@ -231,7 +230,6 @@ func mergedClose(rs []image.Rectangle) []image.Rectangle {
 // merged returns rs with the two whose union adds the least area made one,
 // again and again, until at most n are left.
 func merged(rs []image.Rectangle, n int) []image.Rectangle {
-	area := func(r image.Rectangle) int { return r.Dx() * r.Dy() }
 	for len(rs) > n {
 		bi, bj, best := 0, 1, -1
 		for i := range rs {
@@ -246,6 +244,9 @@ func merged(rs []image.Rectangle, n int) []image.Rectangle {
 	}
 	return rs
 }
+
+// area is r's, in its units.
+func area(r image.Rectangle) int { return r.Dx() * r.Dy() }
 
 // groups returns the set cells of mask (tw x th) in groups of cells at
 // most one cell apart, each as a mask of its own.
@@ -283,26 +284,26 @@ func groups(mask []bool, tw, th int) [][]bool {
 // as cover cuts them.
 func split(mask []bool, tw int) []image.Rectangle {
 	var out []image.Rectangle
-	var split func(r image.Rectangle, depth int)
-	split = func(r image.Rectangle, depth int) {
+	var cut func(r image.Rectangle, depth int)
+	cut = func(r image.Rectangle, depth int) {
 		b, n := bounds(mask, tw, r)
 		if n == 0 {
 			return
 		}
-		area := b.Dx() * b.Dy()
-		if depth == coverSplits || 2*n >= area {
+		size := area(b)
+		if depth == coverSplits || 2*n >= size {
 			out = append(out, b)
 			return
 		}
 		l, rr, cost := bestCut(mask, tw, b)
-		if 2*cost > area {
+		if 2*cost > size {
 			out = append(out, b)
 			return
 		}
-		split(l, depth+1)
-		split(rr, depth+1)
+		cut(l, depth+1)
+		cut(rr, depth+1)
 	}
-	split(image.Rect(0, 0, tw, len(mask)/tw), 0)
+	cut(image.Rect(0, 0, tw, len(mask)/tw), 0)
 	return out
 }
 
@@ -350,7 +351,7 @@ func bestCut(mask []bool, tw int, r image.Rectangle) (image.Rectangle, image.Rec
 			if before[i].Empty() || after.Empty() {
 				continue
 			}
-			if cost := before[i].Dx()*before[i].Dy() + after.Dx()*after.Dy(); best < 0 || cost < best {
+			if cost := area(before[i]) + area(after); best < 0 || cost < best {
 				best = cost
 				bl, br = part(i)
 			}
@@ -365,7 +366,7 @@ func bestCut(mask []bool, tw int, r image.Rectangle) (image.Rectangle, image.Rec
 		return image.Rect(r.Min.X, r.Min.Y, r.Max.X, y), image.Rect(r.Min.X, y, r.Max.X, r.Max.Y)
 	})
 	if best < 0 {
-		return r, image.Rectangle{}, r.Dx() * r.Dy()
+		return r, image.Rectangle{}, area(r)
 	}
 	return bl, br, best
 }
