@@ -196,7 +196,9 @@ func (s *autoStream) update(ctx context.Context, img *image.Gray, found []lines.
 		for _, b := range s.boxes {
 			if !b.changed(changed, tw, th) {
 				kept = append(kept, b)
-			} else if m, ok := b.moved(s.shift, img.Rect); moved && ok && (fresh == nil || !m.changed(fresh, tw, th)) {
+			} else if !moved {
+				continue
+			} else if m, ok := b.moved(s.shift, img.Rect); ok && (fresh == nil || !m.changed(fresh, tw, th)) {
 				kept = append(kept, m)
 			}
 		}
@@ -415,13 +417,10 @@ func (s *autoStream) follow(tw, th int, entered []bool) {
 	if entered != nil {
 		s.edge = union(s.edge, entered)
 	}
-	dx := int(math.Round(float64(s.shift.X) / thumbCell))
-	dy := int(math.Round(float64(s.shift.Y) / thumbCell))
 	kept := s.deferred[:0]
 	for _, d := range s.deferred {
-		x, y := d.i%tw+dx, d.i/tw+dy
-		if x >= 0 && y >= 0 && x < tw && y < th {
-			d.i = y*tw + x
+		if j, ok := shiftCell(d.i, tw, th, s.shift); ok {
+			d.i = j
 			kept = append(kept, d)
 		}
 	}
@@ -485,8 +484,7 @@ func (s *autoStream) detect(ctx context.Context, img *image.Gray, region image.R
 	found := len(boxes)
 	for _, b := range s.boxes {
 		r := b.bounds()
-		if !r.Overlaps(region) || slices.Contains(partly, r) || !mostlyIn(r, region) && !largerLine(boxes[:found], r) ||
-			b.read && !sameAsBox(boxes[:found], r) {
+		if !r.Overlaps(region) || !mostlyIn(r, region) && !largerLine(boxes[:found], r) || b.read && !sameAsBox(boxes[:found], r) {
 			boxes = append(boxes, b)
 		}
 	}

@@ -159,16 +159,21 @@ func lone(a, b []bool, i, tw, th int) bool {
 
 // shiftCells returns cells (tw x th) moved by shift, rounded to cells.
 func shiftCells(cells []bool, tw, th int, shift image.Point) []bool {
-	dx := int(math.Round(float64(shift.X) / thumbCell))
-	dy := int(math.Round(float64(shift.Y) / thumbCell))
 	out := make([]bool, len(cells))
 	for i, c := range cells {
-		x, y := i%tw+dx, i/tw+dy
-		if c && x >= 0 && y >= 0 && x < tw && y < th {
-			out[y*tw+x] = true
+		if j, ok := shiftCell(i, tw, th, shift); c && ok {
+			out[j] = true
 		}
 	}
 	return out
+}
+
+// shiftCell returns cell i (of a summary tw x th) moved by shift, rounded
+// to cells, and whether it is still in the frame.
+func shiftCell(i, tw, th int, shift image.Point) (int, bool) {
+	x := i%tw + int(math.Round(float64(shift.X)/thumbCell))
+	y := i/tw + int(math.Round(float64(shift.Y)/thumbCell))
+	return y*tw + x, x >= 0 && y >= 0 && x < tw && y < th
 }
 
 // moved returns b shifted by d, and whether it is still wholly inside
