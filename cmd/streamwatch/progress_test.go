@@ -68,8 +68,9 @@ func runOnTerminal(t *testing.T, args ...string) (string, int) {
 
 // progressLine is one drawing of the progress line.
 // A file replayed in less than a redraw interval may show only its first
-// drawing ("starting") or its last (nothing left).
-var progressLine = regexp.MustCompile(`\r\x1b\[Kreplay (\d)/(\d) ([^:]+): (\d+)% of [0-9.]+s, (?:starting|([0-9.]+)x real time(?:, ([0-9.]+s|[0-9]+m[0-9]+s) left)?)`)
+// drawing ("starting"; before its source opens, its length is not known
+// and the drawing says how much was read: "0s read") or its last (nothing left).
+var progressLine = regexp.MustCompile(`\r\x1b\[Kreplay (\d)/(\d) ([^:]+): (?:\d+% of [0-9.]+s|[0-9.]+m?s read), (?:starting|([0-9.]+)x real time(?:, ([0-9.]+s|[0-9]+m[0-9]+s) left)?)`)
 
 // TestReplayProgressOnATerminal replays two files with stderr on a
 // terminal: one line, redrawn in place, tells the file, the percent of its
@@ -86,7 +87,7 @@ func TestReplayProgressOnATerminal(t *testing.T) {
 	for _, m := range progressLine.FindAllStringSubmatch(out, -1) {
 		require.Equal(t, "2", m[2])
 		seen[m[1]+" "+m[3]] = true
-		timed = timed || m[5] != "" && m[6] != ""
+		timed = timed || m[4] != "" && m[5] != ""
 	}
 	require.True(t, timed, "speed and time left: %q", out)
 	require.True(t, seen["1 demo.mp4"], "progress of file 1 of 2: %q", out)
