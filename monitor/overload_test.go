@@ -101,6 +101,13 @@ func TestSchedulerKeepsAPlainStreamTimely(t *testing.T) {
 	plain := gen(t, clipgen.Clip{Name: "plain", Width: 640, Height: 480, DurationMS: 15000, Background: "smptebars",
 		Captions: []clipgen.Caption{marquee("GUCCI bag 1:1 replica", 0, 15000, "h*0.75")}})
 	engine := &slowEngine{Engine: sharedPool(t), perLine: 200 * time.Millisecond}
+	// The plain stream asks for a line every 2 s: on a loaded machine (an
+	// engine's line taking L ≈ 0.5 s, not 0.2) a frame every second, each
+	// waiting a turn of the busy stream and its own (≈ 3 L), keeps both of
+	// its frames in flight and falls behind by itself; at 2 s its lag is
+	// the scheduler's doing only, and a scheduler that made it wait for the
+	// busy stream's whole frames (10 lines) would still fail the test.
+	const plainInterval = 2 * time.Second
 	sched := lines.NewScheduler(engine, lines.SchedulerOptions{LinesPerTurn: schedulerTestLinesPerTurn})
 	defer sched.Close()
 	metrics := NewMetrics(prometheus.NewRegistry())
@@ -112,7 +119,8 @@ func TestSchedulerKeepsAPlainStreamTimely(t *testing.T) {
 	for i, path := range []string{busy, plain} {
 		wg.Go(func() {
 			errs[i] = Run(ctx, Options{URL: path, StreamID: []string{"busy", "plain"}[i], Ingest: ingest.Options{Realtime: true},
-				Rules: FixedRules(match.DefaultRules()), Scheduler: sched, Sink: sinks[i], Metrics: metrics})
+				SampleInterval: []time.Duration{time.Second, plainInterval}[i],
+				Rules:          FixedRules(match.DefaultRules()), Scheduler: sched, Sink: sinks[i], Metrics: metrics})
 		})
 	}
 	done := make(chan struct{})
