@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -58,6 +59,10 @@ type Options struct {
 	// Log receives the engine's warnings (a cache it cannot write).
 	// Default: none.
 	Log *slog.Logger
+
+	// unfolded loads the models as they are, without fold's rewrite: for
+	// the tests that compare the two.
+	unfolded bool
 }
 
 // Engine reads text lines with PP-OCRv4. It is safe for concurrent use:
@@ -187,20 +192,33 @@ func (e *Engine) load(file, out string) (*ort.DynamicAdvancedSession, error) {
 	if err := e.runtime(); err != nil {
 		return nil, err
 	}
-	open := func(path string, level ort.GraphOptimizationLevel, save string) (*ort.DynamicAdvancedSession, error) {
+	open := func(model []byte, level ort.GraphOptimizationLevel, save string) (*ort.DynamicAdvancedSession, error) {
 		opts, err := e.sessionOptions(level, save)
 		if err != nil {
 			return nil, err
 		}
 		defer destroy(opts)
-		s, err := ort.NewDynamicAdvancedSession(path, []string{"x"}, []string{out}, opts)
+		s, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{"x"}, []string{out}, opts)
 		if err != nil {
 			return nil, fmt.Errorf("ppocr: load %s: %w", file, err)
 		}
 		return s, nil
 	}
 	src := filepath.Join(e.o.Dir, file)
-	s, err := e.loadCached(src, open)
+	// The model to optimise: src as fold rewrites it (read only when the
+	// cache has no optimised form of it). fold leaves a model it cannot
+	// parse as it is, for ONNX Runtime to say what is wrong with it.
+	model := func() ([]byte, error) {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return nil, fmt.Errorf("ppocr: load %s: %w", file, err)
+		}
+		if !e.o.unfolded {
+			b, _, _ = fold(b)
+		}
+		return b, nil
+	}
+	s, err := e.loadCached(src, model, open)
 	if err != nil {
 		e.o.Log.Warn("PP-OCR model optimised at each start-up", "component", "ppocr", "model", file, "err", err)
 	}
@@ -211,7 +229,11 @@ func (e *Engine) load(file, out string) (*ort.DynamicAdvancedSession, error) {
 	if e.o.QuickLoad {
 		level = ort.GraphOptimizationLevelEnableBasic
 	}
-	return open(src, level, "")
+	b, err := model()
+	if err != nil {
+		return nil, err
+	}
+	return open(b, level, "")
 }
 
 // detector returns the engine's detector, loading it the first time.

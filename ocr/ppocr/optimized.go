@@ -18,8 +18,8 @@ const optimizedSuffix = ".optimized.onnx"
 
 // cachedModel returns where the cache keeps model file src as optimised for
 // this runtime and machine: the key covers the runtime's version, the
-// file's size and time and the CPU (the optimised graph holds CPU-specific
-// layouts). It is "" when the cache is off.
+// file's size and time, the CPU (the optimised graph holds CPU-specific
+// layouts) and fold's version. It is "" when the cache is off.
 func (e *Engine) cachedModel(src string) string {
 	if e.o.CacheDir == "" {
 		return ""
@@ -29,7 +29,7 @@ func (e *Engine) cachedModel(src string) string {
 		return "" // the load that follows says why
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%d\n%d\n%s\n", ort.GetVersion(), st.Size(), st.ModTime().UnixNano(), cpuID())
+	fmt.Fprintf(h, "%s\n%d\n%d\n%s\nfold %d\n", ort.GetVersion(), st.Size(), st.ModTime().UnixNano(), cpuID(), foldVersion)
 	base := strings.TrimSuffix(filepath.Base(src), ".onnx")
 	return filepath.Join(e.o.CacheDir, base+"-"+hex.EncodeToString(h.Sum(nil))[:16]+optimizedSuffix)
 }
@@ -59,19 +59,19 @@ func cpuID() string {
 // each start-up.
 var ErrCache = errors.New("ppocr: cannot keep the optimised model")
 
-// loadCached opens the session of model src from its optimised form in
-// the cache, without optimising it again; when there is none (or it does
-// not load), it opens src with every optimisation and keeps what ONNX
-// Runtime made of it. A nil session (the cache off, or src not loading so)
-// leaves the load to the caller; an error wraps ErrCache, the session
-// open or not.
-func (e *Engine) loadCached(src string, open openFunc) (*ort.DynamicAdvancedSession, error) {
+// loadCached opens the session of model file src from its optimised form
+// in the cache, without optimising it again; when there is none (or it
+// does not load), it opens model (src as fold rewrote it) with every
+// optimisation and keeps what ONNX Runtime made of it. A nil session (the
+// cache off, or the model not loading so) leaves the load to the caller;
+// an error wraps ErrCache, the session open or not.
+func (e *Engine) loadCached(src string, model func() ([]byte, error), open openFunc) (*ort.DynamicAdvancedSession, error) {
 	dst := e.cachedModel(src)
 	if dst == "" {
 		return nil, nil
 	}
-	if _, err := os.Stat(dst); err == nil {
-		if s, err := open(dst, ort.GraphOptimizationLevelDisableAll, ""); err == nil {
+	if data, err := os.ReadFile(dst); err == nil {
+		if s, err := open(data, ort.GraphOptimizationLevelDisableAll, ""); err == nil {
 			return s, nil
 		}
 		// A cached file this runtime does not load is made again below.
@@ -86,7 +86,11 @@ func (e *Engine) loadCached(src string, open openFunc) (*ort.DynamicAdvancedSess
 	if err := tmp.Close(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCache, errors.Join(err, os.Remove(tmp.Name())))
 	}
-	s, err := open(src, ort.GraphOptimizationLevelEnableAll, tmp.Name())
+	b, err := model()
+	if err != nil {
+		return nil, removeTemp(tmp.Name()) // the caller's own load says why
+	}
+	s, err := open(b, ort.GraphOptimizationLevelEnableAll, tmp.Name())
 	if err != nil {
 		// The caller's own load says what is wrong with src.
 		return nil, removeTemp(tmp.Name())
@@ -105,6 +109,6 @@ func removeTemp(name string) error {
 	return nil
 }
 
-// openFunc opens a session of a model file at an optimisation level,
-// saving the optimised graph to save unless it is "".
-type openFunc func(file string, level ort.GraphOptimizationLevel, save string) (*ort.DynamicAdvancedSession, error)
+// openFunc opens a session of a model at an optimisation level, saving
+// the optimised graph to save unless it is "".
+type openFunc func(model []byte, level ort.GraphOptimizationLevel, save string) (*ort.DynamicAdvancedSession, error)
