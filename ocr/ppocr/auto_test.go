@@ -406,3 +406,51 @@ func TestCoarseBoxRefinedOnlyWhenRead(t *testing.T) {
 		require.LessOrEqual(t, abs(v), 6, "edge %d of %v against %v", i, got, line)
 	}
 }
+
+// junkEngine reads every crop as junk Tesseract doubts, as it reads a busy
+// picture's lines.
+type junkEngine struct{}
+
+func (junkEngine) Name() string { return "junk" }
+func (junkEngine) Size() int    { return 1 }
+func (junkEngine) ReadLines(_ context.Context, _ *image.Gray, crops []lines.Crop) ([]lines.Reading, error) {
+	out := make([]lines.Reading, 0, len(crops))
+	for _, c := range crops {
+		out = append(out, lines.Reading{Box: c.Box, Text: "wr ae", Confidence: 30})
+	}
+	return out, nil
+}
+
+// TestAutoLeavesJunkPlacesToTesseract: a line Tesseract doubts is read
+// again by PP-OCR, unless it lies where lines read as junk before (Quick)
+// and PP-OCR's detector finds no line across its rows; a Quick line over
+// a caption is read again all the same.
+func TestAutoLeavesJunkPlacesToTesseract(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "f.png")
+	testutil.FFmpeg(t, "-f", "lavfi", "-i", "cellauto=s=1280x720:rule=110:rate=15,trim=start=3,setpts=PTS-STARTPTS",
+		"-vf", "drawtext=fontfile="+sansFont+":textfile="+textFile(t, "Rolex GMT super copy")+
+			":fontsize=46:fontcolor=white:borderw=3:x=100:y=600", "-frames:v", "1", out)
+	img := testutil.LoadGray(t, out)
+	pp := newEngine(t, Options{Size: 1, Lazy: true})
+	a := &Auto{Classic: junkEngine{}, PP: pp}
+	background := image.Rect(700, 200, 1000, 240) // cells, no text
+	caption := image.Rect(90, 592, 620, 658)
+	crops := []lines.Crop{
+		{Box: background, Text: background, Quick: true},
+		{Box: caption, Text: caption, Quick: true},
+	}
+	got, err := a.ReadLines(context.Background(), img, crops)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, "junk", got[0].Engine, "a junk place without a line: Tesseract's reading stays")
+	require.Equal(t, "ppocr", got[1].Engine, "the caption, though where lines were junk: %+v", got[1])
+	require.Contains(t, got[1].Text, "Rolex")
+	require.EqualValues(t, 1, pp.recognised.Load(), "the caption's line only")
+
+	// Not Quick, the same place is read again.
+	crops[0].Quick = false
+	got, err = a.ReadLines(context.Background(), img, crops[:1])
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.EqualValues(t, 2, pp.recognised.Load(), "a line in doubt elsewhere is read again")
+}

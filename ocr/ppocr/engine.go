@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -83,6 +84,8 @@ type Engine struct {
 	// sessions: ONNX Runtime runs one session from several threads at
 	// once, each Run on its caller's thread (one intra-op thread).
 	det, rec model
+	// recognised counts the recogniser's runs, for tests.
+	recognised atomic.Int64
 }
 
 // model is one ORT session of a model file, loaded when first needed.

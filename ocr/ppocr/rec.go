@@ -71,6 +71,7 @@ func (s *session) recognize(img *image.Gray, q quad) (string, float64, error) {
 	}
 	defer destroy(x)
 	out := []ort.Value{nil}
+	s.e.recognised.Add(1)
 	if err := sess.Run([]ort.Value{x}, out); err != nil {
 		return "", 0, fmt.Errorf("ppocr: recogniser: %w", err)
 	}
