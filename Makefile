@@ -49,7 +49,7 @@ build: deps
 # prints alerts as they are published and serves the moderators' console on
 # CONSOLE (it stays up after the clip ends, until Ctrl-C).
 CONSOLE ?= 127.0.0.1:8080
-run: build
+run: build ppocr-files
 	$(BIN) watch testdata/demo.mp4 --realtime --stream-id demo --console $(CONSOLE)
 
 test: deps ppocr-files deploy-check lint

@@ -37,7 +37,7 @@ func TestOCREngineFlag(t *testing.T) {
 	}{
 		{"ppocr without its files fails in one line", "ppocr", missing, 2, "make ppocr-files"},
 		{"auto without the files reads with tesseract and says so", "auto", missing, 0, "reads with Tesseract alone"},
-		{"the default, tesseract, needs no PP-OCR files", "", missing, 0, ""},
+		{"the default, auto, without the files reads with tesseract and says so", "", missing, 0, "reads with Tesseract alone"},
 		{"ppocr", "ppocr", have, 0, ""},
 		{"auto", "auto", have, 0, ""},
 		{"tesseract", "tesseract", missing, 0, ""},
