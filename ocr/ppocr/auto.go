@@ -55,7 +55,13 @@ const (
 	// autoSure the least confidence of PP-OCR's longer reading of a line
 	// so in doubt that replaces Tesseract's.
 	autoLatinPerHeight = 1.1
-	autoSure           = 80
+	// autoCapsPerHeight is autoLatinPerHeight for a line of capitals (no
+	// small letter): its glyph box is only cap height tall, where mixed
+	// case reaches from descender to ascender, so it holds fewer
+	// characters per height (a wide bold face's, "DIOR SADDLE BAG AAA",
+	// 0.97).
+	autoCapsPerHeight = 0.8
+	autoSure          = 80
 	// autoExplains is the least confidence of Tesseract's reading of a
 	// classical line for a change inside it to be the line's own, not to
 	// be scanned (a clean caption reads at 90 and more; "Dior Booh Tote
@@ -366,7 +372,8 @@ func overlapsAny(crops []lines.Crop, r image.Rectangle, least float64) bool {
 func sameLine(a, b image.Rectangle) bool { return lines.IoU(a, b) >= autoSame }
 
 // tooFew reports whether text, Latin only, has fewer characters than
-// autoLatinPerHeight per glyph height of its line's width (glyphs, the
+// autoLatinPerHeight (autoCapsPerHeight for capitals) per glyph height of
+// its line's width (glyphs, the
 // detector's glyph box): Tesseract leaves faint glyphs out and reads what
 // remains with confidence ("plica ers" for "Dior replica sneakers" in
 // translucent white). Han text, a glyph per height, is not judged.
@@ -374,12 +381,18 @@ func tooFew(text string, glyphs image.Rectangle) bool {
 	if glyphs.Dy() <= 0 {
 		return false
 	}
-	n := 0
+	n, small, capital := 0, false, false
 	for _, r := range text {
 		if r > unicode.MaxLatin1 {
 			return false
 		}
 		n++
+		small = small || unicode.IsLower(r)
+		capital = capital || unicode.IsUpper(r)
 	}
-	return float64(n) < autoLatinPerHeight*float64(glyphs.Dx())/float64(glyphs.Dy())
+	per := autoLatinPerHeight
+	if capital && !small {
+		per = autoCapsPerHeight
+	}
+	return float64(n) < per*float64(glyphs.Dx())/float64(glyphs.Dy())
 }

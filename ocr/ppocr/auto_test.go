@@ -119,6 +119,9 @@ func TestTooFewCharactersForTheLine(t *testing.T) {
 		{"a caption read whole", "Dior replica sneakers", image.Rect(0, 0, 500, 40), false},
 		{"faint glyphs left out", "plica ers", image.Rect(0, 0, 500, 40), true},
 		{"a short word in a short box", "LV", image.Rect(0, 0, 60, 40), false},
+		{"capitals in a wide bold face", "DIOR SADDLE BAG AAA", image.Rect(0, 0, 584, 30), false},
+		{"capitals with most left out", "DIOR SAD", image.Rect(0, 0, 584, 30), true},
+		{"mixed case as wide", "Dior saddle bag AAA", image.Rect(0, 0, 584, 30), true},
 		{"han text is not judged", "古驰", image.Rect(0, 0, 500, 40), false},
 		{"no glyph box", "x", image.Rectangle{}, false},
 	}
