@@ -70,6 +70,11 @@ const (
 	valueInfoNameField = 1
 )
 
+// foldMostChannels bounds the channels of a depthwise convolution fold
+// makes (PP-OCRv4's layers have a few hundred): a model that claims more is left
+// as it is rather than have fold allocate for it.
+const foldMostChannels = 1 << 16
+
 // foldStats counts fold's rewrites.
 type foldStats struct {
 	IntoConv, HardSwish, IntoNext, Depthwise int
@@ -726,14 +731,14 @@ func (g *graph) affineBeforeConv() bool {
 				break
 			}
 			channels = ch
-			pointwise = pointwise && group == 1 && w.dims[2] == 1 && w.dims[3] == 1 && unpadded(cv)
+			pointwise = pointwise && group == 1 && w.dims[0] > 0 && w.dims[2] == 1 && w.dims[3] == 1 && unpadded(cv)
 			if len(cv.in) == 3 {
 				if b, ok := g.float(cv.in[2]); !ok || int64(len(b.data)) != w.dims[0] {
 					pointwise = false
 				}
 			}
 		}
-		if len(convs) == 0 || channels <= 0 || g.outputs[y] {
+		if len(convs) == 0 || channels <= 0 || channels > foldMostChannels || g.outputs[y] {
 			continue
 		}
 		if pointwise {

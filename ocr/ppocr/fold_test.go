@@ -157,3 +157,31 @@ func BenchmarkFold(b *testing.B) {
 		require.NoError(b, err)
 	}
 }
+
+// TestFoldAnEmptyConv: a 1×1 Conv with no output channels after a scalar
+// affine block is left as it is (no division by its zero channels).
+func TestFoldAnEmptyConv(t *testing.T) {
+	scalarInit := func(name string, v float32) []byte {
+		return tensor{dims: []int64{1}, data: []float32{v}}.encode(name)
+	}
+	var g, m []byte
+	for _, n := range []*node{
+		newNode("Mul", []string{"x", "s"}, []string{"m"}),
+		newNode("Add", []string{"m", "b"}, []string{"y"}),
+		newNode("Conv", []string{"y", "w"}, []string{"z"}),
+	} {
+		g = protowire.AppendTag(g, graphNode, protowire.BytesType)
+		g = protowire.AppendBytes(g, n.encode())
+	}
+	for _, init := range [][]byte{scalarInit("s", 2), scalarInit("b", 1), tensor{dims: []int64{0, 4, 1, 1}}.encode("w")} {
+		g = protowire.AppendTag(g, graphInitializer, protowire.BytesType)
+		g = protowire.AppendBytes(g, init)
+	}
+	m = protowire.AppendTag(m, modelGraph, protowire.BytesType)
+	m = protowire.AppendBytes(m, g)
+	out, stats, err := fold(m)
+	require.NoError(t, err)
+	require.Zero(t, stats.IntoNext)
+	require.Equal(t, 1, stats.Depthwise, "the affine block becomes a depthwise conv of the 4 input channels")
+	require.Equal(t, map[string]int{"Conv": 2}, nodeOps(t, out))
+}
