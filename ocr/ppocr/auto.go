@@ -108,10 +108,9 @@ func (a *Auto) Size() int { return a.Classic.Size() }
 // PP-OCR.
 func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Crop) ([]lines.Reading, error) {
 	var classic, pp []lines.Crop
-	glyphs := map[image.Rectangle]image.Rectangle{} // the Text of each Box
-	quick := map[image.Rectangle]bool{}             // Crop.Quick of each Box
+	cropOf := map[image.Rectangle]lines.Crop{} // by Box
 	for _, c := range crops {
-		glyphs[c.Box], quick[c.Box] = c.Text, c.Quick
+		cropOf[c.Box] = c
 		if c.Quad != (lines.Quad{}) {
 			pp = append(pp, c)
 		} else {
@@ -130,7 +129,7 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 		for _, g := range got {
 			g.Engine = a.Classic.Name()
 			byBox[g.Box] = g
-			sparse[g.Box] = tooFew(g.Text, glyphs[g.Box])
+			sparse[g.Box] = tooFew(g.Text, cropOf[g.Box].Text)
 			if g.Confidence < autoRetry || sparse[g.Box] {
 				retry = append(retry, g.Box)
 			}
@@ -145,7 +144,7 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 			if err != nil {
 				return nil, err
 			}
-			if line.Empty() && quick[b] {
+			if line.Empty() && cropOf[b].Quick {
 				// Where lines read as junk before and the detector sees no
 				// line at full scale: two signs of no text, which the
 				// recogniser would cost a 320-wide run for on every frame of
@@ -158,7 +157,7 @@ func (a *Auto) ReadLines(ctx context.Context, img *image.Gray, crops []lines.Cro
 				// picture the detector may find only the line's first
 				// words, whose confident reading would put a part of
 				// the line in place of the whole.
-				t := glyphs[b]
+				t := cropOf[b].Text
 				line.Min.X, line.Max.X = min(line.Min.X, t.Min.X), max(line.Max.X, t.Max.X)
 				c.Quad, spans[b] = levelBox(line).Quad, line
 			}

@@ -208,10 +208,15 @@ func (e *Engine) load(file, out string) (*ort.DynamicAdvancedSession, error) {
 		return s, nil
 	}
 	src := filepath.Join(e.o.Dir, file)
-	// The model to optimise: src as fold rewrites it (read only when the
-	// cache has no optimised form of it). fold leaves a model it cannot
-	// parse as it is, for ONNX Runtime to say what is wrong with it.
+	// The model to optimise: src as fold rewrites it, read and folded once,
+	// when first asked for (only when the cache has no optimised form of
+	// it). fold leaves a model it cannot parse as it is, for ONNX Runtime
+	// to say what is wrong with it.
+	var folded []byte
 	model := func() ([]byte, error) {
+		if folded != nil {
+			return folded, nil
+		}
 		b, err := os.ReadFile(src)
 		if err != nil {
 			return nil, fmt.Errorf("ppocr: load %s: %w", file, err)
@@ -219,6 +224,7 @@ func (e *Engine) load(file, out string) (*ort.DynamicAdvancedSession, error) {
 		if !e.o.unfolded {
 			b, _, _ = fold(b)
 		}
+		folded = b
 		return b, nil
 	}
 	s, err := e.loadCached(src, model, open)

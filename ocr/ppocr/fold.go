@@ -385,7 +385,8 @@ func foldGraph(b []byte) ([]byte, foldStats, error) {
 		return nil, foldStats{}, err
 	}
 	g := &graph{raw: map[string][]byte{}, floats: map[string]tensor{}, added: map[string]tensor{}, outputs: map[string]bool{}}
-	for _, f := range fs {
+	names := make([]string, len(fs)) // an initialiser field's tensor name
+	for i, f := range fs {
 		switch f.num {
 		case graphNode:
 			n, err := parseNode(f.val)
@@ -397,7 +398,8 @@ func foldGraph(b []byte) ([]byte, foldStats, error) {
 				g.raw[n.out[0]] = v.t
 			}
 		case graphInitializer:
-			g.raw[tensorNameOf(f.val)] = f.val
+			names[i] = tensorNameOf(f.val)
+			g.raw[names[i]] = f.val
 		case graphOutput:
 			if name, ok := valueInfoName(f.val); ok {
 				g.outputs[name] = true
@@ -420,7 +422,7 @@ func foldGraph(b []byte) ([]byte, foldStats, error) {
 	}
 	var out []byte
 	wroteNodes := false
-	for _, f := range fs {
+	for i, f := range fs {
 		switch f.num {
 		case graphNode:
 			if !wroteNodes {
@@ -434,7 +436,7 @@ func foldGraph(b []byte) ([]byte, foldStats, error) {
 				}
 			}
 		case graphInitializer:
-			if used[tensorNameOf(f.val)] {
+			if used[names[i]] {
 				out = append(out, f.raw...)
 			}
 		case graphInput:
@@ -451,12 +453,12 @@ func foldGraph(b []byte) ([]byte, foldStats, error) {
 			out = append(out, f.raw...)
 		}
 	}
-	names := make([]string, 0, len(g.added))
+	added := make([]string, 0, len(g.added))
 	for name := range g.added {
-		names = append(names, name)
+		added = append(added, name)
 	}
-	slices.Sort(names)
-	for _, name := range names {
+	slices.Sort(added)
+	for _, name := range added {
 		if used[name] {
 			out = protowire.AppendTag(out, graphInitializer, protowire.BytesType)
 			out = protowire.AppendBytes(out, g.added[name].encode(name))
@@ -575,6 +577,22 @@ func (g *graph) rewrite() {
 	}
 }
 
+// affine matches an affine block at Mul node mul: Mul(x, s) read only by
+// Add(·, a), s and a scalar constants.
+func (g *graph) affine(c map[string][]*node, mul *node) (x string, s, a float32, add *node, ok bool) {
+	x, s, ok = g.scaled(mul)
+	if !ok {
+		return "", 0, 0, nil, false
+	}
+	if add = g.only(c, mul.out[0], "Add"); add == nil {
+		return "", 0, 0, nil, false
+	}
+	if _, a, ok = g.scaled(add); !ok {
+		return "", 0, 0, nil, false
+	}
+	return x, s, a, add, true
+}
+
 // affineIntoConv folds one Conv → Mul(scalar) → Add(scalar) into the Conv;
 // false when there is none left.
 func (g *graph) affineIntoConv() bool {
@@ -592,15 +610,7 @@ func (g *graph) affineIntoConv() bool {
 		if mul == nil {
 			continue
 		}
-		_, s, ok := g.scaled(mul)
-		if !ok {
-			continue
-		}
-		add := g.only(c, mul.out[0], "Add")
-		if add == nil {
-			continue
-		}
-		_, a, ok := g.scaled(add)
+		_, s, a, add, ok := g.affine(c, mul)
 		if !ok {
 			continue
 		}
@@ -696,15 +706,7 @@ func (g *graph) affineBeforeConv() bool {
 		if n.op != "Mul" {
 			continue
 		}
-		x, s, ok := g.scaled(n)
-		if !ok {
-			continue
-		}
-		add := g.only(c, n.out[0], "Add")
-		if add == nil {
-			continue
-		}
-		_, a, ok := g.scaled(add)
+		x, s, a, add, ok := g.affine(c, n)
 		if !ok {
 			continue
 		}
